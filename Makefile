@@ -1,0 +1,47 @@
+# modelrail's two promises: `make demo` (the main job) and `make test` (the tests).
+# Both set up everything they need: uv and the Python env, a Docker engine, a base image.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# A uv installed by scripts/ensure-uv.sh lives in .tools/bin; generated projects need it too.
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
+# testcontainers: no reaper image to pull; talk to the engine on loopback.
+export TESTCONTAINERS_RYUK_DISABLED ?= true
+export TC_HOST ?= 127.0.0.1
+
+PYTHON_VERSION ?= 3.11
+DEMO_DIR ?= $(CURDIR)/build/demo
+PYTEST_ARGS ?=
+
+.PHONY: help setup docker test lint format demo contract
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+setup: ## Install what the tests need (idempotent; fast the second time)
+	@scripts/ensure-system-packages.sh make:make git:git
+	@scripts/ensure-uv.sh >/dev/null
+	@uv sync --frozen --quiet
+	@scripts/ensure-docker.sh || echo "setup: continuing without Docker; container tests will skip (or fail under CI)."
+
+test: setup ## Lint, format check and the whole test suite (containers included)
+	uv run ruff check .
+	uv run ruff format --check .
+	uv run pytest $(PYTEST_ARGS)
+
+lint: setup ## Lint and format check only
+	uv run ruff check .
+	uv run ruff format --check .
+
+format: setup ## Apply ruff's fixes and formatting
+	uv run ruff check --fix .
+	uv run ruff format .
+
+contract: setup ## Regenerate docs/contract.md from the rule registry
+	uv run python -m modelrail_conformance.docgen docs/contract.md
+
+demo: setup ## Generate a repo with default answers, train, build, serve, run the conformance suite
+	@scripts/ensure-system-packages.sh curl:curl
+	@scripts/ensure-docker.sh
+	DEMO_DIR="$(DEMO_DIR)" PYTHON_VERSION="$(PYTHON_VERSION)" scripts/demo.sh

@@ -1,0 +1,49 @@
+"""Helpers shared by modelrail's own tests: rendering the template, running commands."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFORMANCE_DIR = REPO_ROOT / "conformance"
+
+
+def render(dst: Path, answers: dict[str, Any] | None = None, *, trust: bool = True) -> Path:
+    """Render the template from this checkout's working tree into ``dst``.
+
+    ``vcs_ref="HEAD"`` makes Copier use the working tree (uncommitted changes included)
+    rather than the newest tag, so tests always exercise the code under test.
+    """
+    from copier import run_copy
+
+    run_copy(
+        str(REPO_ROOT),
+        str(dst),
+        data=answers or {},
+        defaults=True,
+        unsafe=trust,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    return dst
+
+
+def run(
+    cmd: list[str], cwd: Path, *, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` in ``cwd``; on failure raise with its full output, not just the code."""
+    full_env = {**os.environ, **(env or {})}
+    # A generated project gets its own uv environment, never this repo's.
+    full_env.pop("VIRTUAL_ENV", None)
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed in {cwd} with exit code {proc.returncode}\n"
+            f"--- stdout ---\n{proc.stdout[-8000:]}\n--- stderr ---\n{proc.stderr[-8000:]}"
+        )
+    return proc
