@@ -1,0 +1,1 @@
+"""The packaged contract tests that ``modelrail-conformance`` runs."""

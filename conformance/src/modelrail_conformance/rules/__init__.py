@@ -1,0 +1,1 @@
+"""Rule modules, one per family; each exposes a ``RULES`` tuple."""

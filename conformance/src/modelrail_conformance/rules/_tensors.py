@@ -1,0 +1,220 @@
+"""Requests derived from model metadata, as Hypothesis strategies.
+
+Valid requests follow the metadata (names, datatypes, shapes with -1 dims filled in);
+invalid ones break exactly one thing, and each carries a label saying what.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+
+from modelrail_conformance.failures import RuleViolation
+from modelrail_conformance.rules._support import OIP_DATATYPES, exchange, model_path
+from modelrail_conformance.target import Target
+
+MAX_ELEMENTS = 64
+EXAMPLES = 30
+
+HYPOTHESIS_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=(Phase.explicit, Phase.generate, Phase.shrink),
+    suppress_health_check=list(HealthCheck),
+    report_multiple_bugs=False,
+    print_blob=False,
+)
+
+_INT_RANGES = {
+    "INT8": (-128, 127),
+    "INT16": (-(2**15), 2**15 - 1),
+    "INT32": (-(2**31), 2**31 - 1),
+    "INT64": (-(2**31), 2**31 - 1),
+    "UINT8": (0, 255),
+    "UINT16": (0, 2**16 - 1),
+    "UINT32": (0, 2**31 - 1),
+    "UINT64": (0, 2**31 - 1),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request body and what it is meant to be."""
+
+    label: str
+    body: bytes
+
+
+def model_metadata(target: Target) -> dict[str, Any]:
+    """The model's metadata (memoised); a violation when it cannot be had."""
+    if "metadata" not in target.memo:
+        path = model_path(target.config.model_name)
+        ex = exchange(target.base_url, "GET", path, expected="200 with model metadata")
+        data = ex.json()
+        if ex.status != 200 or not isinstance(data, dict) or not data.get("inputs"):
+            raise RuleViolation(
+                ex.request,
+                ex.describe(),
+                "200 with inputs in the metadata (needed to derive requests; see MD-002)",
+                reproduce=ex.curl,
+            )
+        target.memo["metadata"] = data
+    return target.memo["metadata"]
+
+
+def values_for(datatype: str) -> st.SearchStrategy[Any]:
+    """JSON values valid for an OIP datatype."""
+    if datatype.startswith("FP"):
+        return st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False).map(
+            lambda x: round(x, 6)
+        )
+    if datatype in _INT_RANGES:
+        low, high = _INT_RANGES[datatype]
+        return st.integers(low, high)
+    if datatype == "BOOL":
+        return st.booleans()
+    return st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=16)
+
+
+def _shape(spec: list[Any]) -> st.SearchStrategy[list[int]]:
+    dims = [st.integers(1, 4) if int(d) < 0 else st.just(int(d)) for d in spec]
+    return st.tuples(*dims).map(list).filter(lambda s: math.prod(s) <= MAX_ELEMENTS)
+
+
+@st.composite
+def tensor(draw: st.DrawFn, spec: dict[str, Any], batch: int | None = None) -> dict[str, Any]:
+    """One valid input tensor for a metadata entry (flat data, row-major)."""
+    shape = draw(_shape(list(spec.get("shape") or [1])))
+    if batch is not None and shape and int((spec.get("shape") or [1])[0]) < 0:
+        shape[0] = batch
+    count = math.prod(shape)
+    data = draw(st.lists(values_for(spec["datatype"]), min_size=count, max_size=count))
+    return {"name": spec["name"], "shape": shape, "datatype": spec["datatype"], "data": data}
+
+
+@st.composite
+def valid_request(draw: st.DrawFn, metadata: dict[str, Any]) -> dict[str, Any]:
+    """A request that follows the metadata (all inputs share one batch size)."""
+    batch = draw(st.integers(1, 4))
+    inputs = [draw(tensor(spec, batch)) for spec in metadata["inputs"]]
+    return {"id": f"modelrail-{draw(st.integers(0, 10**6))}", "inputs": inputs}
+
+
+def _dump(body: Any) -> bytes:
+    return json.dumps(body, allow_nan=True).encode()
+
+
+@st.composite
+def contract_error_case(draw: st.DrawFn, metadata: dict[str, Any]) -> Case:
+    """A request with one of the errors the contract names for 400 (ERR-002)."""
+    request = draw(valid_request(metadata))
+    kind = draw(st.sampled_from(["malformed", "datatype", "value_type", "shape", "missing"]))
+    index = draw(st.integers(0, len(request["inputs"]) - 1))
+    tensor_ = request["inputs"][index]
+    if kind == "malformed":
+        text = _dump(request).decode()
+        cut = draw(st.integers(1, len(text) - 1))
+        junk = draw(st.sampled_from(["", "}", ",", "'", "]]"]))
+        candidate = text[:cut] + junk
+        try:
+            json.loads(candidate)
+            candidate = text[:-1]
+        except ValueError:
+            pass
+        return Case("malformed JSON", candidate.encode())
+    if kind == "datatype":
+        other = sorted(OIP_DATATYPES - {tensor_["datatype"]})
+        tensor_["datatype"] = draw(st.sampled_from(other))
+        return Case(
+            f"datatype of {tensor_['name']!r} changed to {tensor_['datatype']}", _dump(request)
+        )
+    if kind == "value_type":
+        wrong: Any = "not-a-number" if tensor_["datatype"] != "BYTES" else 12.5
+        position = draw(st.integers(0, len(tensor_["data"]) - 1))
+        tensor_["data"][position] = wrong
+        return Case(f"a {type(wrong).__name__} in the data of {tensor_['name']!r}", _dump(request))
+    if kind == "shape":
+        shape = list(tensor_["shape"])
+        axis = draw(st.integers(0, len(shape) - 1))
+        shape[axis] += draw(st.integers(1, 3))
+        tensor_["shape"] = shape
+        return Case(f"shape of {tensor_['name']!r} does not match its data", _dump(request))
+    del request["inputs"][index]
+    return Case(f"input {tensor_['name']!r} missing", _dump(request))
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "1" + "]" * depth
+
+
+@st.composite
+def junk_case(draw: st.DrawFn, metadata: dict[str, Any]) -> Case:
+    """Hostile or nonsensical input: extra inputs, non-finite or huge numbers, junk."""
+    request = draw(valid_request(metadata))
+    tensor_ = request["inputs"][0]
+    kind = draw(
+        st.sampled_from(
+            ["extra", "nonfinite", "huge", "deep", "unicode", "json_type", "not_object", "empty"]
+        )
+    )
+    if kind == "extra":
+        extra = dict(tensor_, name=f"unexpected_{draw(st.integers(0, 999))}")
+        request["inputs"].append(extra)
+        return Case("an extra input the model does not declare", _dump(request))
+    if kind in ("nonfinite", "huge"):
+        literal = draw(
+            st.sampled_from(
+                ["NaN", "Infinity", "-Infinity"]
+                if kind == "nonfinite"
+                else ["1e999", "-1e999", str(10**40)]
+            )
+        )
+        tensor_["data"][0] = "__LITERAL__"
+        text = _dump(request).decode().replace('"__LITERAL__"', literal, 1)
+        return Case(f"{literal} in the data of {tensor_['name']!r}", text.encode())
+    if kind == "deep":
+        depth = draw(st.sampled_from([2_000, 50_000]))
+        inner = {"name": tensor_["name"], "shape": [1], "datatype": tensor_["datatype"], "data": 0}
+        text = json.dumps({"inputs": [inner]}).replace('"data": 0', f'"data": {_nested(depth)}')
+        return Case(f"data nested {depth} levels deep", text.encode())
+    if kind == "unicode":
+        junk = draw(
+            st.text(
+                st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12
+            )
+        )
+        field = draw(st.sampled_from(["name", "datatype"]))
+        tensor_[field] = junk + "\u202e\u0000\ufffd"
+        return Case(f"unicode junk as the {field} of an input", _dump(request))
+    if kind == "json_type":
+        field = draw(st.sampled_from(["inputs", "data", "shape"]))
+        value = draw(st.sampled_from([None, "x", 7, {"a": 1}, True]))
+        if field == "inputs":
+            request["inputs"] = value
+        else:
+            tensor_[field] = value
+        return Case(f"{field} is {json.dumps(value)}", _dump(request))
+    if kind == "not_object":
+        body = draw(st.sampled_from(["[]", "42", '"inputs"', "null", "true"]))
+        return Case(f"a JSON {body} instead of an object", body.encode())
+    return Case("an empty body", b"")
+
+
+def send(target: Target, case: Case, expected: str) -> tuple[int, Any, str, str]:
+    """POST a case to the model's infer endpoint; (status, json, curl, received text)."""
+    ex = exchange(
+        target.base_url,
+        "POST",
+        model_path(target.config.model_name) + "/infer",
+        body=case.body,
+        headers={"Content-Type": "application/json"},
+        expected=expected,
+    )
+    return ex.status, ex.json(), ex.curl, ex.describe()

@@ -1,0 +1,188 @@
+"""ERR: error statuses and error bodies."""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import given
+
+from modelrail_conformance.failures import RuleViolation
+from modelrail_conformance.registry import Level
+from modelrail_conformance.rules._support import error_body_problem, exchange, model_path, rule
+from modelrail_conformance.rules._tensors import (
+    HYPOTHESIS_SETTINGS,
+    Case,
+    contract_error_case,
+    junk_case,
+    model_metadata,
+    send,
+)
+from modelrail_conformance.target import Target
+
+
+def _unknown() -> str:
+    return f"no-such-{uuid.uuid4().hex[:8]}"
+
+
+@rule("ERR-001", Level.MUST, 'Every error body is {"error": "..."}')
+def error_body(target: Target) -> None:
+    """Every 4xx and 5xx response MUST have a JSON object body with a non-empty string ``error``: ``{"error": "<message>"}``.
+
+    Why:
+        One error shape lets every client and dashboard report failures the same way
+        (Open Inference Protocol v2); framework defaults like ``{"detail": ...}`` differ
+        per framework.
+
+    Checked by:
+        Provoking errors (unknown model, malformed JSON, a missing input, a wrong method,
+        inference on an unknown model) and checking each error response's body.
+
+    Fix:
+        Install exception handlers (HTTP errors, request validation, unhandled errors)
+        that all return ``{"error": str(exc)}``.
+    """
+    base = target.base_url
+    name = target.config.model_name
+    infer = model_path(name) + "/infer"
+    probes = [
+        ("GET", model_path(_unknown()), None),
+        ("POST", infer, b'{"inputs": ['),
+        ("POST", infer, b'{"inputs": []}'),
+        ("GET", infer, None),
+        ("POST", model_path(_unknown()) + "/infer", b'{"inputs": []}'),
+    ]
+    for method, path, body in probes:
+        headers = {"Content-Type": "application/json"} if body is not None else None
+        ex = exchange(base, method, path, body=body, headers=headers, expected="an error response")
+        if ex.status < 400:
+            continue
+        problem = error_body_problem(ex)
+        if problem:
+            raise RuleViolation(
+                ex.request, f"{ex.status} with {problem}: {ex.response.text[:120]!r}",
+                '{"error": "<message>"}', reproduce=ex.curl,
+            )  # fmt: skip
+
+
+def _check_cases(target: Target, strategy: object, allowed: set[int], expected: str) -> None:
+    @HYPOTHESIS_SETTINGS
+    @given(case=strategy)
+    def check(case: Case) -> None:
+        status, _, command, received = send(target, case, expected)
+        if status not in allowed:
+            path = model_path(target.config.model_name) + "/infer"
+            raise RuleViolation(
+                f"POST {path} with {case.label}", received, expected, reproduce=command
+            )
+
+    check()
+
+
+@rule("ERR-002", Level.MUST, "Bad requests get 400, never 5xx")
+def bad_requests_400(target: Target) -> None:
+    """Malformed JSON, a wrong datatype, a value of the wrong type, a shape that does not match the data, and a missing input MUST each get 400, never a 5xx.
+
+    Why:
+        A 5xx blames the service for the client's mistake: it pages the owner, triggers
+        retries and hides real outages in the error rate.
+
+    Checked by:
+        Hypothesis derives invalid requests from the model metadata (30, derandomised),
+        each breaking one thing in an otherwise valid request; every one must be a 400.
+        A failure is shrunk and shown as a curl command.
+
+    Fix:
+        Validate the request against the metadata before calling the model and raise a
+        400 for each kind of mismatch; parse JSON inside a handler that maps errors to 400.
+    """
+    metadata = model_metadata(target)
+    _check_cases(target, contract_error_case(metadata), {400}, '400 with {"error"}')
+
+
+@rule("ERR-003", Level.MUST, "Unknown model or version is 404")
+def unknown_model_404(target: Target) -> None:
+    """Metadata and inference requests for an unknown model name or an unknown version of the served model MUST get 404.
+
+    Why:
+        Serving whatever model is loaded for any name or version hides routing mistakes
+        and makes versioned rollouts lie.
+
+    Checked by:
+        GET metadata and POST the golden request for a random model name and for a random
+        version of ``model_name``; each must be a 404.
+
+    Fix:
+        Resolve the name and version against the loaded model and answer 404 for anything
+        else.
+    """
+    base = target.base_url
+    name = target.config.model_name
+    golden = target.config.golden_request_body()
+    for path in (model_path(_unknown()), model_path(name, _unknown())):
+        for method, body in (("GET", None), ("POST", golden)):
+            full = path if method == "GET" else path + "/infer"
+            ex = exchange(base, method, full, json_body=body, expected="404")
+            if ex.status != 404:
+                raise RuleViolation(ex.request, ex.describe(), "404", reproduce=ex.curl)
+
+
+@rule("ERR-004", Level.SHOULD, "405 with Allow, 413 for oversized bodies")
+def method_and_size(target: Target) -> None:
+    """A wrong method SHOULD get 405 with an ``Allow`` header, and a body larger than ``max_body_bytes`` SHOULD get 413.
+
+    Why:
+        405 + Allow tells the client what to do instead; a size limit protects memory
+        from a single oversized request.
+
+    Checked by:
+        GET on the infer endpoint and DELETE on liveness (405, ``Allow`` present), then a
+        POST of ``max_body_bytes`` + 1 KiB to the infer endpoint (413).
+
+    Fix:
+        Route by method so the framework answers 405 with Allow, and reject bodies over the
+        limit (Content-Length check plus a streaming cap) with 413.
+    """
+    base = target.base_url
+    infer = model_path(target.config.model_name) + "/infer"
+    for method, path in (("GET", infer), ("DELETE", "/v2/health/live")):
+        ex = exchange(base, method, path, expected="405 with Allow")
+        if ex.status != 405 or not ex.response.headers.get("allow"):
+            allow = ex.response.headers.get("allow")
+            raise RuleViolation(
+                ex.request, f"{ex.status} with Allow {allow!r}", "405 with an Allow header",
+                reproduce=ex.curl,
+            )  # fmt: skip
+    size = target.config.max_body_bytes + 1024
+    body = b'{"id": "' + b"x" * (size - 10) + b'"}'
+    ex = exchange(
+        base, "POST", infer, body=body, headers={"Content-Type": "application/json"},
+        expected="413", timeout=30,
+    )  # fmt: skip
+    if ex.status != 413:
+        raise RuleViolation(
+            f"POST {infer} with a {size}-byte body", ex.describe(100),
+            f"413 (max_body_bytes = {target.config.max_body_bytes})", reproduce=ex.curl,
+        )  # fmt: skip
+
+
+@rule("ERR-005", Level.MUST, "Hostile input gets 4xx, never 5xx or 200")
+def hostile_input_4xx(target: Target) -> None:
+    """Extra inputs, non-finite or out-of-range numbers, deeply nested JSON, unicode junk, wrong JSON types and empty bodies MUST get a 4xx, never a 5xx or a 200.
+
+    Why:
+        Such requests come from buggy clients and attackers; a 5xx or a crash makes them an
+        outage, and a 200 with NaN outputs poisons downstream systems.
+
+    Checked by:
+        Hypothesis derives 30 hostile requests from the model metadata (derandomised); each
+        must get a status from 400 to 499. A failure is shrunk and shown as a curl command.
+
+    Fix:
+        Reject unknown inputs and non-finite numbers during validation, and map JSON
+        recursion and decoding errors to 400.
+    """
+    metadata = model_metadata(target)
+    _check_cases(target, junk_case(metadata), set(range(400, 500)), 'a 4xx with {"error"}')
+
+
+RULES = (error_body, bad_requests_400, unknown_model_404, method_and_size, hostile_input_4xx)

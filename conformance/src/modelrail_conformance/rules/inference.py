@@ -1,0 +1,177 @@
+"""INF: inference results, request ids, and requests derived from the metadata."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+from hypothesis import given
+
+from modelrail_conformance.failures import RuleViolation
+from modelrail_conformance.registry import Level
+from modelrail_conformance.rules._support import exchange, model_path, rule
+from modelrail_conformance.rules._tensors import (
+    HYPOTHESIS_SETTINGS,
+    model_metadata,
+    valid_request,
+)
+from modelrail_conformance.target import Target
+
+
+def _flatten(data: Any) -> list[Any]:
+    if isinstance(data, list):
+        return [x for item in data for x in _flatten(item)]
+    return [data]
+
+
+def _same(expected: Any, received: Any, tolerance: float) -> bool:
+    if isinstance(expected, bool) or isinstance(received, bool):
+        return expected == received
+    if isinstance(expected, int | float) and isinstance(received, int | float):
+        return math.isclose(expected, received, rel_tol=0.0, abs_tol=tolerance)
+    return expected == received
+
+
+def _infer(target: Target, body: Any) -> Any:
+    path = model_path(target.config.model_name) + "/infer"
+    return exchange(target.base_url, "POST", path, json_body=body, expected="200 with outputs")
+
+
+@rule("INF-001", Level.MUST, "The golden request gives the golden response")
+def golden_response(target: Target) -> None:
+    """POST /v2/models/{name}/infer with the golden request MUST answer 200 with every output listed in the golden response: same name, datatype and shape, numbers within ``tolerance``.
+
+    Why:
+        The golden pair pins the model's behaviour end to end: serialisation, feature
+        order and the artefact that was actually packaged.
+
+    Checked by:
+        Sending ``golden_request`` and comparing each output of ``golden_response`` (which
+        may list only a subset) element by element; floats within ``tolerance``
+        (absolute), everything else exactly.
+
+    Fix:
+        Package the model artefact the golden files were made from, or regenerate the
+        golden files after a deliberate model change.
+    """
+    config = target.config
+    golden = config.golden_response_body()
+    ex = _infer(target, config.golden_request_body())
+    data = ex.json()
+    if ex.status != 200 or not isinstance(data, dict):
+        raise RuleViolation(
+            ex.request, ex.describe(), "200 with the golden outputs", reproduce=ex.curl
+        )
+    outputs = {o.get("name"): o for o in data.get("outputs") or [] if isinstance(o, dict)}
+    for want in golden.get("outputs", []):
+        name = want.get("name")
+        got = outputs.get(name)
+        if got is None:
+            raise RuleViolation(
+                ex.request, f"no output {name!r} (outputs: {sorted(map(str, outputs))})",
+                f"output {name!r}", reproduce=ex.curl,
+            )  # fmt: skip
+        for key in ("datatype", "shape"):
+            if key in want and got.get(key) != want[key]:
+                raise RuleViolation(
+                    ex.request,
+                    f"{name}.{key} = {got.get(key)!r}",
+                    f"{want[key]!r}",
+                    reproduce=ex.curl,
+                )
+        expected_data, received_data = _flatten(want.get("data")), _flatten(got.get("data"))
+        if len(expected_data) != len(received_data):
+            raise RuleViolation(
+                ex.request, f"{len(received_data)} values in {name}",
+                f"{len(expected_data)} values", reproduce=ex.curl,
+            )  # fmt: skip
+        for index, (e, r) in enumerate(zip(expected_data, received_data, strict=True)):
+            if not _same(e, r, config.tolerance):
+                raise RuleViolation(
+                    ex.request,
+                    f"{name}[{index}] = {r!r}",
+                    f"{e!r} (tolerance {config.tolerance:g})",
+                    reproduce=ex.curl,
+                )
+
+
+@rule("INF-002", Level.MUST, "The request id is echoed")
+def request_id_echoed(target: Target) -> None:
+    """An inference response MUST carry the request's ``id`` unchanged in its ``id`` field.
+
+    Why:
+        Clients that batch or pipeline requests match responses by id (Open Inference
+        Protocol v2).
+
+    Checked by:
+        Sending the golden request with a unique ``id`` and comparing the response's ``id``.
+
+    Fix:
+        Copy ``request.id`` into the response when it is present.
+    """
+    body = dict(target.config.golden_request_body(), id=f"modelrail-{uuid.uuid4().hex[:12]}")
+    ex = _infer(target, body)
+    data = ex.json()
+    received = data.get("id") if isinstance(data, dict) else None
+    if ex.status != 200 or received != body["id"]:
+        raise RuleViolation(
+            ex.request,
+            f"{ex.status} with id {received!r}",
+            f"200 with id {body['id']!r}",
+            reproduce=ex.curl,
+        )
+
+
+@rule("INF-003", Level.MUST, "Requests that follow the metadata succeed")
+def metadata_requests_succeed(target: Target) -> None:
+    """Every request that follows the model metadata (declared names, datatypes and shapes, any size for -1 dimensions) MUST get 200 with the outputs the metadata declares, each with as many values as its shape says.
+
+    Why:
+        The metadata is a promise; clients that build requests from it must not hit
+        crashes for batch sizes or values the model never saw in the golden files.
+
+    Checked by:
+        Hypothesis derives 30 requests from the metadata (derandomised, so runs repeat),
+        with batch sizes 1-4 and finite values, and shrinks a failure to a minimal curl
+        command.
+
+    Fix:
+        Make the handler generic over the batch dimension and validate against the
+        metadata, not against the golden request's sizes.
+    """
+    metadata = model_metadata(target)
+    names = [o.get("name") for o in metadata.get("outputs") or []]
+    path = model_path(target.config.model_name) + "/infer"
+
+    @HYPOTHESIS_SETTINGS
+    @given(request=valid_request(metadata))
+    def check(request: dict[str, Any]) -> None:
+        ex = exchange(target.base_url, "POST", path, json_body=request, expected="200")
+        data = ex.json()
+        if ex.status != 200 or not isinstance(data, dict):
+            raise RuleViolation(ex.request, ex.describe(), "200 with outputs", reproduce=ex.curl)
+        outputs = {o.get("name"): o for o in data.get("outputs") or [] if isinstance(o, dict)}
+        for name in names:
+            out = outputs.get(name)
+            if out is None:
+                raise RuleViolation(
+                    ex.request,
+                    f"outputs {sorted(map(str, outputs))}",
+                    f"output {name!r}",
+                    reproduce=ex.curl,
+                )
+            shape = out.get("shape") or []
+            count = len(_flatten(out.get("data")))
+            if not isinstance(shape, list) or math.prod(shape) != count:
+                raise RuleViolation(
+                    ex.request,
+                    f"{name} with shape {shape!r} and {count} values",
+                    "as many values as the shape says",
+                    reproduce=ex.curl,
+                )
+
+    check()
+
+
+RULES = (golden_response, request_id_echoed, metadata_requests_succeed)
