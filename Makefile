@@ -45,3 +45,8 @@ demo: setup ## Generate a repo with default answers, train, build, serve, run th
 	@scripts/ensure-system-packages.sh curl:curl
 	@scripts/ensure-docker.sh
 	DEMO_DIR="$(DEMO_DIR)" PYTHON_VERSION="$(PYTHON_VERSION)" scripts/demo.sh
+
+.PHONY: bench
+BENCH_ARGS ?=
+bench: setup ## Benchmark the generated service vs the floor, MLServer, BentoML (BENCH_ARGS=--quick)
+	BENCH_VIA_MAKE=1 BENCH_ARGS="$(BENCH_ARGS)" uv run python -m bench $(BENCH_ARGS)

@@ -1,0 +1,127 @@
+"""Container cold start to ready, and image size, for (c) and for (d)/(e).
+
+(c) is built from its own Dockerfile. MLServer's and BentoML's own image builders
+(``mlserver build``, ``bentoml containerize``) pull their base images from a registry, which
+this machine cannot reach; bench/docker/ has plain Dockerfiles that install them from PyPI
+on the same local base image instead.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.envs import BENCH_DIR
+from bench.servers import free_port, wait_ready
+
+DOCKERFILES = BENCH_DIR / "docker"
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """How to build one image and how to know its container is ready."""
+
+    target: str
+    tag: str
+    context: Path
+    dockerfile: Path | None
+    port: int
+    ready_path: str
+
+
+def _docker(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def docker_available() -> str | None:
+    """``None`` when a Docker engine answers, else why not."""
+    if shutil.which("docker") is None:
+        return "docker is not installed"
+    proc = _docker("version", "--format", "{{.Server.Version}}", timeout=30)
+    return None if proc.returncode == 0 else f"no Docker engine answers: {proc.stderr.strip()}"
+
+
+def build(spec: ImageSpec, base_image: str) -> str | None:
+    """Build the image; ``None`` on success, else the reason (last lines of the build)."""
+    args = ["build", "-q", "--build-arg", f"BASE_IMAGE={base_image}", "-t", spec.tag]
+    if spec.dockerfile is not None:
+        args += ["-f", str(spec.dockerfile)]
+    proc = _docker(*args, str(spec.context))
+    if proc.returncode == 0:
+        return None
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    return f"docker build failed: {' / '.join(tail)}"
+
+
+def image_bytes(tag: str) -> int | None:
+    """The image's size as ``docker image inspect`` reports it."""
+    proc = _docker("image", "inspect", "--format", "{{.Size}}", tag, timeout=30)
+    return int(proc.stdout.strip()) if proc.returncode == 0 else None
+
+
+def cold_start(spec: ImageSpec, repetitions: int, timeout_s: float = 120) -> list[float]:
+    """Seconds from ``docker run`` to the first 200 on the ready path, once per repetition.
+
+    The container gets one core (``--cpuset-cpus 0``), like the servers on the host.
+    """
+    times = []
+    for _ in range(repetitions):
+        port = free_port()
+        start = time.monotonic()
+        proc = _docker(
+            "run",
+            "-d",
+            "--rm",
+            "--cpuset-cpus",
+            "0",
+            "-p",
+            f"127.0.0.1:{port}:{spec.port}",
+            spec.tag,
+            timeout=120,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"docker run {spec.tag} failed: {proc.stderr.strip()}")
+        cid = proc.stdout.strip()
+        try:
+            wait_ready(f"http://127.0.0.1:{port}{spec.ready_path}", timeout_s)
+            times.append(time.monotonic() - start)
+        finally:
+            _docker("rm", "-f", cid, timeout=60)
+    return times
+
+
+def measure(spec: ImageSpec, base_image: str, repetitions: int) -> dict[str, object]:
+    """Build, size and cold-start one image; failures become an ``error`` entry."""
+    error = build(spec, base_image)
+    if error:
+        return {"tag": spec.tag, "error": error}
+    try:
+        times = cold_start(spec, repetitions)
+    except (RuntimeError, TimeoutError) as err:
+        return {"tag": spec.tag, "image_bytes": image_bytes(spec.tag), "error": str(err)}
+    return {
+        "tag": spec.tag,
+        "image_bytes": image_bytes(spec.tag),
+        "cold_start_s": statistics.median(times),
+        "cold_start_runs_s": times,
+    }
+
+
+def stage_context(target: str, work: Path, model: Path, app: Path | None = None) -> Path:
+    """A build context for (d) or (e): the Dockerfile's requirements, the model, the app."""
+    ctx = work / "docker" / target
+    if ctx.exists():
+        shutil.rmtree(ctx)
+    ctx.mkdir(parents=True)
+    name = {"d": "mlserver", "e": "bentoml"}[target]
+    shutil.copy(BENCH_DIR / "requirements" / f"{name}.txt", ctx / "requirements.txt")
+    shutil.copy(model, ctx / "model.joblib")
+    if app is not None:
+        shutil.copy(app, ctx / app.name)
+    return ctx

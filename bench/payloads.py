@@ -1,0 +1,38 @@
+"""Request bodies: the same rows for every target, in each server's request shape."""
+
+from __future__ import annotations
+
+import json
+import random
+
+# The first rows of scikit-learn's bundled iris (one per class among them), so the runner
+# needs neither numpy nor scikit-learn to build a request.
+IRIS_ROWS = (
+    (5.1, 3.5, 1.4, 0.2),
+    (7.0, 3.2, 4.7, 1.4),
+    (6.3, 3.3, 6.0, 2.5),
+    (4.9, 3.0, 1.4, 0.2),
+    (6.4, 3.2, 4.5, 1.5),
+    (5.8, 2.7, 5.1, 1.9),
+)
+HEAVY_FEATURES = 20
+
+
+def rows(n: int, features: int = 4) -> list[list[float]]:
+    """``n`` rows: iris rows cycled for 4 features, fixed-seed normals for the heavy model."""
+    if features == 4:
+        return [list(IRIS_ROWS[i % len(IRIS_ROWS)]) for i in range(n)]
+    rng = random.Random(42)
+    return [[round(rng.gauss(0, 1), 4) for _ in range(features)] for _ in range(n)]
+
+
+def oip(n: int, *, features: int = 4, input_name: str = "input-0") -> str:
+    """An Open Inference Protocol v2 request: one FP64 tensor of shape [n, features]."""
+    data = [v for row in rows(n, features) for v in row]
+    tensor = {"name": input_name, "shape": [n, features], "datatype": "FP64", "data": data}
+    return json.dumps({"id": "bench", "inputs": [tensor]}, separators=(",", ":"))
+
+
+def bentoml(n: int, *, features: int = 4) -> str:
+    """BentoML's own shape for an ``np.ndarray`` argument named ``input_data``."""
+    return json.dumps({"input_data": rows(n, features)}, separators=(",", ":"))

@@ -1,0 +1,228 @@
+"""The results file, the printed table, and docs/performance.md."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.envs import BENCH_DIR, Env
+from bench.stats import Cell, Check, ratio
+
+RATIOS = (("c/b", "c", "b"), ("c/d", "c", "d"), ("c/d0", "c", "d0"), ("c/e", "c", "e"))
+
+
+def results_document(
+    meta: Mapping[str, Any],
+    targets: Mapping[str, Mapping[str, Any]],
+    runs: Sequence[Mapping[str, Any]],
+    cells: Mapping[Cell, Mapping[str, Any]],
+    containers: Mapping[str, Mapping[str, Any]],
+    checks: Sequence[Check],
+    skipped: Sequence[str],
+) -> dict[str, Any]:
+    """Everything of one run as plain JSON-ready data (bench/results/latest.json)."""
+    concurrencies = sorted({c for _, c, _ in cells})
+    rows = sorted({n for _, _, n in cells})
+    ratios = [
+        {
+            "ratio": name,
+            "concurrency": c,
+            "rows": n,
+            "value": ratio(cells.get((num, c, n)), cells.get((den, c, n))),
+        }
+        for name, num, den in RATIOS
+        for n in rows
+        for c in concurrencies
+    ]
+    return {
+        "meta": dict(meta),
+        "targets": {k: dict(v) for k, v in targets.items()},
+        "cells": [
+            {"target": t, "concurrency": c, "rows": n, **dict(v)}
+            for (t, c, n), v in sorted(cells.items(), key=lambda kv: _order(kv[0], targets))
+        ],
+        "ratios": ratios,
+        "containers": {k: dict(v) for k, v in containers.items()},
+        "checks": [{"name": c.name, "status": c.status, "detail": c.detail} for c in checks],
+        "skipped": list(skipped),
+        "runs": [dict(r) for r in runs],
+    }
+
+
+def _order(cell: Cell, targets: Mapping[str, Any]) -> tuple[int, int, int]:
+    ids = list(targets)
+    t, c, n = cell
+    return (ids.index(t) if t in ids else len(ids), n, c)
+
+
+def _cell_rows(results: Mapping[str, Any]) -> list[list[str]]:
+    labels = {k: v["label"] for k, v in results["targets"].items()}
+    out = []
+    for cell in results["cells"]:
+        out.append(
+            [
+                labels.get(cell["target"], cell["target"]),
+                str(cell["rows"]),
+                str(cell["concurrency"]),
+                f"{cell['rps']:,.0f}",
+                f"{cell['p50_ms']:.2f}",
+                f"{cell['p99_ms']:.2f}",
+                f"{cell['max_ms']:.1f}",
+                str(cell["errors"]),
+            ]
+        )
+    return out
+
+
+HEAD = ["target", "rows", "conc", "req/s", "p50 ms", "p99 ms", "max ms", "errors"]
+
+
+def text_table(results: Mapping[str, Any]) -> str:
+    """Fixed-width table for the terminal, then ratios and the targets that did not run."""
+    rows = [HEAD, *_cell_rows(results)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEAD))]
+    lines = [
+        "  ".join(
+            v.ljust(w) if i == 0 else v.rjust(w)
+            for i, (v, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    for r in results["ratios"]:
+        if r["value"] is not None:
+            lines.append(
+                f"{r['ratio']:<5} rows={r['rows']:<3} c={r['concurrency']:<3} {r['value']:.2f}"
+            )
+    for info in results["targets"].values():
+        if not info.get("available"):
+            lines.append(f"{info['label']}: not available: {info.get('reason')}")
+    return "\n".join(lines)
+
+
+def _md(rows: Sequence[Sequence[str]]) -> str:
+    head, *body = rows
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(lines)
+
+
+def _ratio_table(results: Mapping[str, Any]) -> str:
+    by = {(r["ratio"], r["rows"], r["concurrency"]): r["value"] for r in results["ratios"]}
+    keys = sorted({(r["rows"], r["concurrency"]) for r in results["ratios"]})
+    rows = [["rows", "conc", *[name for name, _, _ in RATIOS]]]
+    for n, c in keys:
+        vals = [by.get((name, n, c)) for name, _, _ in RATIOS]
+        rows.append([str(n), str(c), *["n/a" if v is None else f"{v:.2f}" for v in vals]])
+    return _md(rows)
+
+
+def _containers(results: Mapping[str, Any]) -> str:
+    if not results["containers"]:
+        return "Not measured in this run (`--no-containers`, or `--quick`)."
+    rows = [["target", "image", "size MB", "cold start to ready s", "note"]]
+    labels = {k: v["label"] for k, v in results["targets"].items()}
+    for tid, info in results["containers"].items():
+        size = info.get("image_bytes")
+        cold = info.get("cold_start_s")
+        rows.append(
+            [
+                labels.get(tid, tid),
+                f"`{info.get('tag', '-')}`",
+                "-" if size is None else f"{size / 1e6:.0f}",
+                "-" if cold is None else f"{cold:.2f}",
+                info.get("error", ""),
+            ]
+        )
+    return _md(rows)
+
+
+def markdown(
+    results: Mapping[str, Any], png: Path | None, note: str, plot_error: str | None = None
+) -> str:
+    """docs/performance.md: the last run's table, machine, command, plot and checks."""
+    meta = results["meta"]
+    m = meta["machine"]
+    opts = meta["options"]
+    unavailable = [
+        f"- {v['label']}: {v.get('reason')}"
+        for v in results["targets"].values()
+        if not v.get("available")
+    ]
+    checks = [f"- **{c['status']}** {c['name']}: {c['detail']}" for c in results["checks"]]
+    plot = (
+        f"![throughput and p99 per target and concurrency]({png.name})"
+        if png
+        else (f"No plot: {plot_error}")
+    )
+    parts = [
+        "# Performance",
+        "",
+        "<!-- Written by `make bench` (bench/report.py); edit the bench, not this file. -->",
+        "",
+        *([f"> {note}", ""] if note else []),
+        "How the generated service compares with the floor (a bare ASGI app, a bare FastAPI "
+        "endpoint) and with what a team would otherwise pick (Seldon MLServer, BentoML), "
+        "measured side by side in one run. Method: bench/README.md.",
+        "",
+        "## Run",
+        "",
+        f"- Command: `{meta['command']}`",
+        f"- Started {meta['started']}, {meta['elapsed_s']} s in all; "
+        f"{opts['warmup']:g} s warm-up + {opts['repetitions']} x {opts['duration']:g} s per "
+        "cell, repetitions interleaved, medians shown (errors summed).",
+        f"- Machine: {m['cores']} cores, {m['cpu_model']}, {m['memory_gib']} GiB, Linux "
+        f"{m['kernel']}, {m['wrk']}.",
+        f"- Load average at start {' '.join(m['loadavg_start'])}, at end "
+        f"{' '.join(m.get('loadavg_end', ['?']))} (anything above ~0 means other work shared "
+        "the cores).",
+        "- Servers on core 0 (`taskset -c 0`, one worker), wrk on core 1 (`taskset -c 1`, one "
+        "thread), loopback only.",
+        "",
+        "## Results",
+        "",
+        _md([HEAD, *_cell_rows(results)]),
+        "",
+        "Throughput ratios (same run, same payload and concurrency):",
+        "",
+        _ratio_table(results),
+        "",
+        *(["Not available in this run:", "", *unavailable, ""] if unavailable else []),
+        *(
+            ["Skipped (time budget): " + ", ".join(results["skipped"]), ""]
+            if results["skipped"]
+            else []
+        ),
+        plot,
+        "",
+        "## Targets of issue 8",
+        "",
+        *checks,
+        "",
+        "## Containers",
+        "",
+        _containers(results),
+        "",
+        "Images are built on the same local base (`--build-arg BASE_IMAGE=...`). MLServer's "
+        "and BentoML's own builders (`mlserver build`, `bentoml containerize`) need a registry "
+        "base image and BuildKit, neither of which this machine has, so bench/docker/ installs "
+        "them from PyPI on the same base instead.",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def plot(floor: Env, results: Path, png: Path) -> str | None:
+    """Draw the PNG with matplotlib from the floor venv; ``None`` or why it failed."""
+    proc = subprocess.run(
+        [floor.bin("python"), str(BENCH_DIR / "plot.py"), str(results), str(png)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        return (proc.stderr.strip().splitlines() or ["plot failed"])[-1]
+    return None

@@ -1,0 +1,416 @@
+"""``make bench``: every target, every concurrency and payload, in one bounded run.
+
+Servers get core 0 (``taskset -c 0``), wrk gets core 1. Repetitions are interleaved
+(round 1 of every cell, then round 2...), so a burst of load from elsewhere on the machine
+spreads over all targets instead of sinking one; medians are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import containers, envs, report, stats, wrk
+from bench.envs import BENCH_DIR
+from bench.servers import http
+from bench.service import REPO_ROOT, NotAvailable, prepare
+from bench.targets import BY_ID, TARGETS, Context, Prepared
+
+WORK = BENCH_DIR / ".work"
+RESULTS = BENCH_DIR / "results"
+DEFAULT_TARGETS = [t.id for t in TARGETS if not t.heavy]
+ENV_FOR = {
+    "a": "floor",
+    "b": "floor",
+    "b-heavy": "floor",
+    "d": "mlserver",
+    "d0": "mlserver",
+    "d-heavy-batch": "mlserver",
+    "e": "bentoml",
+}
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from err
+
+
+def _pairs(values: list[str]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"bench: expected KEY=VALUE, got {item!r}")
+        out[key] = value
+    return out
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options; ``--quick`` shortens every duration for development."""
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 s warm-up and 1 s measurements, no containers (numbers are rough)",
+    )
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per cell")
+    p.add_argument("--duration", type=float, default=4.0, help="seconds measured per repetition")
+    p.add_argument("--repetitions", type=int, default=3, help="repetitions per cell (>= 3)")
+    p.add_argument("--concurrency", type=_ints, default=[1, 8, 32], help="e.g. 1,8,32")
+    p.add_argument("--rows", type=_ints, default=[1, 64], help="rows per request, e.g. 1,64")
+    p.add_argument(
+        "--targets",
+        default=",".join(DEFAULT_TARGETS),
+        help=f"comma-separated, from {','.join(BY_ID)}",
+    )
+    p.add_argument("--heavy", action="store_true", help="add the RandomForest targets")
+    p.add_argument(
+        "--containers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="measure cold start and image size (default: on, off with --quick)",
+    )
+    p.add_argument("--cold-starts", type=int, default=3, help="cold starts per image")
+    p.add_argument(
+        "--base-image",
+        default="modelrail-base:3.11-bookworm",
+        help="BASE_IMAGE build argument for every image",
+    )
+    p.add_argument(
+        "--answers",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="template answers for (c)",
+    )
+    p.add_argument(
+        "--lean-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="env vars that turn drift and prediction logging off in (c)",
+    )
+    p.add_argument(
+        "--batch-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="env vars that turn micro-batching on in (c)",
+    )
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=840.0,
+        help="seconds after which remaining measurements are skipped",
+    )
+    p.add_argument("--note", default="", help="a line printed at the top of the doc")
+    p.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "performance.md")
+    p.add_argument("--no-doc", action="store_true", help="print and save JSON only")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.warmup, args.duration = 1.0, 1.0
+        if args.containers is None:
+            args.containers = False
+    if args.containers is None:
+        args.containers = True
+    ids = [t for t in args.targets.split(",") if t]
+    if args.heavy:
+        ids += [t.id for t in TARGETS if t.heavy and t.id not in ids]
+    unknown = [t for t in ids if t not in BY_ID]
+    if unknown:
+        p.error(f"--targets: unknown {', '.join(unknown)}; choose from {', '.join(BY_ID)}")
+    if args.repetitions < 1:
+        p.error("--repetitions: must be at least 1 (the issue asks for 3 or more)")
+    args.target_ids = ids
+    return args
+
+
+def log(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def machine() -> dict[str, object]:
+    """Cores, CPU model, memory and load: what the numbers depend on."""
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kib = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "wrk": _wrk_version(),
+        "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
+    }
+
+
+def _wrk_version() -> str:
+    proc = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    return (proc.stdout or proc.stderr).splitlines()[0].strip() if proc.returncode < 2 else "?"
+
+
+def ensure_tools() -> None:
+    """wrk from Debian (installed when missing), taskset from util-linux."""
+    script = REPO_ROOT / "scripts" / "ensure-system-packages.sh"
+    subprocess.run([str(script), "wrk:wrk", "taskset:util-linux"], check=True)
+    if (os.cpu_count() or 1) < 2:
+        log("only one core: servers and wrk will share it, numbers are not comparable")
+
+
+def train(floor: envs.Env) -> dict[str, Path]:
+    out = WORK / "models"
+    subprocess.run(
+        [floor.bin("python"), str(BENCH_DIR / "apps" / "train.py"), str(out)], check=True
+    )
+    return {"iris": out / "iris.joblib", "heavy": out / "heavy.joblib"}
+
+
+def smoke(prepared: Prepared, rows: list[int]) -> str | None:
+    """One request per payload before measuring: ``None`` when all answer 200."""
+    for n in rows:
+        status, body = http(prepared.infer_url, prepared.body(n).encode())
+        if status != 200:
+            return f"POST {prepared.infer_url} ({n} rows) answered {status}: {body[:200]!r}"
+    return None
+
+
+def measure(
+    args: argparse.Namespace, live: dict[str, Prepared], deadline: float
+) -> tuple[list[dict[str, object]], list[str]]:
+    """Interleaved rounds of warm-up + measurement; returns the runs and skipped cells."""
+    lua_dir = WORK / "lua"
+    lua_dir.mkdir(parents=True, exist_ok=True)
+    scripts = {}
+    for tid, prep in live.items():
+        for n in args.rows:
+            path = lua_dir / f"{tid}-{n}.lua"
+            path.write_text(wrk.lua_script(prep.body(n)))
+            scripts[tid, n] = str(path)
+    runs, skipped = [], []
+    total = len(live) * len(args.concurrency) * len(args.rows) * args.repetitions
+    done = 0
+    for rep in range(args.repetitions):
+        for tid, prep in live.items():
+            for c in args.concurrency:
+                for n in args.rows:
+                    done += 1
+                    if time.monotonic() > deadline:
+                        skipped.append(f"{tid} c={c} rows={n} rep={rep + 1}")
+                        continue
+                    script = scripts[tid, n]
+                    subprocess.run(
+                        wrk.command(prep.infer_url, script, connections=c, duration_s=args.warmup),
+                        capture_output=True,
+                        check=False,
+                    )
+                    proc = subprocess.run(
+                        wrk.command(
+                            prep.infer_url, script, connections=c, duration_s=args.duration
+                        ),
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                    )
+                    try:
+                        result = wrk.parse(proc.stdout).to_dict()
+                    except wrk.WrkOutputError as err:
+                        log(f"{tid} c={c} rows={n}: {err}")
+                        continue
+                    runs.append(
+                        {"target": tid, "concurrency": c, "rows": n, "rep": rep + 1, **result}
+                    )
+                    log(
+                        f"[{done}/{total}] {tid:<6} c={c:<3} rows={n:<3} "
+                        f"{result['rps']:>9.0f} req/s  p99 {result['p99_ms']:.2f} ms"
+                        f"  errors {result['errors']}"
+                    )
+    return runs, skipped
+
+
+def run_containers(
+    args: argparse.Namespace, ctx: Context, ids: list[str]
+) -> dict[str, dict[str, object]]:
+    """Cold start and image size for (c), (d) and (e), or why each was not measured."""
+    out: dict[str, dict[str, object]] = {}
+    reason = containers.docker_available()
+    specs = []
+    if "c" in ids:
+        if ctx.service is None:
+            out["c"] = {"error": ctx.service_error or "not prepared"}
+        else:
+            specs.append(
+                containers.ImageSpec(
+                    "c",
+                    "modelrail-bench/service:latest",
+                    ctx.service.root,
+                    None,
+                    ctx.service.port,
+                    "/v2/health/ready",
+                )
+            )
+    if "d" in ids:
+        dctx = containers.stage_context("d", WORK, ctx.models["iris"])
+        specs.append(
+            containers.ImageSpec(
+                "d",
+                "modelrail-bench/mlserver:latest",
+                dctx,
+                containers.DOCKERFILES / "mlserver.Dockerfile",
+                8080,
+                "/v2/health/ready",
+            )
+        )
+    if "e" in ids:
+        ectx = containers.stage_context(
+            "e", WORK, ctx.models["iris"], BENCH_DIR / "apps" / "bento_service.py"
+        )
+        specs.append(
+            containers.ImageSpec(
+                "e",
+                "modelrail-bench/bentoml:latest",
+                ectx,
+                containers.DOCKERFILES / "bentoml.Dockerfile",
+                3000,
+                "/readyz",
+            )
+        )
+    for spec in specs:
+        if reason:
+            out[spec.target] = {"error": reason}
+            continue
+        log(f"containers: building and cold-starting {spec.tag}")
+        out[spec.target] = containers.measure(spec, args.base_image, args.cold_starts)
+    return out
+
+
+def _command(argv: list[str] | None) -> str:
+    """The command that reproduces this run, as the doc shows it."""
+    if os.environ.get("BENCH_VIA_MAKE"):
+        extra = os.environ.get("BENCH_ARGS", "").strip()
+        return f'make bench BENCH_ARGS="{extra}"' if extra else "make bench"
+    return "uv run python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    deadline = started + args.budget
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    command = _command(argv)
+    ensure_tools()
+    meta: dict[str, object] = {
+        "command": command,
+        "started": stamp,
+        "machine": machine(),
+        "options": {k: v for k, v in vars(args).items() if k not in {"doc"}},
+    }
+    meta["options"]["doc"] = str(args.doc)  # type: ignore[index]
+    ids = args.target_ids
+
+    needed = {"floor"} | {ENV_FOR[t] for t in ids if t in ENV_FOR}
+    installed = {}
+    for name in sorted(needed):
+        log(f"venv {name}: installing or reusing bench/.venvs/{name}")
+        installed[name] = envs.ensure(name)
+        if installed[name].error:
+            log(f"venv {name}: {installed[name].error}")
+    if installed["floor"].error:
+        raise SystemExit(f"bench: the floor venv is required: {installed['floor'].error}")
+    ctx = Context(
+        WORK,
+        installed,
+        train(installed["floor"]),
+        lean_env=_pairs(args.lean_env),
+        batch_env=_pairs(args.batch_env),
+    )
+    if any(t.startswith("c") for t in ids):
+        try:
+            log("(c): rendering the template and running `make train` in it")
+            ctx.service = prepare(WORK, _pairs(args.answers))
+        except NotAvailable as err:
+            ctx.service_error = str(err)
+            log(f"(c): not available: {err}")
+
+    targets: dict[str, dict[str, object]] = {}
+    live: dict[str, Prepared] = {}
+    try:
+        for tid in ids:
+            target = BY_ID[tid]
+            info: dict[str, object] = {"label": target.label, "available": False}
+            targets[tid] = info
+            try:
+                prep = target.build(ctx)
+                log(f"{tid}: starting {' '.join(prep.server.cmd[:3])} ...")
+                prep.server.start()
+            except (NotAvailable, TimeoutError) as err:
+                info["reason"] = str(err)
+                log(f"{tid}: not available: {err}")
+                continue
+            error = smoke(prep, args.rows)
+            if error:
+                prep.server.stop()
+                info["reason"] = error
+                log(f"{tid}: not available: {error}")
+                continue
+            info.update(
+                available=True,
+                start_to_ready_s=prep.server.start_to_ready_s,
+                infer_url=prep.infer_url,
+            )
+            live[tid] = prep
+        runs, skipped = measure(args, live, deadline)
+    finally:
+        for prep in live.values():
+            prep.server.stop()
+
+    container_results = run_containers(args, ctx, ids) if args.containers else {}
+    cells = {}
+    for key in {(r["target"], r["concurrency"], r["rows"]) for r in runs}:
+        cells[key] = stats.summarise(
+            r for r in runs if (r["target"], r["concurrency"], r["rows"]) == key
+        )
+    checks = stats.issue_checks(cells, container_results, args.concurrency)
+    meta["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]  # type: ignore[index]
+    meta["elapsed_s"] = round(time.monotonic() - started, 1)
+    results = report.results_document(
+        meta, targets, runs, cells, container_results, checks, skipped
+    )
+    RESULTS.mkdir(exist_ok=True)
+    for path in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):
+        path.write_text(json.dumps(results, indent=2) + "\n")
+    print(report.text_table(results))
+    print()
+    for check in checks:
+        print(check.line())
+    if not args.no_doc:
+        png = args.doc.parent / "performance.png"
+        plot_error = report.plot(installed["floor"], RESULTS / "latest.json", png)
+        args.doc.write_text(
+            report.markdown(results, png if not plot_error else None, args.note, plot_error)
+        )
+        log(f"wrote {args.doc.relative_to(REPO_ROOT)} and {png.relative_to(REPO_ROOT)}")
+    log(
+        f"results: {(RESULTS / 'latest.json').relative_to(REPO_ROOT)}; {meta['elapsed_s']} s in all"
+    )
+    return 0

@@ -1,0 +1,145 @@
+"""Medians over repetitions, ratios between targets, and the issue's PASS/FAIL checks.
+
+Pure functions over plain dicts (the same shape as the JSON results file), so tests/bench
+covers them without running anything.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+METRICS = ("rps", "p50_ms", "p99_ms", "max_ms")
+
+Cell = tuple[str, int, int]
+"""(target id, concurrency, rows per request)."""
+
+
+def summarise(runs: Iterable[Mapping[str, Any]]) -> dict[str, float | int]:
+    """Median of each metric over repetitions; errors are summed, so none hides.
+
+    Args:
+        runs: wrk results of one cell, as ``WrkResult.to_dict()`` gives them.
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("no repetitions to summarise")
+    out: dict[str, float | int] = {m: statistics.median(r[m] for r in runs) for m in METRICS}
+    out["errors"] = sum(int(r["errors"]) for r in runs)
+    out["requests"] = sum(int(r["requests"]) for r in runs)
+    out["repetitions"] = len(runs)
+    return out
+
+
+def ratio(num: Mapping[str, Any] | None, den: Mapping[str, Any] | None) -> float | None:
+    """Throughput ratio ``num / den``; ``None`` when either side is missing or zero."""
+    if not num or not den or not den.get("rps") or num.get("rps") is None:
+        return None
+    return float(num["rps"]) / float(den["rps"])
+
+
+@dataclass(frozen=True)
+class Check:
+    """One target of issue 8, evaluated on one run."""
+
+    name: str
+    status: str  # PASS, FAIL or N/A
+    detail: str
+
+    def line(self) -> str:
+        """The printed form: ``PASS  c/b >= 0.90 ...: 0.93``."""
+        return f"{self.status:<4}  {self.name}: {self.detail}"
+
+
+def ratio_check(
+    name: str,
+    cells: Mapping[Cell, Mapping[str, Any]],
+    num: str,
+    den: str,
+    minimum: float,
+    concurrencies: Iterable[int],
+    rows: int,
+    *,
+    lower_p99: bool = False,
+) -> Check:
+    """``num/den`` throughput ≥ ``minimum`` at each concurrency (and, optionally, lower p99)."""
+    parts, ok, missing = [], True, False
+    for c in concurrencies:
+        a, b = cells.get((num, c, rows)), cells.get((den, c, rows))
+        r = ratio(a, b)
+        if r is None:
+            missing = True
+            parts.append(f"c={c} n/a")
+            continue
+        good = r >= minimum
+        text = f"c={c} {r:.2f}"
+        if lower_p99 and a and b:
+            good = good and a["p99_ms"] < b["p99_ms"]
+            text += f" (p99 {a['p99_ms']:.2f} vs {b['p99_ms']:.2f} ms)"
+        ok = ok and good
+        parts.append(text)
+    status = "N/A" if missing and ok else ("PASS" if ok else "FAIL")
+    return Check(name, status, ", ".join(parts))
+
+
+def threshold_check(
+    name: str, value: float | None, limit: float, unit: str, *, below: bool
+) -> Check:
+    """``value`` below (or at least) ``limit``; N/A when it was not measured."""
+    if value is None:
+        return Check(name, "N/A", "not measured")
+    good = value < limit if below else value >= limit
+    return Check(name, "PASS" if good else "FAIL", f"{value:.2f} {unit} (limit {limit:g})")
+
+
+def issue_checks(
+    cells: Mapping[Cell, Mapping[str, Any]],
+    containers: Mapping[str, Mapping[str, Any]],
+    concurrencies: Iterable[int],
+) -> list[Check]:
+    """Every measurable target of issue 8, section 2, on 1-row requests."""
+    conc = list(concurrencies)
+    checks = [
+        ratio_check("c/b >= 0.90 at every concurrency", cells, "c", "b", 0.90, conc, 1),
+        ratio_check(
+            "c/d >= 3 at c=8, lower p99 (MLServer defaults)",
+            cells,
+            "c",
+            "d",
+            3,
+            [8],
+            1,
+            lower_p99=True,
+        ),
+        ratio_check(
+            "c/d0 >= 1.5 at c=8 (MLServer parallel_workers: 0)", cells, "c", "d0", 1.5, [8], 1
+        ),
+        ratio_check(
+            "c/e >= 3 at c=8, lower p99 (BentoML)", cells, "c", "e", 3, [8], 1, lower_p99=True
+        ),
+    ]
+    lean = [ratio(cells.get(("c", c, 1)), cells.get(("c-lean", c, 1))) for c in conc]
+    lean_known = [r for r in lean if r is not None]
+    cost = None if not lean_known else max(1 - r for r in lean_known)
+    checks.append(
+        threshold_check(
+            "drift + prediction logging cost < 5% throughput (worst concurrency)",
+            None if cost is None else cost * 100,
+            5,
+            "%",
+            below=True,
+        )
+    )
+    cold = containers.get("c", {}).get("cold_start_s")
+    checks.append(threshold_check("cold start to ready < 2 s (c)", cold, 2.0, "s", below=True))
+    size_c = containers.get("c", {}).get("image_bytes")
+    size_d = containers.get("d", {}).get("image_bytes")
+    size_ratio = size_c / size_d if size_c and size_d else None
+    checks.append(threshold_check("image size c/d <= 0.8", size_ratio, 0.8 + 1e-9, "x", below=True))
+    heavy = ratio(cells.get(("c-heavy-batch", 32, 1)), cells.get(("c-heavy", 32, 1)))
+    checks.append(
+        threshold_check("heavy model: batching on/off >= 5x at c=32", heavy, 5, "x", below=False)
+    )
+    return checks

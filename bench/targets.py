@@ -1,0 +1,275 @@
+"""The servers under test, (a) to (e), and how to start each one on 127.0.0.1.
+
+A target's ``build`` returns a ``Prepared`` (a server not yet started, its infer URL, its
+request bodies) or raises ``NotAvailable`` with the reason the table will show.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import payloads
+from bench.envs import BENCH_DIR, Env
+from bench.servers import Server, free_port
+from bench.service import GeneratedService, NotAvailable
+
+APPS = BENCH_DIR / "apps"
+UVICORN_FLAGS = [
+    "--host",
+    "127.0.0.1",
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+]
+
+
+@dataclass
+class Context:
+    """What targets are built from, filled in by the runner before any server starts."""
+
+    work: Path
+    envs: dict[str, Env]
+    models: dict[str, Path]
+    service: GeneratedService | None = None
+    service_error: str | None = None
+    lean_env: dict[str, str] = field(default_factory=dict)
+    batch_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Prepared:
+    """A target ready to start: its server, where to POST, and a body per row count."""
+
+    server: Server
+    infer_url: str
+    body: Callable[[int], str]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One column of the comparison."""
+
+    id: str
+    label: str
+    build: Callable[[Context], Prepared]
+    heavy: bool = False
+
+
+def _env(ctx: Context, name: str) -> Env:
+    env = ctx.envs.get(name)
+    if env is None or env.error:
+        raise NotAvailable(f"its venv could not be installed: {env.error if env else 'skipped'}")
+    return env
+
+
+def _uvicorn(
+    ctx: Context, tid: str, app: str, ready: str, infer: str, model: str | None, features: int = 4
+) -> Prepared:
+    env = _env(ctx, "floor")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = Server(
+        tid,
+        [
+            env.bin("python"),
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(APPS),
+            app,
+            "--port",
+            str(port),
+            *UVICORN_FLAGS,
+        ],
+        base + ready,
+        ctx.work / "logs" / f"{tid}.log",
+        env={"BENCH_MODEL_PATH": str(ctx.models[model])} if model else {},
+    )
+    return Prepared(server, base + infer, lambda n: payloads.oip(n, features=features))
+
+
+def floor(ctx: Context) -> Prepared:
+    """(a) bare ASGI, constant JSON."""
+    return _uvicorn(ctx, "a", "floor_asgi:app", "/", "/", None)
+
+
+def fastapi_model(ctx: Context) -> Prepared:
+    """(b) bare FastAPI + pydantic + the iris model."""
+    return _uvicorn(
+        ctx, "b", "fastapi_model:app", "/v2/health/ready", "/v2/models/iris/infer", "iris"
+    )
+
+
+def fastapi_heavy(ctx: Context) -> Prepared:
+    """(b) with the RandomForest: the unbatched floor for the heavy model."""
+    return _uvicorn(
+        ctx,
+        "b-heavy",
+        "fastapi_model:app",
+        "/v2/health/ready",
+        "/v2/models/iris/infer",
+        "heavy",
+        features=payloads.HEAVY_FEATURES,
+    )
+
+
+def _service(ctx: Context, tid: str, extra_env: dict[str, str]) -> Prepared:
+    svc = ctx.service
+    if svc is None:
+        raise NotAvailable(ctx.service_error or "the generated service was not prepared")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = Server(
+        tid,
+        svc.command(),
+        base + "/v2/health/ready",
+        ctx.work / "logs" / f"{tid}.log",
+        env={"PORT": str(port), "HOST": "127.0.0.1", **extra_env},
+        cwd=svc.root,
+    )
+    return Prepared(server, f"{base}/v2/models/{svc.model_name}/infer", payloads.oip)
+
+
+def service(ctx: Context) -> Prepared:
+    """(c) the generated service, everything on."""
+    return _service(ctx, "c", {})
+
+
+def service_lean(ctx: Context) -> Prepared:
+    """(c) with drift detection and prediction logging off (``--lean-env``)."""
+    if not ctx.lean_env:
+        raise NotAvailable("no --lean-env KEY=VALUE given to turn drift and prediction logs off")
+    return _service(ctx, "c-lean", ctx.lean_env)
+
+
+def service_heavy(ctx: Context) -> Prepared:
+    """(c) serving the RandomForest, micro-batching off."""
+    raise NotAvailable("the template cannot serve the bench's RandomForest artifact yet")
+
+
+def service_heavy_batch(ctx: Context) -> Prepared:
+    """(c) serving the RandomForest with micro-batching on (``--batch-env``)."""
+    if not ctx.batch_env:
+        raise NotAvailable("the template exposes no micro-batching setting yet (--batch-env)")
+    raise NotAvailable("the template cannot serve the bench's RandomForest artifact yet")
+
+
+def _mlserver(
+    ctx: Context,
+    tid: str,
+    model: str,
+    settings: dict[str, object],
+    model_params: dict[str, object] | None = None,
+    features: int = 4,
+) -> Prepared:
+    env = _env(ctx, "mlserver")
+    port, grpc, metrics = free_port(), free_port(), free_port()
+    root = ctx.work / "mlserver" / tid
+    (root / "iris").mkdir(parents=True, exist_ok=True)
+    server_settings = {
+        "host": "127.0.0.1",
+        "http_port": port,
+        "grpc_port": grpc,
+        "metrics_port": metrics,
+        **settings,
+    }
+    (root / "settings.json").write_text(json.dumps(server_settings, indent=2))
+    (root / "iris" / "model-settings.json").write_text(
+        json.dumps(
+            {
+                "name": "iris",
+                "implementation": "mlserver_sklearn.SKLearnModel",
+                "parameters": {"uri": str(ctx.models[model])},
+                **(model_params or {}),
+            },
+            indent=2,
+        )
+    )
+    base = f"http://127.0.0.1:{port}"
+    server = Server(
+        tid,
+        [env.bin("mlserver"), "start", str(root)],
+        base + "/v2/health/ready",
+        ctx.work / "logs" / f"{tid}.log",
+    )
+    return Prepared(
+        server, base + "/v2/models/iris/infer", lambda n: payloads.oip(n, features=features)
+    )
+
+
+def mlserver(ctx: Context) -> Prepared:
+    """(d) MLServer, default settings (inference in a parallel worker process)."""
+    return _mlserver(ctx, "d", "iris", {})
+
+
+def mlserver_inline(ctx: Context) -> Prepared:
+    """(d0) MLServer with ``parallel_workers: 0`` (inference on the event loop)."""
+    return _mlserver(ctx, "d0", "iris", {"parallel_workers": 0})
+
+
+def mlserver_heavy_batch(ctx: Context) -> Prepared:
+    """MLServer's adaptive batching on the RandomForest, for reference."""
+    return _mlserver(
+        ctx,
+        "d-heavy-batch",
+        "heavy",
+        {"parallel_workers": 0},
+        {"max_batch_size": 32, "max_batch_time": 0.002},
+        features=payloads.HEAVY_FEATURES,
+    )
+
+
+def bentoml(ctx: Context) -> Prepared:
+    """(e) BentoML 1.4, one worker."""
+    env = _env(ctx, "bentoml")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = Server(
+        "e",
+        [
+            env.bin("bentoml"),
+            "serve",
+            "bento_service:Iris",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        base + "/readyz",
+        ctx.work / "logs" / "e.log",
+        env={
+            "BENCH_MODEL_PATH": str(ctx.models["iris"]),
+            "BENTOML_DO_NOT_TRACK": "True",
+            "BENTOML_HOME": str(ctx.work / "bentoml-home"),
+        },
+        cwd=APPS,
+    )
+    return Prepared(server, base + "/predict", payloads.bentoml)
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("a", "(a) bare ASGI, constant JSON", floor),
+    Target("b", "(b) bare FastAPI + iris", fastapi_model),
+    Target("c", "(c) generated service", service),
+    Target("c-lean", "(c) drift + prediction logs off", service_lean),
+    Target("d", "(d) MLServer, defaults", mlserver),
+    Target("d0", "(d) MLServer, parallel_workers 0", mlserver_inline),
+    Target("e", "(e) BentoML", bentoml),
+    Target("b-heavy", "(b) FastAPI + RandomForest", fastapi_heavy, heavy=True),
+    Target("c-heavy", "(c) RandomForest, batching off", service_heavy, heavy=True),
+    Target("c-heavy-batch", "(c) RandomForest, batching on", service_heavy_batch, heavy=True),
+    Target(
+        "d-heavy-batch",
+        "(d) MLServer RandomForest, adaptive batching",
+        mlserver_heavy_batch,
+        heavy=True,
+    ),
+)
+BY_ID = {t.id: t for t in TARGETS}
