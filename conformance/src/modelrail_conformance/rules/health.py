@@ -58,7 +58,8 @@ def liveness_independent_of_model(target: Target) -> None:
         restarts, and makes every probe cost an inference.
 
     Checked by:
-        Reading ``model_inference_requests_total`` from /metrics, calling liveness 5 times,
+        Sending the golden request once (so that the series exist), reading
+        ``model_inference_requests_total`` from /metrics, calling liveness 5 times,
         and reading it again: the counter must not move. Not applicable when /metrics does
         not expose that counter (MET-004 reports that).
 
@@ -76,6 +77,9 @@ def liveness_independent_of_model(target: Target) -> None:
             raise NotApplicable("/metrics has no model_inference_requests_total (see MET-004)")
         return expo.total("model_inference_requests_total")
 
+    golden = target.config.golden_request_body()
+    infer = f"/v2/models/{target.config.model_name}/infer"
+    exchange(base, "POST", infer, json_body=golden, expected="200")  # creates the series
     before = inference_count()
     for _ in range(5):
         ex = exchange(base, "GET", "/v2/health/live", expected="200")

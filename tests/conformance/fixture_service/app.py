@@ -1,0 +1,456 @@
+"""The fixture service as an ASGI app (see the package docstring)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import math
+import os
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+MODEL_NAME = "fixture-model"
+MODEL_VERSION = "1"
+SERVICE_VERSION = "0.1.0"
+DEFAULT_MODEL = Path(__file__).with_name("model.json")
+MAX_BODY = 1_048_576
+MAX_IN_FLIGHT = 32
+PROBES = {"/v2/health/live", "/v2/health/ready", "/metrics"}
+
+FLAWS = {
+    # HTTP level
+    "live_runs_model", "health_blocked", "model_ready_any", "server_meta_missing", "bad_metadata",
+    "no_openapi", "wrong_answer", "no_id_echo", "crash_on_batch", "detail_errors",
+    "validation_422", "bad_input_500", "ignore_version", "no_405_413", "nan_passthrough",
+    "metrics_missing", "metrics_mount", "bad_metric_names", "raw_path_labels",
+    "no_model_metrics", "model_name_label_from_url", "no_build_info", "slow_infer", "flaky",
+    "metrics_sampled", "unbounded_queue", "no_request_id_echo", "cors_star", "server_banner",
+    # container level
+    "live_tied_to_model", "ready_always", "infer_waits_for_model", "slow_start",
+    "swallow_load_error", "plain_logs", "no_access_log", "log_payloads", "log_probes",
+    "write_root_fs", "abort_inflight", "ignore_sigterm", "no_drain",
+}  # fmt: skip
+
+METADATA = {
+    "name": MODEL_NAME,
+    "versions": [MODEL_VERSION],
+    "platform": "python-linear",
+    "inputs": [{"name": "features", "datatype": "FP64", "shape": [-1, 4]}],
+    "outputs": [
+        {"name": "label", "datatype": "INT64", "shape": [-1]},
+        {"name": "probabilities", "datatype": "FP64", "shape": [-1, 4]},
+    ],
+}
+
+ROUTES: list[tuple[str, tuple[str, ...], str]] = [
+    ("/v2/health/live", ("GET",), "live"),
+    ("/v2/health/ready", ("GET",), "ready"),
+    ("/v2", ("GET",), "server_meta"),
+    ("/v2/models/{model_name}", ("GET",), "model_meta"),
+    ("/v2/models/{model_name}/versions/{model_version}", ("GET",), "model_meta"),
+    ("/v2/models/{model_name}/ready", ("GET",), "model_ready"),
+    ("/v2/models/{model_name}/versions/{model_version}/ready", ("GET",), "model_ready"),
+    ("/v2/models/{model_name}/infer", ("POST",), "infer"),
+    ("/v2/models/{model_name}/versions/{model_version}/infer", ("POST",), "infer"),
+    ("/metrics", ("GET",), "metrics"),
+    ("/openapi.json", ("GET",), "openapi"),
+]
+_COMPILED = [
+    (re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", t) + "$"), t, m, h)
+    for t, m, h in ROUTES
+]
+
+
+class HTTPError(Exception):
+    """An error answered as ``{"error": message}``."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.headers = headers or {}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line with the contract's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "timestamp": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "message": record.getMessage(),
+            "service.name": "fixture-service",
+            "service.version": SERVICE_VERSION,
+            **getattr(record, "fields", {}),
+        }
+        return json.dumps(data)
+
+
+def predict(weights: list[float], rows: list[list[float]]) -> tuple[list[int], list[list[float]]]:
+    """The model: scores = x * w (elementwise), softmax, argmax."""
+    labels, probs = [], []
+    for row in rows:
+        scores = [x * w for x, w in zip(row, weights, strict=True)]
+        top = max(scores)
+        exps = [math.exp(s - top) for s in scores]
+        total = sum(exps)
+        p = [e / total for e in exps]
+        probs.append(p)
+        labels.append(p.index(max(p)))
+    return labels, probs
+
+
+class FixtureApp:
+    """The ASGI application."""
+
+    def __init__(
+        self,
+        flaw: str | None = None,
+        *,
+        load_delay: float = 0.0,
+        model_uri: str | None = None,
+        logger: logging.Logger | None = None,
+        on_fatal: Callable[[int], None] | None = None,
+    ) -> None:
+        if flaw and flaw not in FLAWS:
+            raise ValueError(f"unknown FLAW {flaw!r}; known: {sorted(FLAWS)}")
+        self.flaw = flaw or ""
+        self.load_delay = load_delay
+        self.model_uri = model_uri or str(DEFAULT_MODEL)
+        self.log = logger or logging.getLogger(f"fixture.{id(self)}")
+        self.on_fatal = on_fatal or (lambda code: os._exit(code))
+        self.weights: list[float] | None = None
+        self.draining = False
+        self.in_flight = 0
+        self.lock: asyncio.Lock | None = None
+        self.counter = 0
+        self.registry = CollectorRegistry()
+        self.http_hist = Histogram(
+            "http_server_request_duration_seconds", "Duration of HTTP server requests.",
+            ["http_request_method", "http_route", "http_response_status_code"], registry=self.registry,
+        )  # fmt: skip
+        self.model_hist = Histogram(
+            "model_inference_duration_seconds", "Duration of model inference.",
+            ["model_name", "model_version"], registry=self.registry,
+        )  # fmt: skip
+        self.model_count = Counter(
+            "model_inference_requests", "Model inference requests.",
+            ["model_name", "model_version"], registry=self.registry,
+        )  # fmt: skip
+        if self.flaw != "no_build_info":
+            info = Gauge(
+                "service_build_info",
+                "Build information.",
+                ["version", "revision"],
+                registry=self.registry,
+            )
+            info.labels(SERVICE_VERSION, "abc1234").set(1)
+        if self.flaw == "bad_metric_names":
+            Gauge("model_queue_latency_ms", "Queue latency.", registry=self.registry).set(1)
+
+    # --- lifecycle ---------------------------------------------------------------------
+    async def _load(self) -> None:
+        if self.load_delay:
+            await asyncio.sleep(self.load_delay)
+        try:
+            self.weights = json.loads(Path(self.model_uri).read_text())["weights"]
+            self.log.info("model loaded", extra={"fields": {"model.uri": self.model_uri}})
+        except Exception as exc:
+            self.log.error("model failed to load", extra={"fields": {"error": str(exc)}})
+            if self.flaw != "swallow_load_error":
+                await asyncio.sleep(0.1)
+                self.on_fatal(1)
+
+    async def lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.lock = asyncio.Lock()
+                if self.flaw == "slow_start":
+                    await asyncio.sleep(4)
+                if self.flaw == "write_root_fs":
+                    Path("/app/cache").mkdir(exist_ok=True)
+                    Path("/app/cache/warm.json").write_text("{}")
+                self._load_task = asyncio.create_task(self._load())
+                if not self.load_delay:
+                    await self._load_task
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # --- ASGI --------------------------------------------------------------------------
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        method, path = scope["method"], scope["path"]
+        route, handler, params, allowed = "", None, {}, ()
+        for pattern, template, methods, name in _COMPILED:
+            match = pattern.match(path)
+            if match:
+                route, params, allowed = template, match.groupdict(), methods
+                handler = getattr(self, "h_" + name) if method in methods else None
+                break
+        if self.flaw == "metrics_mount" and path == "/metrics":
+            route, handler = "", None
+            status, body, extra = 307, b"", {"location": "/metrics/"}
+        elif self.flaw == "metrics_missing" and path in ("/metrics", "/metrics/"):
+            status, body, extra = 404, json.dumps({"error": "not found"}).encode(), {}
+            route = ""
+        elif self.flaw == "metrics_mount" and path == "/metrics/":
+            status, body, extra = (
+                200,
+                generate_latest(self.registry),
+                {"content-type": CONTENT_TYPE_LATEST},
+            )
+        else:
+            try:
+                if handler is None:
+                    if route and self.flaw != "no_405_413":
+                        raise HTTPError(
+                            405, f"method {method} not allowed", {"allow": ", ".join(allowed)}
+                        )
+                    raise HTTPError(404, f"no route for {path}")
+                status, payload, extra = await handler(scope, receive, headers, params)
+                body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                if not isinstance(payload, bytes):
+                    extra.setdefault("content-type", "application/json")
+            except HTTPError as exc:
+                status, extra = exc.status, dict(exc.headers)
+                key = "detail" if self.flaw == "detail_errors" else "error"
+                payload = {key: str(exc)}
+                if exc.status == 422:  # FastAPI's default validation error shape
+                    payload = {
+                        "detail": [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
+                    }
+                body, extra["content-type"] = json.dumps(payload).encode(), "application/json"
+            except Exception as exc:  # the contract's catch-all: 500 with an error body
+                self.log.error("unhandled error", extra={"fields": {"error": repr(exc)}})
+                status, extra = 500, {"content-type": "application/json"}
+                body = json.dumps({"error": "internal error"}).encode()
+        out = [(k.encode(), v.encode()) for k, v in extra.items()]
+        if self.flaw != "no_request_id_echo":
+            out.append((b"x-request-id", request_id.encode()))
+        if self.flaw == "cors_star":
+            out.append((b"access-control-allow-origin", b"*"))
+        if self.flaw == "server_banner":
+            out.append((b"server", b"fixture/0.1.0 Python/3.11"))
+        out.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": body})
+        seconds = time.perf_counter() - started
+        label_route = path if self.flaw == "raw_path_labels" else route
+        self.counter += 1
+        if not (self.flaw == "metrics_sampled" and self.counter % 2):
+            self.http_hist.labels(method, label_route, str(status)).observe(seconds)
+        logged = self.flaw == "log_probes" or path not in PROBES
+        if logged and self.flaw != "no_access_log":
+            fields = {
+                "type": "access", "request_id": request_id, "http.request.method": method,
+                "url.path": path, "http.route": route, "http.response.status_code": status,
+                "duration_ms": round(seconds * 1000, 3),
+            }  # fmt: skip
+            self.log.info("request", extra={"fields": fields})
+
+    async def _body(self, receive: Any, headers: dict[str, str]) -> bytes:
+        limit = None if self.flaw == "no_405_413" else MAX_BODY
+        if limit and int(headers.get("content-length") or 0) > limit:
+            raise HTTPError(413, f"body larger than {limit} bytes")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if limit and size > limit:
+                raise HTTPError(413, f"body larger than {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+    # --- handlers ----------------------------------------------------------------------
+    async def h_live(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
+        if self.flaw == "live_tied_to_model" and self.weights is None:
+            raise HTTPError(503, "model not loaded")
+        if self.flaw == "live_runs_model" and self.weights is not None:
+            self._run([[0.0, 0.0, 0.0, 0.0]])
+        return 200, {"live": True}, {}
+
+    async def h_ready(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
+        if self.flaw != "ready_always" and (self.weights is None or self.draining):
+            raise HTTPError(503, "draining" if self.draining else "model not loaded")
+        return 200, {"ready": True}, {}
+
+    async def h_server_meta(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
+        if self.flaw == "server_meta_missing":
+            raise HTTPError(404, "not found")
+        return 200, {"name": "fixture-service", "version": SERVICE_VERSION, "extensions": []}, {}
+
+    def _check_model(self, params: dict[str, str]) -> None:
+        if params.get("model_name") != MODEL_NAME:
+            raise HTTPError(404, f"unknown model {params.get('model_name')!r}")
+        version = params.get("model_version")
+        if version is not None and version != MODEL_VERSION and self.flaw != "ignore_version":
+            raise HTTPError(404, f"unknown version {version!r}")
+
+    async def h_model_meta(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
+        self._check_model(params)
+        meta = json.loads(json.dumps(METADATA))
+        if self.flaw == "bad_metadata":
+            meta["inputs"][0].update(datatype="float64", shape="4")
+        return 200, meta, {}
+
+    async def h_model_ready(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
+        if self.flaw != "model_ready_any":
+            self._check_model(params)
+        if self.weights is None:
+            raise HTTPError(503, "model not loaded")
+        return 200, {"name": params["model_name"], "ready": True}, {}
+
+    async def h_metrics(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
+        return 200, generate_latest(self.registry), {"content-type": CONTENT_TYPE_LATEST}
+
+    async def h_openapi(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
+        if self.flaw == "no_openapi":
+            raise HTTPError(404, "not found")
+        return (
+            200,
+            {
+                "openapi": "3.1.0",
+                "info": {"title": "fixture", "version": SERVICE_VERSION},
+                "paths": {},
+            },
+            {},
+        )
+
+    def _run(self, rows: list[list[float]]) -> tuple[list[int], list[list[float]]]:
+        started = time.perf_counter()
+        assert self.weights is not None
+        labels, probs = predict(self.weights, rows)
+        if self.flaw != "no_model_metrics":
+            self.model_hist.labels(MODEL_NAME, MODEL_VERSION).observe(time.perf_counter() - started)
+            self.model_count.labels(MODEL_NAME, MODEL_VERSION).inc()
+        return labels, probs
+
+    def _invalid(self, message: str) -> HTTPError:
+        if self.flaw == "validation_422":
+            return HTTPError(422, message)
+        return HTTPError(400, message)
+
+    def _parse(self, raw: bytes) -> tuple[dict[str, Any], list[list[float]]]:
+        def reject(token: str) -> float:
+            if self.flaw == "nan_passthrough":
+                return float(token)
+            raise ValueError(f"non-finite number {token}")
+
+        try:
+            body = json.loads(raw, parse_constant=reject)
+        except (ValueError, RecursionError) as exc:
+            raise self._invalid(f"malformed JSON: {str(exc)[:80]}") from None
+        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
+            raise self._invalid("the body must be an object with an 'inputs' list")
+        inputs = body["inputs"]
+        if self.flaw == "bad_input_500":
+            tensor = next(t for t in inputs if t["name"] == "features")  # StopIteration -> 500
+        else:
+            named = [t for t in inputs if isinstance(t, dict) and t.get("name") == "features"]
+            if len(named) != 1:
+                raise self._invalid("exactly one input 'features' is required")
+            tensor = named[0]
+        if len(inputs) != 1:
+            raise self._invalid("unexpected extra inputs")
+        if tensor.get("datatype") != "FP64":
+            raise self._invalid(f"features must be FP64, not {tensor.get('datatype')!r}")
+        shape, data = tensor.get("shape"), tensor.get("data")
+        if (
+            not isinstance(shape, list) or len(shape) != 2 or shape[1] != 4
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
+        ):  # fmt: skip
+            raise self._invalid(f"shape must be [n, 4], not {shape!r}")
+        flat = data if isinstance(data, list) else None
+        if flat and any(isinstance(x, list) for x in flat):
+            flat = [v for row in flat for v in (row if isinstance(row, list) else [row])]
+        if flat is None or len(flat) != shape[0] * 4:
+            raise self._invalid("data does not match the shape")
+        for x in flat:
+            if isinstance(x, bool) or not isinstance(x, int | float):
+                raise self._invalid("data must be numbers")
+            if not math.isfinite(x) and self.flaw != "nan_passthrough":
+                raise self._invalid("data must be finite numbers")
+        rows = [[float(v) for v in flat[i : i + 4]] for i in range(0, len(flat), 4)]
+        return body, rows
+
+    async def h_infer(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
+        if self.flaw == "model_name_label_from_url":
+            self.model_count.labels(params["model_name"], MODEL_VERSION)
+        self._check_model(params)
+        raw = await self._body(receive, headers)
+        if self.weights is None:
+            if self.flaw == "infer_waits_for_model":
+                while self.weights is None:
+                    await asyncio.sleep(0.05)
+            else:
+                raise HTTPError(503, "model not loaded")
+        if self.flaw == "log_payloads":
+            self.log.info(
+                "infer request", extra={"fields": {"body": raw.decode("utf-8", "replace")}}
+            )
+        if self.in_flight >= MAX_IN_FLIGHT and self.flaw != "unbounded_queue":
+            raise HTTPError(503, "overloaded", {"retry-after": "1"})
+        self.in_flight += 1
+        try:
+            body, rows = self._parse(raw)
+            if self.flaw == "crash_on_batch" and len(rows) >= 3:
+                raise RuntimeError("batch too large for the model")
+            if self.flaw == "health_blocked":
+                time.sleep(0.3)  # blocks the event loop
+            if self.flaw == "slow_infer":
+                await asyncio.sleep(0.15)
+            if self.flaw == "flaky" and self.counter % 10 == 0:
+                raise RuntimeError("flaky")
+            if self.flaw == "unbounded_queue":
+                assert self.lock is not None
+                async with self.lock:
+                    await asyncio.sleep(0.06)
+            labels, probs = self._run(rows)
+        finally:
+            self.in_flight -= 1
+        if self.flaw == "wrong_answer":
+            probs = [[p + 0.01 for p in row] for row in probs]
+        response = {
+            "model_name": MODEL_NAME,
+            "model_version": MODEL_VERSION,
+            "outputs": [
+                {"name": "label", "datatype": "INT64", "shape": [len(rows)], "data": labels},
+                {"name": "probabilities", "datatype": "FP64", "shape": [len(rows), 4],
+                 "data": [p for row in probs for p in row]},
+            ],
+        }  # fmt: skip
+        if "id" in body and self.flaw != "no_id_echo":
+            response["id"] = body["id"]
+        return 200, response, {}
+
+
+def json_logger(name: str, stream: Any = None) -> logging.Logger:
+    """A logger writing JSON lines to stdout."""
+    logger = logging.getLogger(name)
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger

@@ -1,0 +1,114 @@
+"""HTTP-level rules against the in-process fixture service, in base-URL mode."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from modelrail_conformance.registry import build_registry
+
+from tests.conformance.conftest import make_project
+from tests.conformance.flaws import HTTP_FLAWS, Flaw
+
+REGISTRY = build_registry()
+ALL_RULES = {r.id for r in REGISTRY}
+CONTAINER_RULES = {r.id for r in REGISTRY if r.needs_container}
+
+
+def test_conforming_service_passes_every_http_rule(serve, run_suite) -> None:
+    run = run_suite("--modelrail-base-url", serve(None))
+    assert run.with_status("fail") == set(), run.result.stdout.str()[-3000:]
+    assert run.with_status("warn") == set()
+    assert run.with_status("error") == set()
+    # Container rules are reported as not applicable, never passed silently.
+    assert run.with_status("not_applicable") == CONTAINER_RULES
+    assert run.with_status("pass") == ALL_RULES - CONTAINER_RULES
+    assert run.result.ret == 0
+    assert run.report["latency"]["measured_requests"] > 0
+
+
+@pytest.mark.parametrize("flaw", HTTP_FLAWS, ids=lambda f: f.name)
+def test_http_flaw_is_reported_with_exactly_its_rule(
+    flaw: Flaw, serve, run_suite, tmp_path: Path
+) -> None:
+    project = make_project(tmp_path, flaw.config)
+    run = run_suite(
+        "--modelrail-base-url", serve(flaw.name), "--modelrail-rules", flaw.rules, project=project
+    )
+    assert run.with_status("fail") == flaw.fails, run.result.stdout.str()[-3000:]
+    assert run.with_status("warn") == flaw.warns
+    assert run.with_status("error") == set()
+    assert run.result.ret == (1 if flaw.fails else 0)
+    for rule_id in flaw.fails:
+        message = run.message(rule_id)
+        assert message.startswith(f"[{rule_id} MUST] ")
+        assert f"See docs/contract.md#{rule_id.lower()}." in message
+        assert " Fix: " in message
+        assert "Reproduce: " in message
+        run.result.stdout.fnmatch_lines([f"*[[]{rule_id} MUST[]]*"])
+
+
+def test_message_order_for_a_metrics_redirect(serve, run_suite) -> None:
+    base = serve("metrics_mount")
+    run = run_suite("--modelrail-base-url", base, "--modelrail-rules", "MET-001")
+    message = run.message("MET-001")
+    assert message.startswith("[MET-001 MUST] GET /metrics: received 307")
+    order = [
+        message.index(part) for part in ("received", "expected", "Fix:", "See docs/", "Reproduce:")
+    ]
+    assert order == sorted(order)
+    assert message.endswith(f"Reproduce: curl -i {base}/metrics")
+
+
+def test_should_violation_fails_only_under_strict(serve, run_suite) -> None:
+    base = serve("no_openapi")
+    assert run_suite("--modelrail-base-url", base, "--modelrail-rules", "MD-003").result.ret == 0
+    strict = run_suite(
+        "--modelrail-base-url", base, "--modelrail-rules", "MD-003", "--modelrail-strict"
+    )
+    assert strict.status("MD-003") == "fail"
+    assert strict.result.ret == 1
+
+
+def _waivers(tmp_path: Path, expires: dt.date) -> Path:
+    path = tmp_path / "waivers.toml"
+    path.write_text(
+        f'[[waiver]]\nrule = "INF-002"\nreason = "id echo lands in 0.2"\nexpires = {expires.isoformat()}\n'
+    )
+    return path
+
+
+def test_waiver_turns_a_failure_into_waived(serve, run_suite, tmp_path: Path) -> None:
+    waivers = _waivers(tmp_path, dt.date.today() + dt.timedelta(days=30))
+    run = run_suite(
+        "--modelrail-base-url", serve("no_id_echo"), "--modelrail-rules", "INF-002",
+        "--modelrail-waivers", str(waivers),
+    )  # fmt: skip
+    assert run.status("INF-002") == "waived"
+    assert run.report["waivers"][0]["rule"] == "INF-002"
+    assert run.result.ret == 0
+
+
+def test_expired_waiver_fails_the_run(serve, run_suite, tmp_path: Path) -> None:
+    waivers = _waivers(tmp_path, dt.date.today() - dt.timedelta(days=1))
+    run = run_suite(
+        "--modelrail-base-url", serve("no_id_echo"), "--modelrail-rules", "INF-002",
+        "--modelrail-waivers", str(waivers),
+    )  # fmt: skip
+    assert run.status("INF-002") == "fail"
+    assert run.report["waivers"][0]["expired"] is True
+    assert run.result.ret == 1
+    run.result.stdout.fnmatch_lines(["*waiver INF-002*EXPIRED*"])
+
+
+def test_reports_are_written_with_rule_properties(serve, run_suite, tmp_path: Path) -> None:
+    run = run_suite("--modelrail-base-url", serve("no_id_echo"), "--modelrail-rules", "INF")
+    assert run.report["passed"] is False
+    assert run.report["summary"]["MUST"] == {"pass": 2, "fail": 1}
+    report_dir = next(tmp_path.glob("reports-*"))
+    junit = (report_dir / "junit.xml").read_text()
+    assert '<property name="rule_id" value="INF-002" />' in junit
+    assert '<property name="level" value="MUST" />' in junit
+    html = (report_dir / "report.html").read_text()
+    assert 'id="rules"' in html and "INF-002" in html
