@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import containers, envs, report, stats, wrk
 from bench.envs import BENCH_DIR
 from bench.servers import http
-from bench.service import REPO_ROOT, NotAvailable, prepare
+from bench.service import REPO_ROOT, NotAvailable, describe, prepare
 from bench.targets import BY_ID, TARGETS, Context, Prepared
 
 WORK = BENCH_DIR / ".work"
@@ -94,6 +94,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         metavar="KEY=VALUE",
         help="template answers for (c)",
+    )
+    p.add_argument(
+        "--service-dir",
+        type=Path,
+        help="use this already generated and trained repo for (c) instead of rendering one",
     )
     p.add_argument(
         "--lean-env",
@@ -347,7 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     if any(t.startswith("c") for t in ids):
         try:
             log("(c): rendering the template and running `make train` in it")
-            ctx.service = prepare(WORK, _pairs(args.answers))
+            if args.service_dir:
+                ctx.service = describe(args.service_dir.resolve())
+            else:
+                ctx.service = prepare(WORK, _pairs(args.answers))
         except NotAvailable as err:
             ctx.service_error = str(err)
             log(f"(c): not available: {err}")
@@ -398,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     RESULTS.mkdir(exist_ok=True)
     for path in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):
-        path.write_text(json.dumps(results, indent=2) + "\n")
+        path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(report.text_table(results))
     print()
     for check in checks:

@@ -60,8 +60,21 @@ def prepare(work: Path, answers: dict[str, str] | None = None) -> GeneratedServi
         render(dst, answers or {})
     except Exception as err:  # copier raises many kinds; all mean "cannot render"
         raise NotAvailable(f"rendering the template failed: {type(err).__name__}: {err}") from err
-    _run(["make", "train"], dst)
-    return describe(dst)
+    if _has_make_target(dst, "train"):
+        _run(["make", "train"], dst)
+        return describe(dst)
+    # The template's Makefile is not there yet: do what `make train` will do.
+    _run(["uv", "sync", "--quiet"], dst)
+    svc = describe(dst)
+    _run([str(svc.python), "-m", f"{svc.package}.train"], dst)
+    return svc
+
+
+def _has_make_target(root: Path, target: str) -> bool:
+    makefile = root / "Makefile"
+    return makefile.is_file() and any(
+        line.startswith(f"{target}:") for line in makefile.read_text().splitlines()
+    )
 
 
 def describe(root: Path) -> GeneratedService:

@@ -1,5 +1,8 @@
 """(b) A bare FastAPI endpoint: pydantic-validated OIP request, the iris model, no middleware.
 
+It returns what the generated service returns (label and probabilities from
+``predict_proba``), so (c)/(b) measures the service's own overhead.
+
 The model path comes from ``BENCH_MODEL_PATH``. This is what an engineer writes in an
 afternoon; the generated service must stay within 10% of it.
 """
@@ -42,11 +45,18 @@ async def ready() -> dict[str, bool]:
 async def infer(name: str, request: InferRequest) -> dict[str, Any]:
     tensor = request.inputs[0]
     x = np.asarray(tensor.data, dtype=np.float64).reshape(tensor.shape)
-    y = MODEL.predict(x)
+    probabilities = MODEL.predict_proba(x)
+    labels = np.argmax(probabilities, axis=1)
     return {
         "model_name": name,
         "id": request.id,
         "outputs": [
-            {"name": "predict", "shape": [len(y)], "datatype": "INT64", "data": y.tolist()}
+            {"name": "label", "shape": [len(labels)], "datatype": "INT64", "data": labels.tolist()},
+            {
+                "name": "probabilities",
+                "shape": list(probabilities.shape),
+                "datatype": "FP64",
+                "data": probabilities.ravel().tolist(),
+            },
         ],
     }

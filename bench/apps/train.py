@@ -2,9 +2,10 @@
 
 Usage: python train.py OUT_DIR
 
-Writes ``iris.joblib`` (LogisticRegression on scikit-learn's bundled iris, the same model
-every target serves) and ``heavy.joblib`` (RandomForest, 100 trees, 20 features, on a
-fixed-seed synthetic set) plus ``models.json`` describing both.
+Writes ``iris.joblib`` (StandardScaler + LogisticRegression on scikit-learn's bundled iris:
+the template's example model, so every target does the same work per row) and
+``heavy.joblib`` (RandomForest, 100 trees, 20 features, on a fixed-seed synthetic set),
+plus ``models.json`` describing both.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sklearn
 from sklearn.datasets import load_iris, make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
 SEED = 42
 
@@ -26,7 +29,12 @@ SEED = 42
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     x, y = load_iris(return_X_y=True)
-    iris = LogisticRegression(max_iter=1000, random_state=SEED).fit(x, y)
+    iris = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("classifier", LogisticRegression(C=1.0, max_iter=1000, random_state=SEED)),
+        ]
+    ).fit(x, y)
     hx, hy = make_classification(n_samples=2000, n_features=20, random_state=SEED)
     heavy = RandomForestClassifier(n_estimators=100, random_state=SEED, n_jobs=1).fit(hx, hy)
     info = {"sklearn": sklearn.__version__, "seed": SEED}
