@@ -1,0 +1,168 @@
+"""Options, [tool.modelrail] validation, waivers files and the registry (no service needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from modelrail_conformance import cli
+from modelrail_conformance.config import parse_config
+from modelrail_conformance.failures import ConfigError, RuleViolation
+from modelrail_conformance.registry import DuplicateRuleError, Level, Registry, Rule, build_registry
+from modelrail_conformance.waivers import load_waivers
+
+from tests.conformance.conftest import PROJECT
+
+VALID = {
+    "model_name": "m",
+    "golden_request": "golden/request.json",
+    "golden_response": "golden/response.json",
+}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--modelrail-rules", "HLT,NOPE-001"],
+            "*--modelrail-rules: 'NOPE-001' is neither a rule ID nor a family*",
+        ),
+        (
+            ["--modelrail-base-url", "localhost:8080"],
+            "*--modelrail-base-url: 'localhost:8080' is not a URL*",
+        ),
+        (
+            ["--modelrail-image", "a:b", "--modelrail-base-url", "http://127.0.0.1:1"],
+            "*exactly one of*",
+        ),
+        (
+            ["--modelrail-dockerfile", "nope/Dockerfile"],
+            "*--modelrail-dockerfile: 'nope/Dockerfile' is not a file*",
+        ),
+        (
+            ["--modelrail-image", "x:y", "--modelrail-build-arg", "A=1"],
+            "*only valid with --modelrail-dockerfile*",
+        ),
+        (
+            ["--modelrail-project", "/nonexistent"],
+            "*--modelrail-project: '/nonexistent' is not a directory*",
+        ),
+    ],
+)
+def test_bad_option_values_are_usage_errors(
+    pytester: pytest.Pytester, args: list[str], expected: str
+) -> None:
+    result = pytester.runpytest(
+        *cli.pytest_args([*args, "--modelrail-project", str(PROJECT), *args[:0]])
+    )
+    if "--modelrail-project" in args:
+        result = pytester.runpytest(*cli.pytest_args(args))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([expected])
+
+
+def test_env_var_fallback(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELRAIL_RULES", "BOGUS")
+    result = pytester.runpytest(*cli.pytest_args(["--modelrail-project", str(PROJECT)]))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*'BOGUS' is neither a rule ID nor a family*"])
+
+
+def test_no_target_is_explained(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(*cli.pytest_args(["--modelrail-rules", "MD-001"]))
+    result.stdout.fnmatch_lines(["*no service to check: pass one of --modelrail-image*"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"modle_name": "x"},
+            "unknown key 'modle_name' in [tool.modelrail]; did you mean 'model_name'?",
+        ),
+        ({"port": "8080"}, "port = '8080' is invalid; expected an integer"),
+        ({"port": 70000}, "port = 70000 is out of range; expected between 1 and 65535"),
+        ({"golden_request": "missing.json"}, "golden_request = 'missing.json' points to"),
+        (
+            {"latency": {"p99": 5}},
+            "unknown key 'p99' in [tool.modelrail.latency]; did you mean 'p99_ms'?",
+        ),
+        ({"latency": {"concurrency": 0}}, "latency.concurrency = 0 is out of range"),
+    ],
+)
+def test_config_errors_say_what_to_fix(change: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({**VALID, **change}, PROJECT)
+    assert message in str(info.value)
+
+
+def test_missing_required_key() -> None:
+    table = {k: v for k, v in VALID.items() if k != "model_name"}
+    with pytest.raises(ConfigError, match="missing model_name"):
+        parse_config(table, PROJECT)
+
+
+def test_config_defaults() -> None:
+    config = parse_config(VALID, PROJECT)
+    assert (config.port, config.tolerance, config.startup_budget_seconds) == (8080, 1e-6, 10.0)
+    assert config.latency.concurrency == 8
+    assert config.max_body_bytes == 1_048_576
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[waiver]]\nrule = "XYZ-001"\nreason = "r"\nexpires = 2030-01-01\n', "is not a rule ID"),
+        ('[[waiver]]\nrule = "MET-006"\nexpires = 2030-01-01\n', "reason is missing"),
+        ('[[waiver]]\nrule = "MET-006"\nreason = "r"\nexpires = "soon"\n', "expected a TOML date"),
+    ],
+)
+def test_waiver_file_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_waivers(path, {r.id for r in build_registry()})
+
+
+def _check(target: object) -> None:
+    """Things MUST work.
+
+    Why:
+        Because.
+
+    Checked by:
+        Looking.
+
+    Fix:
+        Make it work. Then rest.
+    """
+
+
+def test_registry_rejects_duplicate_ids() -> None:
+    rule = Rule("HLT-999", Level.MUST, "x", _check)
+    with pytest.raises(DuplicateRuleError, match="HLT-999 is registered twice"):
+        Registry([rule, rule])
+
+
+def test_retired_rules_stay_but_do_not_run() -> None:
+    retired = Rule("HLT-998", Level.MUST, "old", _check, retired=True)
+    registry = Registry([retired])
+    assert "HLT-998" in registry
+    assert registry.active() == []
+
+
+def test_violation_message_order() -> None:
+    rule = Rule("MET-999", Level.MUST, "x", _check)
+    violation = RuleViolation(
+        "GET /metrics", "307", "200 text/plain", reproduce="curl -i http://h/metrics"
+    ).bind(rule)
+    assert str(violation) == (
+        "[MET-999 MUST] GET /metrics: received 307, expected 200 text/plain. Fix: Make it work. "
+        "See docs/contract.md#met-999. Reproduce: curl -i http://h/metrics"
+    )
+
+
+def test_registry_selection_by_family_and_id() -> None:
+    registry = build_registry()
+    selected = [r.id for r in registry.select("hlt, RDY-002")]
+    assert selected == ["HLT-001", "HLT-002", "HLT-003", "RDY-002"]
