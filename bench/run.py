@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="1 s warm-up and 1 s measurements, no containers (numbers are rough)",
     )
-    p.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per cell")
+    p.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per cell")
     p.add_argument("--duration", type=float, default=4.0, help="seconds measured per repetition")
     p.add_argument("--repetitions", type=int, default=3, help="repetitions per cell (>= 3)")
     p.add_argument("--concurrency", type=_ints, default=[1, 8, 32], help="e.g. 1,8,32")
@@ -263,6 +263,8 @@ def run_containers(
     if "c" in ids:
         if ctx.service is None:
             out["c"] = {"error": ctx.service_error or "not prepared"}
+        elif not (ctx.service.root / "Dockerfile").is_file():
+            out["c"] = {"error": "the generated repo has no Dockerfile yet"}
         else:
             specs.append(
                 containers.ImageSpec(

@@ -145,7 +145,10 @@ def service(ctx: Context) -> Prepared:
 def service_lean(ctx: Context) -> Prepared:
     """(c) with drift detection and prediction logging off (``--lean-env``)."""
     if not ctx.lean_env:
-        raise NotAvailable("no --lean-env KEY=VALUE given to turn drift and prediction logs off")
+        raise NotAvailable(
+            "no --lean-env KEY=VALUE given to turn drift and prediction logging off (the "
+            "template has neither a drift detector nor a prediction log to turn off yet)"
+        )
     return _service(ctx, "c-lean", ctx.lean_env)
 
 

@@ -8,7 +8,10 @@ RUN python3 -m venv /opt/venv \
 COPY model.joblib /models/iris/model.joblib
 RUN printf '{"name": "iris", "implementation": "mlserver_sklearn.SKLearnModel", "parameters": {"uri": "./model.joblib"}}' \
       > /models/iris/model-settings.json \
-    && printf '{"http_port": 8080, "grpc_port": 8081, "metrics_port": 8082}' > /models/settings.json
+    && printf '{"http_port": 8080, "grpc_port": 8081, "metrics_port": 8082, "metrics_dir": "/tmp/mlserver-metrics"}' \
+      > /models/settings.json
+# Non-root, like the generated service; MLServer writes its metrics files under /tmp.
 USER 1000
+WORKDIR /tmp
 EXPOSE 8080
 CMD ["/opt/venv/bin/mlserver", "start", "/models"]
