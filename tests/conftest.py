@@ -10,7 +10,6 @@ import functools
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -68,7 +67,8 @@ def generated_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def generated_image(generated_project: Path, base_image: str) -> Iterator[str]:
+def generated_image(generated_project: Path, base_image: str) -> str:
     """The generated project's image, built once per test run and shared by every test."""
-    run(["make", "image", f"BASE_IMAGE={base_image}", f"IMAGE={GENERATED_IMAGE}"], generated_project)
-    yield GENERATED_IMAGE
+    build = ["make", "image", f"BASE_IMAGE={base_image}", f"IMAGE={GENERATED_IMAGE}"]
+    run(build, generated_project)
+    return GENERATED_IMAGE
