@@ -5,8 +5,9 @@ Usage: python -m bench.profile collapsed.txt [--top 15]
 
 With ``--pid``, runs wrk (core 1) against ``URL`` while py-spy (also core 1) samples the
 server, then prints the breakdown. Each sample is charged to the innermost frame that
-belongs to a known component (scikit-learn, pydantic, logging, ...), so time spent in the
-stdlib ``json`` module on behalf of logging counts as logging.
+belongs to a known component (scikit-learn, pydantic, logging, ...); the stdlib ``json``
+module and the event loop only own what nothing more specific on the stack claims, so
+``json.dumps`` on behalf of logging counts as logging.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from collections import Counter
 from pathlib import Path
 
 # py-spy names frames "function (package/module.py:line)". (component, pattern): the
-# innermost frame that matches a pattern owns the sample. PKG is the service's package.
+# innermost frame that matches a pattern owns the sample (but see WEAK). PKG is the
+# service's package.
 COMPONENTS: tuple[tuple[str, str], ...] = (
     ("scikit-learn", r"\(sklearn/"),
     ("numpy/scipy", r"\((numpy|scipy)/"),
@@ -39,6 +41,10 @@ COMPONENTS: tuple[tuple[str, str], ...] = (
     ("httptools", r"\(httptools"),
     ("event loop", r"\(asyncio/|\(selectors\.py|uvloop"),
 )
+# Components that only own a sample when nothing more specific is on its stack: json
+# called by logging is logging's cost, the event loop's write called by the threadpool is
+# the threadpool hop's.
+WEAK = frozenset({"json (stdlib)", "event loop"})
 # Leaves that mean "waiting", not working: left out of the shares.
 IDLE = re.compile(r"^(EpollSelector\.select|select|Condition\.wait|_wait_for_tstate_lock) ")
 
@@ -68,13 +74,12 @@ def breakdown(collapsed: str, package: str | None = None) -> Counter[str]:
         if IDLE.match(frames[-1]):
             out["idle"] += int(count)
             continue
-        owner = "other"
-        for frame in reversed(frames):
-            found = next((name for name, pat in patterns if pat.search(frame)), None)
-            if found:
-                owner = found
-                break
-        out[owner] += int(count)
+        owners = [
+            next((name for name, pat in patterns if pat.search(frame)), None)
+            for frame in reversed(frames)
+        ]
+        strong = next((o for o in owners if o and o not in WEAK), None)
+        out[strong or next((o for o in owners if o), "other")] += int(count)
     return out
 
 

@@ -22,7 +22,7 @@ from bench import containers, envs, report, stats, wrk
 from bench.envs import BENCH_DIR
 from bench.servers import http
 from bench.service import REPO_ROOT, NotAvailable, describe, prepare
-from bench.targets import BY_ID, TARGETS, Context, Prepared
+from bench.targets import BY_ID, TARGETS, Context, Prepared, variant
 
 WORK = BENCH_DIR / ".work"
 RESULTS = BENCH_DIR / "results"
@@ -101,6 +101,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="use this already generated and trained repo for (c) instead of rendering one",
     )
     p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL=PATH[,KEY=VALUE...]",
+        help="also measure a modified copy of the generated repo, as target c:LABEL",
+    )
+    p.add_argument(
         "--lean-env",
         action="append",
         default=[],
@@ -138,6 +145,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--targets: unknown {', '.join(unknown)}; choose from {', '.join(BY_ID)}")
     if args.repetitions < 1:
         p.error("--repetitions: must be at least 1 (the issue asks for 3 or more)")
+    for label, path in _pairs(args.variant).items():
+        target = variant(label, path)
+        BY_ID[target.id] = target
+        ids.append(target.id)
     args.target_ids = ids
     return args
 

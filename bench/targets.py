@@ -120,8 +120,10 @@ def fastapi_heavy(ctx: Context) -> Prepared:
     )
 
 
-def _service(ctx: Context, tid: str, extra_env: dict[str, str]) -> Prepared:
-    svc = ctx.service
+def _service(
+    ctx: Context, tid: str, extra_env: dict[str, str], svc: GeneratedService | None = None
+) -> Prepared:
+    svc = svc or ctx.service
     if svc is None:
         raise NotAvailable(ctx.service_error or "the generated service was not prepared")
     port = free_port()
@@ -276,3 +278,21 @@ TARGETS: tuple[Target, ...] = (
     ),
 )
 BY_ID = {t.id: t for t in TARGETS}
+
+
+def variant(label: str, spec: str) -> Target:
+    """A (c)-like target from ``--variant LABEL=PATH[,KEY=VALUE...]``.
+
+    PATH is a generated repo (a modified copy, or the same one), KEY=VALUE its environment.
+    For section 3 of issue 8: try a change and compare it with (c) and (b) in the same run
+    before changing the template.
+    """
+    from bench.service import describe
+
+    path, *pairs = spec.split(",")
+    env = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+    def build(ctx: Context) -> Prepared:
+        return _service(ctx, f"c:{label}", env, describe(Path(path).resolve()))
+
+    return Target(f"c:{label}", f"(c) variant {label}", build)

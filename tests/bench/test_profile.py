@@ -1,0 +1,38 @@
+"""bench.profile: py-spy's collapsed stacks grouped by component."""
+
+from __future__ import annotations
+
+from bench import profile
+
+MAIN = "<module> (svc/__main__.py:5);run (svc/server.py:96);Handle._run (asyncio/events.py:80)"
+COLLAPSED = "\n".join(
+    [
+        f"{MAIN};infer (svc/routes.py:87);predict (svc/frameworks/sklearn.py:124);"
+        "validate_data (sklearn/utils/validation.py:3041) 30",
+        f"{MAIN};_record (svc/middleware.py:106);info (logging/__init__.py:1489);"
+        "dumps (json/__init__.py:231) 10",
+        f"{MAIN};parse (svc/protocol.py:60);_to_array (svc/protocol.py:207) 5",
+        f"{MAIN};H11Protocol.handle_events (uvicorn/protocols/http/h11_impl.py:237) 5",
+        "Thread._bootstrap (threading.py:1002);Condition.wait (threading.py:327) 50",
+        "EpollSelector.select (selectors.py:468) 50",
+    ]
+)
+
+
+def test_package_is_read_from_the_main_frame() -> None:
+    assert profile.guess_package(COLLAPSED) == "svc"
+
+
+def test_innermost_known_frame_owns_the_sample() -> None:
+    parts = profile.breakdown(COLLAPSED)
+    assert parts["scikit-learn"] == 30
+    assert parts["logging"] == 10  # json called by logging counts as logging
+    assert parts["service: protocol"] == 5
+    assert parts["uvicorn + h11"] == 5
+    assert parts["idle"] == 100
+
+
+def test_render_leaves_idle_out_of_the_shares() -> None:
+    text = profile.render(COLLAPSED, top=3)
+    assert "50 busy samples" in text
+    assert "scikit-learn                60.0%" in text
