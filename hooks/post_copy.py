@@ -1,0 +1,140 @@
+"""Post-copy set-up that Jinja cannot do; run by Copier's `_tasks` on `copier copy` only.
+
+Steps, each idempotent and each skipped (with a message) when it cannot run here:
+
+1. ``git init -b main`` unless the project is already inside a git work tree;
+2. ``uv lock`` unless ``uv.lock`` exists;
+3. a first commit, unless the repository already has one;
+4. ``pre-commit install`` when pre-commit is on PATH.
+
+Only the standard library is used: this runs under the Python that runs Copier. The copy
+never fails because of an optional step; ``make setup`` redoes whatever was skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+FALLBACK_IDENTITY = ("modelrail", "modelrail@localhost")
+COMMIT_MESSAGE = "Initial commit from the modelrail template"
+
+
+def say(message: str) -> None:
+    """Report one step on stderr, where Copier prints its own progress."""
+    print(f"modelrail: {message}", file=sys.stderr)
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> bool:
+    """Run ``cmd``; on failure say so with its output and return False."""
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        output = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        say(f"`{' '.join(cmd)}` failed (exit {proc.returncode}): " + " / ".join(output))
+        return False
+    return True
+
+
+def inside_git_work_tree(project: Path) -> bool:
+    """True when ``project`` is already in a git work tree (e.g. a monorepo)."""
+    proc = subprocess.run(
+        ["git", "rev-parse", "--is-inside-work-tree"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode == 0 and proc.stdout.strip() == "true"
+
+
+def git_init(project: Path) -> bool:
+    """Step 1; returns True when the project is (now) in a git repository."""
+    if shutil.which("git") is None:
+        say("git not found: skipped git init and the first commit (run `make setup` later)")
+        return False
+    if inside_git_work_tree(project):
+        say("already inside a git work tree: left it as it is")
+        return True
+    if run(["git", "init", "-q", "-b", "main"], project):
+        say("initialised a git repository on branch main")
+        return True
+    return False
+
+
+def uv_lock(project: Path) -> None:
+    """Step 2."""
+    if (project / "uv.lock").exists():
+        say("uv.lock exists: not re-locking")
+        return
+    if shutil.which("uv") is None:
+        say("uv not found: skipped `uv lock`; install uv, then run `make setup`")
+        return
+    if run(["uv", "lock", "--quiet"], project):
+        say("created uv.lock")
+    else:
+        say("`uv lock` failed: run `make setup` once the package index is reachable")
+
+
+def first_commit(project: Path) -> None:
+    """Step 3: commit everything, unless there already is a commit."""
+    has_head = subprocess.run(
+        ["git", "rev-parse", "--verify", "-q", "HEAD"],
+        cwd=project,
+        capture_output=True,
+        check=False,
+    )
+    if has_head.returncode == 0:
+        say("the repository already has commits: no initial commit made")
+        return
+    env: dict[str, str] = {}
+    configured = subprocess.run(
+        ["git", "config", "user.email"], cwd=project, capture_output=True, check=False
+    )
+    if configured.returncode != 0 and "GIT_AUTHOR_EMAIL" not in os.environ:
+        name, email = FALLBACK_IDENTITY
+        env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+        say(f"no git identity configured: committing as {name} <{email}> (amend if needed)")
+    if run(["git", "add", "-A"], project) and run(
+        ["git", "commit", "-q", "--no-verify", "-m", COMMIT_MESSAGE], project, env
+    ):
+        say(f"made the first commit: {COMMIT_MESSAGE!r}")
+
+
+def pre_commit_install(project: Path) -> None:
+    """Step 4."""
+    if shutil.which("pre-commit") is None:
+        say("pre-commit not on PATH: hooks not installed yet (`make setup` installs them)")
+        return
+    if run(["pre-commit", "install"], project):
+        say("installed the pre-commit hooks")
+
+
+def main() -> int:
+    """Run every step in the current directory (Copier runs tasks in the new project)."""
+    project = Path.cwd()
+    in_git = git_init(project)
+    uv_lock(project)
+    if in_git:
+        first_commit(project)
+        pre_commit_install(project)
+    say("done; next: make check train evaluate")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,5 @@
+"""``python -m <package>`` starts the service."""
+
+from .server import main
+
+raise SystemExit(main())

@@ -1,0 +1,122 @@
+"""The application factory: routes, error handlers, middleware, background model loading."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from time import perf_counter
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from .artifact import ModelLoadError
+from .errors import install_error_handlers
+from .identity import MODEL_NAME, SERVICE_NAME
+from .metrics import ServiceMetrics
+from .middleware import LimitsMiddleware, RequestContextMiddleware
+from .model import load_model
+from .routes import build_router
+from .settings import Settings
+from .state import ServiceState
+
+logger = logging.getLogger(__name__)
+
+LoadFailureHandler = Callable[[BaseException], None]
+
+
+class ServiceApp(FastAPI):
+    """FastAPI with the request-context middleware outside its error handling.
+
+    Starlette puts user middleware inside ServerErrorMiddleware, so a 500 produced there
+    would bypass them: no request id header, no metrics sample, no access record.
+    """
+
+    service_state: ServiceState
+    settings: Settings
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Wrap FastAPI's own stack in the limits and request-context middleware."""
+        limited = LimitsMiddleware(
+            super().build_middleware_stack(),
+            max_body_bytes=self.settings.max_body_bytes,
+            max_concurrent_requests=self.settings.max_concurrent_requests,
+        )
+        return RequestContextMiddleware(
+            limited, metrics=self.service_state.metrics, routes=self.router.routes
+        )
+
+
+def create_app(settings: Settings, on_load_failure: LoadFailureHandler | None = None) -> ServiceApp:
+    """Build the service. The model loads in the background once the app starts.
+
+    Args:
+        settings: the runtime settings.
+        on_load_failure: called when the model cannot be loaded; the server passes a
+            function that stops the process with exit code 1.
+    """
+    metrics = ServiceMetrics(settings.service_version, settings.service_revision)
+    state = ServiceState(metrics=metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_load_in_background(settings, state, on_load_failure))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = ServiceApp(
+        title=SERVICE_NAME,
+        version=settings.service_version,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.service_state = state
+    app.settings = settings
+    install_error_handlers(app)
+    app.include_router(build_router(state, settings.service_version))
+    return app
+
+
+async def _load_in_background(
+    settings: Settings, state: ServiceState, on_failure: LoadFailureHandler | None
+) -> None:
+    try:
+        if settings.model_load_delay_seconds > 0:
+            await asyncio.sleep(settings.model_load_delay_seconds)
+        started_at = perf_counter()
+        model = await asyncio.to_thread(load_model, settings.model_uri, MODEL_NAME)
+        seconds = perf_counter() - started_at
+    except ModelLoadError as exc:
+        _failed(state, on_failure, exc, str(exc))
+        return
+    except Exception as exc:
+        _failed(state, on_failure, exc, f"{type(exc).__name__}: {exc}")
+        return
+    state.mark_loaded(model, seconds)
+    logger.info(
+        "model loaded",
+        extra={
+            "fields": {
+                "model.name": model.name,
+                "model.version": model.version,
+                "model.uri": str(settings.model_uri),
+                "duration_ms": round(seconds * 1000, 3),
+            }
+        },
+    )
+
+
+def _failed(
+    state: ServiceState, on_failure: LoadFailureHandler | None, exc: BaseException, reason: str
+) -> None:
+    state.mark_load_failed(reason)
+    logger.error("model failed to load: %s", reason)
+    if on_failure is not None:
+        on_failure(exc)

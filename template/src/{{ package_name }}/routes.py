@@ -1,0 +1,97 @@
+"""The HTTP surface: OIP v2 health, metadata and inference, plus `/metrics`."""
+
+from __future__ import annotations
+
+from time import perf_counter
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from .errors import ServiceError
+from .identity import MODEL_NAME, SERVICE_NAME
+from .metrics import CONTENT_TYPE
+from .model import LoadedModel
+from .protocol import ProtocolError, encode_infer_response, parse_infer_request
+from .state import ServiceState
+
+MODEL = "/v2/models/{model_name}"
+VERSION = MODEL + "/versions/{model_version}"
+
+
+def build_router(state: ServiceState, service_version: str) -> APIRouter:
+    """All routes, bound to ``state``."""
+    router = APIRouter()
+
+    def served_model(model_name: str, model_version: str | None) -> LoadedModel:
+        # Only the served model's own name ever reaches metrics or logs, never the URL's.
+        if model_name != MODEL_NAME:
+            raise ServiceError(404, f"unknown model; this server serves {MODEL_NAME!r}")
+        model = state.model
+        if model is None:
+            raise ServiceError(503, state.not_ready_reason(), {"Retry-After": "1"})
+        if model_version is not None and model_version != model.version:
+            raise ServiceError(
+                404, f"unknown model version; the served version is {model.version!r}"
+            )
+        return model
+
+    @router.get("/v2/health/live")
+    async def live() -> dict[str, bool]:
+        return {"live": True}
+
+    @router.get("/v2/health/ready")
+    async def ready() -> dict[str, bool]:
+        if not state.ready:
+            raise ServiceError(503, state.not_ready_reason(), {"Retry-After": "1"})
+        return {"ready": True}
+
+    @router.get("/v2")
+    async def server_metadata() -> dict[str, object]:
+        return {"name": SERVICE_NAME, "version": service_version, "extensions": []}
+
+    @router.get(MODEL)
+    @router.get(VERSION)
+    async def model_metadata(
+        model_name: str, model_version: str | None = None
+    ) -> dict[str, object]:
+        model = served_model(model_name, model_version)
+        return {
+            "name": model.name,
+            "versions": [model.version],
+            "platform": model.platform,
+            "inputs": [spec.as_metadata() for spec in model.signature.inputs],
+            "outputs": [spec.as_metadata() for spec in model.signature.outputs],
+        }
+
+    @router.get(MODEL + "/ready")
+    @router.get(VERSION + "/ready")
+    async def model_ready(model_name: str, model_version: str | None = None) -> dict[str, object]:
+        model = served_model(model_name, model_version)
+        if not state.ready:
+            raise ServiceError(503, state.not_ready_reason(), {"Retry-After": "1"})
+        return {"name": model.name, "ready": True}
+
+    @router.post(MODEL + "/infer")
+    @router.post(VERSION + "/infer")
+    async def infer(
+        request: Request, model_name: str, model_version: str | None = None
+    ) -> Response:
+        model = served_model(model_name, model_version)
+        body = await request.body()
+        try:
+            parsed = parse_infer_request(body, model.signature)
+        except ProtocolError as exc:
+            raise ServiceError(400, str(exc)) from None
+        started_at = perf_counter()
+        results = await run_in_threadpool(model.predictor.predict, parsed.inputs)
+        state.metrics.observe_inference(model.name, model.version, perf_counter() - started_at)
+        return JSONResponse(
+            encode_infer_response(parsed, model.name, model.version, model.signature, results)
+        )
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE)
+
+    return router

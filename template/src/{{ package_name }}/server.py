@@ -1,0 +1,110 @@
+"""Run the service: settings, logging, uvicorn (one worker), signals and exit codes.
+
+Exit codes: 0 after a graceful shutdown, 1 when the model cannot be loaded, 2 when the
+configuration is invalid.
+
+SIGTERM starts draining: readiness turns 503 while requests are still served for
+DRAIN_SECONDS (so load balancers stop sending traffic), then uvicorn shuts down
+gracefully, giving in-flight requests up to GRACEFUL_TIMEOUT_SECONDS. A second SIGTERM
+or SIGINT skips the rest of the drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from types import FrameType
+
+import uvicorn
+
+from .app import create_app
+from .identity import SERVICE_NAME
+from .logs import configure_logging
+from .settings import Settings, SettingsError
+from .state import ServiceState
+
+EXIT_MODEL_LOAD_FAILED = 1
+EXIT_BAD_CONFIGURATION = 2
+
+logger = logging.getLogger(__name__)
+
+
+class DrainingServer(uvicorn.Server):
+    """A uvicorn server that drains before it shuts down."""
+
+    def __init__(self, config: uvicorn.Config, state: ServiceState, drain_seconds: float):
+        super().__init__(config)
+        self._state = state
+        self._drain_seconds = drain_seconds
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drain_task: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve until shut down; remember the loop so signal handlers can reach it."""
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """First signal: drain. Another one: shut down now (a second SIGINT: force)."""
+        if self._state.draining or self._loop is None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+            return
+        self._state.start_draining()
+        self._loop.call_soon_threadsafe(self._start_drain, signal.Signals(sig).name)
+
+    def _start_drain(self, signal_name: str) -> None:
+        logger.info(
+            "%s received: draining for %.1fs before shutdown", signal_name, self._drain_seconds
+        )
+        self._drain_task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        await asyncio.sleep(self._drain_seconds)
+        self.should_exit = True
+
+
+def run(settings: Settings) -> int:
+    """Serve until shut down; return the process exit code."""
+    exit_code = 0
+    server: DrainingServer | None = None
+
+    def on_load_failure(_: BaseException) -> None:
+        nonlocal exit_code
+        exit_code = EXIT_MODEL_LOAD_FAILED
+        if server is not None:
+            server.should_exit = True
+
+    app = create_app(settings, on_load_failure=on_load_failure)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        workers=1,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=max(1, round(settings.graceful_timeout_seconds)),
+    )
+    server = DrainingServer(config, app.service_state, settings.drain_seconds)
+    server.run()
+    if exit_code:
+        logger.error("exiting with code %d: the model could not be loaded", exit_code)
+    return exit_code
+
+
+def main() -> int:
+    """Entry point of ``python -m <package>``."""
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"{SERVICE_NAME}: configuration error: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    configure_logging(settings.log_level, SERVICE_NAME, settings.service_version)
+    return run(settings)
