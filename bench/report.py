@@ -21,6 +21,7 @@ def results_document(
     containers: Mapping[str, Mapping[str, Any]],
     checks: Sequence[Check],
     skipped: Sequence[str],
+    profiles: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Everything of one run as plain JSON-ready data (bench/results/latest.json)."""
     concurrencies = sorted({c for _, c, _ in cells})
@@ -47,6 +48,7 @@ def results_document(
         "containers": {k: dict(v) for k, v in containers.items()},
         "checks": [{"name": c.name, "status": c.status, "detail": c.detail} for c in checks],
         "skipped": list(skipped),
+        "profiles": dict(profiles or {}),
         "runs": [dict(r) for r in runs],
     }
 
@@ -139,6 +141,24 @@ def _containers(results: Mapping[str, Any]) -> str:
     return _md(rows)
 
 
+def _profiles(results: Mapping[str, Any]) -> list[str]:
+    profiles = results.get("profiles") or {}
+    if not profiles:
+        return []
+    labels = {k: v["label"] for k, v in results["targets"].items()}
+    out = [
+        "## Where the time goes",
+        "",
+        "py-spy samples of each server while wrk sends 1-row requests at c=1 "
+        "(`uv run python -m bench.hotspots` gives the same for any running server). Each "
+        "sample is charged to the innermost component on its stack.",
+        "",
+    ]
+    for tid, text in profiles.items():
+        out += [f"{labels.get(tid, tid)}:", "", "```text", text, "```", ""]
+    return out
+
+
 def markdown(
     results: Mapping[str, Any], png: Path | None, note: str, plot_error: str | None = None
 ) -> str:
@@ -201,6 +221,7 @@ def markdown(
         "",
         *checks,
         "",
+        *_profiles(results),
         "## Containers",
         "",
         _containers(results),

@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import containers, envs, report, stats, wrk
+from bench import containers, envs, hotspots, report, stats, wrk
 from bench.envs import BENCH_DIR
 from bench.servers import http
 from bench.service import REPO_ROOT, NotAvailable, describe, prepare
@@ -82,6 +82,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="measure cold start and image size (default: on, off with --quick)",
     )
+    p.add_argument(
+        "--profile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="py-spy breakdown of (b) and (c) at c=1 (default: on, off with --quick)",
+    )
+    p.add_argument("--profile-seconds", type=int, default=6, help="seconds sampled per server")
     p.add_argument("--cold-starts", type=int, default=3, help="cold starts per image")
     p.add_argument(
         "--base-image",
@@ -137,6 +144,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             args.containers = False
     if args.containers is None:
         args.containers = True
+    if args.profile is None:
+        args.profile = not args.quick
     ids = [t for t in args.targets.split(",") if t]
     if args.heavy:
         ids += [t.id for t in TARGETS if t.heavy and t.id not in ids]
@@ -262,6 +271,33 @@ def measure(
                         f"  errors {result['errors']}"
                     )
     return runs, skipped
+
+
+def run_profiles(
+    args: argparse.Namespace, live: dict[str, Prepared], floor: envs.Env
+) -> dict[str, str]:
+    """py-spy breakdown of (b), (c) and the variants at c=1, 1 row (``--profile``)."""
+    out: dict[str, str] = {}
+    if not args.profile:
+        return out
+    for tid, prep in live.items():
+        if tid not in {"b", "c"} and not tid.startswith("c:"):
+            continue
+        proc = prep.server.proc
+        if proc is None:
+            continue
+        log(f"{tid}: profiling with py-spy for {args.profile_seconds} s at c=1, 1 row")
+        try:
+            collapsed, _ = hotspots.record(
+                proc.pid, prep.infer_url, prep.body(1), args.profile_seconds, floor.bin("py-spy")
+            )
+        except (subprocess.CalledProcessError, OSError) as err:
+            out[tid] = f"py-spy failed: {err}"
+            continue
+        (WORK / "profiles").mkdir(parents=True, exist_ok=True)
+        (WORK / "profiles" / f"{tid}.collapsed").write_text(collapsed)
+        out[tid] = hotspots.render(collapsed, top=8)
+    return out
 
 
 def run_containers(
@@ -401,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             live[tid] = prep
         runs, skipped = measure(args, live, deadline)
+        profiles = run_profiles(args, live, installed["floor"])
     finally:
         for prep in live.values():
             prep.server.stop()
@@ -415,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     meta["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]  # type: ignore[index]
     meta["elapsed_s"] = round(time.monotonic() - started, 1)
     results = report.results_document(
-        meta, targets, runs, cells, container_results, checks, skipped
+        meta, targets, runs, cells, container_results, checks, skipped, profiles
     )
     RESULTS.mkdir(exist_ok=True)
     for path in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):

@@ -1,7 +1,7 @@
 """Where a server spends its time under load: py-spy samples, grouped by component.
 
-Usage: python -m bench.profile collapsed.txt [--top 15]
-       python -m bench.profile --pid PID --url URL --body-rows 1 --seconds 8
+Usage: python -m bench.hotspots collapsed.txt [--top 15]
+       python -m bench.hotspots --pid PID --url URL --body-rows 1 --seconds 8
 
 With ``--pid``, runs wrk (core 1) against ``URL`` while py-spy (also core 1) samples the
 server, then prints the breakdown. Each sample is charged to the innermost frame that
@@ -131,7 +131,7 @@ def record(pid: int, url: str, body: str, seconds: int, py_spy: str) -> tuple[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.hotspots", description=__doc__.split("\n")[0])
     p.add_argument("collapsed", nargs="?", type=Path, help="py-spy --format raw output")
     p.add_argument("--pid", type=int, help="sample this running server")
     p.add_argument("--url", help="infer URL to load while sampling")

@@ -1,8 +1,8 @@
-"""bench.profile: py-spy's collapsed stacks grouped by component."""
+"""bench.hotspots: py-spy's collapsed stacks grouped by component."""
 
 from __future__ import annotations
 
-from bench import profile
+from bench import hotspots
 
 MAIN = "<module> (svc/__main__.py:5);run (svc/server.py:96);Handle._run (asyncio/events.py:80)"
 COLLAPSED = "\n".join(
@@ -20,11 +20,11 @@ COLLAPSED = "\n".join(
 
 
 def test_package_is_read_from_the_main_frame() -> None:
-    assert profile.guess_package(COLLAPSED) == "svc"
+    assert hotspots.guess_package(COLLAPSED) == "svc"
 
 
 def test_innermost_known_frame_owns_the_sample() -> None:
-    parts = profile.breakdown(COLLAPSED)
+    parts = hotspots.breakdown(COLLAPSED)
     assert parts["scikit-learn"] == 30
     assert parts["logging"] == 10  # json called by logging counts as logging
     assert parts["service: protocol"] == 5
@@ -33,6 +33,6 @@ def test_innermost_known_frame_owns_the_sample() -> None:
 
 
 def test_render_leaves_idle_out_of_the_shares() -> None:
-    text = profile.render(COLLAPSED, top=3)
+    text = hotspots.render(COLLAPSED, top=3)
     assert "50 busy samples" in text
     assert "scikit-learn                60.0%" in text
