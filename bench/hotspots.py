@@ -1,7 +1,7 @@
 """Where a server spends its time under load: py-spy samples, grouped by component.
 
 Usage: python -m bench.hotspots collapsed.txt [--top 15]
-       python -m bench.hotspots --pid PID --url URL --body-rows 1 --seconds 8
+       python -m bench.hotspots --pid PID --url URL --rows 1 --seconds 8
 
 With ``--pid``, runs wrk (core 1) against ``URL`` while py-spy (also core 1) samples the
 server, then prints the breakdown. Each sample is charged to the innermost frame that
