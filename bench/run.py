@@ -455,7 +455,9 @@ def main(argv: list[str] | None = None) -> int:
         meta, targets, runs, cells, container_results, checks, skipped, profiles
     )
     RESULTS.mkdir(exist_ok=True)
-    for path in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):
+    # latest.json goes with docs/performance.md: a --no-doc run leaves both alone.
+    saved = [RESULTS / f"{stamp}.json"] + ([] if args.no_doc else [RESULTS / "latest.json"])
+    for path in saved:
         path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(report.text_table(results))
     print()
@@ -468,7 +470,5 @@ def main(argv: list[str] | None = None) -> int:
             report.markdown(results, png if not plot_error else None, args.note, plot_error)
         )
         log(f"wrote {args.doc.relative_to(REPO_ROOT)} and {png.relative_to(REPO_ROOT)}")
-    log(
-        f"results: {(RESULTS / 'latest.json').relative_to(REPO_ROOT)}; {meta['elapsed_s']} s in all"
-    )
+    log(f"results: {saved[-1].relative_to(REPO_ROOT)}; {meta['elapsed_s']} s in all")
     return 0
