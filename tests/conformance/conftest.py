@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpcore  # noqa: F401 - see below
 import httpx
 import pytest
 from modelrail_conformance import cli
@@ -30,6 +31,10 @@ sys.path.insert(0, str(HERE))
 from fixture_service.app import FixtureApp, json_logger  # noqa: E402
 
 pytest_plugins = ["pytester"]
+
+# pytester's in-process runs drop the modules a run imported when it ends. httpx maps
+# httpcore's exceptions through classes it caches on first use, so httpcore must stay the
+# same module object across runs: importing it here keeps it out of those snapshots.
 
 
 @dataclass

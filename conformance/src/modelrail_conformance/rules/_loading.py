@@ -74,18 +74,21 @@ def loading_timeline(target: Target) -> LoadingTimeline:
         base = container.base_url
         timeline.base_url = base
         deadline = time.monotonic() + LOAD_DELAY_SECONDS + config.startup_budget_seconds + 30
+        inferred_ok = False
         while time.monotonic() < deadline:
             at = time.monotonic() - container.started_at
             live = _status(client, "GET", base + "/v2/health/live")
             ready = _status(client, "GET", base + "/v2/health/ready")
             probe = Probe(at, live, ready)
-            if ready is not None and ready != 200:
+            if not inferred_ok:
                 started = time.monotonic()
                 probe.infer = _status(client, "POST", base + infer_path, body)
                 probe.infer_seconds = time.monotonic() - started
+                inferred_ok = probe.infer == 200
             timeline.probes.append(probe)
-            if ready == 200:
+            if ready == 200 and timeline.ready_at is None:
                 timeline.ready_at = at
+            if timeline.ready_at is not None and inferred_ok:
                 break
             if live is None and ready is None and not container.running():
                 break
