@@ -23,9 +23,13 @@ FALLBACK_IDENTITY = ("modelrail", "modelrail@localhost")
 COMMIT_MESSAGE = "Initial commit from the modelrail template"
 
 
-def say(message: str) -> None:
-    """Report one step on stderr, where Copier prints its own progress."""
-    print(f"modelrail: {message}", file=sys.stderr)
+QUIET = "--quiet=True" in sys.argv[1:]
+
+
+def say(message: str, *, problem: bool = False) -> None:
+    """Report a step on stderr, where Copier prints its progress; --quiet keeps only problems."""
+    if problem or not QUIET:
+        print(f"modelrail: {message}", file=sys.stderr)
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> bool:
@@ -40,7 +44,10 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> bool:
     )
     if proc.returncode != 0:
         output = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        say(f"`{' '.join(cmd)}` failed (exit {proc.returncode}): " + " / ".join(output))
+        say(
+            f"`{' '.join(cmd)}` failed (exit {proc.returncode}): " + " / ".join(output),
+            problem=True,
+        )
         return False
     return True
 

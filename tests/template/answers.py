@@ -1,0 +1,94 @@
+"""Answer sets for the template tests: the matrix, and hypothesis strategies.
+
+The matrix covers every choice of every multiple-choice question at least once
+(`test_matrix_covers_every_choice` checks it against copier.yml).
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from typing import Any
+
+from hypothesis import strategies as st
+
+MATRIX: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "py312-mit": {
+        "project_name": "Fraud Detector",
+        "python_version": "3.12",
+        "license": "MIT",
+        "team": "@acme/risk-ml",
+        "latency_slo_p99_ms": 250,
+    },
+    "py313-proprietary": {
+        "project_name": "Demand Forecast 2",
+        "package_name": "demand_forecast",
+        "model_name": "demand-v2",
+        "description": "Forecasts weekly demand per store; costs in $ and units.",
+        "python_version": "3.13",
+        "license": "Proprietary",
+        "model_framework": "scikit-learn",
+        "container_registry": "registry.example.com:5000/ml",
+        "k8s_namespace": "forecasting",
+        "latency_slo_p99_ms": 40,
+    },
+}
+"""Answer-set id -> answers (unanswered questions take their defaults)."""
+
+PROJECT_DIR = "churn-model"
+"""The destination folder name; the default project name is derived from it."""
+
+MODEL_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+RESERVED_PACKAGES = {"sklearn", "numpy", "fastapi", "tests", "test", "app", "src", "types"}
+
+package_names = st.from_regex(r"\A[a-z][a-z0-9_]{0,14}\Z").filter(
+    lambda name: (
+        not keyword.iskeyword(name)
+        and not keyword.issoftkeyword(name)
+        and name not in RESERVED_PACKAGES
+    )
+)
+model_names = st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?\Z")
+free_text = st.text(
+    st.characters(categories=("L", "N", "Zs", "Pd", "Po", "Sc"), exclude_characters='"\\'),
+    min_size=1,
+    max_size=40,
+).filter(lambda text: bool(text.strip()) and "{{" not in text and "{%" not in text)
+
+valid_answers = st.fixed_dictionaries(
+    {
+        "project_name": st.from_regex(r"\A[A-Za-z][A-Za-z0-9 _-]{0,30}\Z"),
+        "package_name": package_names,
+        "model_name": model_names,
+        "description": free_text,
+        "team": st.from_regex(r"\A@[a-z0-9]{1,8}/[a-z0-9][a-z0-9-]{0,8}\Z"),
+        "python_version": st.sampled_from(["3.11", "3.12", "3.13"]),
+        "model_framework": st.just("scikit-learn"),
+        "latency_slo_p99_ms": st.integers(min_value=1, max_value=60_000),
+        "license": st.sampled_from(["Apache-2.0", "MIT", "Proprietary"]),
+    }
+)
+"""Valid answers; the registry and namespace keep their defaults (derived from the team)."""
+
+
+def _invalid(question: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return values.map(lambda value: {question: value})
+
+
+invalid_answers = st.one_of(
+    _invalid("model_name", st.text(max_size=20).filter(lambda s: not MODEL_NAME.match(s))),
+    _invalid("model_name", st.sampled_from(["Churn Model!", "-churn", "churn-", "a" * 64])),
+    _invalid("package_name", st.sampled_from(["class", "import", "9lives", "Churn", "my-pkg", ""])),
+    _invalid("package_name", st.sampled_from(sorted(RESERVED_PACKAGES))),
+    _invalid("team", st.sampled_from(["acme/ml", "@", "@acme/", "@-acme/ml", "team"])),
+    _invalid("latency_slo_p99_ms", st.integers().filter(lambda n: not 1 <= n <= 60_000)),
+    _invalid("k8s_namespace", st.sampled_from(["ML", "ml_models", "-ml", "a" * 64, ""])),
+    _invalid("container_registry", st.sampled_from(["GHCR.io/acme", "ghcr.io/acme:latest", ""])),
+    _invalid("description", st.sampled_from(["", "  ", 'say "hi"', "two\nlines", "back\\slash"])),
+    _invalid("project_name", st.sampled_from(["", "2fast", "tab\there", "a" * 65])),
+    _invalid("python_version", st.sampled_from(["3.10", "3.14", "3"])),
+    _invalid("license", st.sampled_from(["GPL-3.0", "mit", ""])),
+    _invalid("model_framework", st.sampled_from(["pytorch", "sklearn", ""])),
+)
+"""Answer sets with exactly one invalid answer."""

@@ -1,0 +1,45 @@
+"""The generated repos' own checks pass, and their training is reproducible."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run
+from tests.template.answers import MATRIX
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("answer_id", sorted(MATRIX))
+def test_make_check_passes(make_check: dict[str, Future[object]], answer_id: str) -> None:
+    make_check[answer_id].result(timeout=900)
+
+
+def test_train_is_reproducible_and_evaluate_passes(
+    rendered: dict[str, Path], make_check: dict[str, Future[object]], tmp_path: Path
+) -> None:
+    project = rendered["defaults"]
+    make_check["defaults"].result(timeout=900)
+    run(["make", "train", "evaluate"], project)
+    metadata = json.loads((project / "artifacts" / "metadata.json").read_text())
+    again = run(
+        [
+            "uv",
+            "run",
+            "--locked",
+            "python",
+            "-m",
+            "churn_model.train",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        project,
+    )
+    assert json.loads(again.stdout)["sha256"] == metadata["artifact_sha256"]
+    assert (tmp_path / "model.skops").read_bytes() == (
+        project / "artifacts" / "model.skops"
+    ).read_bytes()

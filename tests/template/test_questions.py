@@ -1,0 +1,90 @@
+"""copier.yml: every question is complete, and invalid answers are refused before writing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+
+from tests.helpers import REPO_ROOT, render
+from tests.template.answers import MATRIX, invalid_answers
+
+CONFIG = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+QUESTIONS = {name: spec for name, spec in CONFIG.items() if not name.startswith("_")}
+ASKED = {name: spec for name, spec in QUESTIONS.items() if spec.get("when") is not False}
+
+
+def test_configuration_block() -> None:
+    assert CONFIG["_subdirectory"] == "template"
+    assert CONFIG["_min_copier_version"] == "9.4.0"
+    assert CONFIG["_answers_file"] == ".copier-answers.yml"
+    for task in CONFIG["_tasks"]:
+        assert task["when"] == "{{ _copier_operation == 'copy' }}"
+
+
+@pytest.mark.parametrize("name", sorted(ASKED))
+def test_every_question_has_type_help_default_and_validator(name: str) -> None:
+    spec = ASKED[name]
+    for key in ("type", "help", "default", "validator"):
+        assert spec.get(key) not in (None, ""), f"{name} has no {key}"
+
+
+def test_the_questions_of_the_issue_are_asked() -> None:
+    assert set(ASKED) == {
+        "project_name",
+        "package_name",
+        "model_name",
+        "description",
+        "team",
+        "python_version",
+        "model_framework",
+        "latency_slo_p99_ms",
+        "container_registry",
+        "k8s_namespace",
+        "license",
+    }
+
+
+def test_matrix_covers_every_choice() -> None:
+    for name, spec in ASKED.items():
+        if "choices" not in spec:
+            continue
+        choices = spec["choices"]
+        values = set(choices.values()) if isinstance(choices, dict) else set(choices)
+        used = {answers.get(name, spec["default"]) for answers in MATRIX.values()}
+        assert used == values, f"{name}: the matrix misses {values - used}"
+
+
+def assert_refused(dst: Path, answers: dict[str, Any]) -> str:
+    with pytest.raises(Exception) as refusal:  # noqa: PT011 - Copier raises ValueError subclasses
+        render(dst, answers)
+    assert not dst.exists() or not any(dst.iterdir()), f"{answers} left files in {dst}"
+    return str(refusal.value)
+
+
+@pytest.mark.parametrize(
+    ("answers", "fix"),
+    [
+        ({"model_name": "Churn Model!"}, "use lowercase letters, digits and dashes"),
+        ({"package_name": "class"}, "is a Python keyword: choose another name"),
+        ({"team": "acme/ml"}, "write it as @org/team-name"),
+        ({"latency_slo_p99_ms": 0}, "from 1 to 60000"),
+        ({"k8s_namespace": "ML_models"}, "DNS-1123 label"),
+    ],
+)
+def test_refusals_say_how_to_fix_the_answer(
+    tmp_path: Path, answers: dict[str, Any], fix: str
+) -> None:
+    message = assert_refused(tmp_path / "churn-model", answers)
+    assert fix in message
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers=invalid_answers)
+def test_invalid_answers_write_nothing(
+    tmp_path_factory: pytest.TempPathFactory, answers: dict[str, Any]
+) -> None:
+    assert_refused(tmp_path_factory.mktemp("invalid") / "churn-model", answers)

@@ -1,0 +1,237 @@
+"""What the template renders, for every answer set of the matrix."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import CONFORMANCE_DIR
+from tests.template.answers import MATRIX
+from tests.template.rendering import rendered_files
+
+EXPECTED_FILES = """
+.copier-answers.yml
+.dockerignore
+.github/CODEOWNERS
+.github/pull_request_template.md
+.github/rulesets/main.json
+.github/workflows/ci.yml
+.gitignore
+.pre-commit-config.yaml
+CONTRIBUTING.md
+Dockerfile
+LICENSE
+Makefile
+README.md
+artifacts/.gitkeep
+docs/deploy.md
+docs/evaluate.md
+docs/index.md
+docs/model-card.md
+docs/monitor.md
+docs/rollback.md
+docs/serve.md
+docs/train.md
+mkdocs.yml
+pyproject.toml
+src/{pkg}/__init__.py
+src/{pkg}/__main__.py
+src/{pkg}/app.py
+src/{pkg}/artifact.py
+src/{pkg}/dataset.py
+src/{pkg}/errors.py
+src/{pkg}/evaluate.py
+src/{pkg}/frameworks/__init__.py
+src/{pkg}/frameworks/base.py
+src/{pkg}/frameworks/selected.py
+src/{pkg}/frameworks/sklearn.py
+src/{pkg}/identity.py
+src/{pkg}/logs.py
+src/{pkg}/metrics.py
+src/{pkg}/middleware.py
+src/{pkg}/model.py
+src/{pkg}/protocol.py
+src/{pkg}/py.typed
+src/{pkg}/routes.py
+src/{pkg}/server.py
+src/{pkg}/settings.py
+src/{pkg}/signature.py
+src/{pkg}/state.py
+src/{pkg}/train.py
+src/{pkg}/training_config.py
+tests/__init__.py
+tests/conftest.py
+tests/golden/infer_request.json
+tests/golden/infer_response.json
+tests/support.py
+tests/test_api.py
+tests/test_errors.py
+tests/test_health.py
+tests/test_infer.py
+tests/test_logs.py
+tests/test_metadata.py
+tests/test_metrics.py
+tests/test_properties.py
+tests/test_server.py
+tests/test_settings.py
+tests/test_training.py
+uv.lock
+"""
+
+JINJA_MARKERS = re.compile(r"\{\{|\{%|\{#|#\}|%\}")
+# GitHub Actions expressions look like Jinja but belong in the workflow.
+GITHUB_EXPRESSION = re.compile(r"\$\{\{ [a-z][\w.]* \}\}")
+
+answer_ids = pytest.mark.parametrize("answer_id", sorted(MATRIX))
+
+
+def answers_of(project: Path) -> dict[str, object]:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+
+def pyproject_of(project: Path) -> dict[str, object]:
+    return tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+@answer_ids
+def test_expected_file_set(rendered: dict[str, Path], answer_id: str) -> None:
+    project = rendered[answer_id]
+    package = answers_of(project)["package_name"]
+    expected = {line.format(pkg=package) for line in EXPECTED_FILES.split()}
+    actual = {path.as_posix() for path in rendered_files(project)}
+    assert actual == expected
+
+
+@answer_ids
+def test_no_jinja_markers_remain(rendered: dict[str, Path], answer_id: str) -> None:
+    project = rendered[answer_id]
+    for path in rendered_files(project):
+        if path.name == "uv.lock":
+            continue
+        text = (project / path).read_text(encoding="utf-8")
+        if path.parts[:2] == (".github", "workflows"):
+            text = GITHUB_EXPRESSION.sub("", text)
+        marker = JINJA_MARKERS.search(text)
+        assert marker is None, f"{path}: {text[max(0, marker.start() - 40) : marker.end() + 40]!r}"
+        assert "{{" not in path.as_posix()
+
+
+@answer_ids
+def test_answers_are_recorded(rendered: dict[str, Path], answer_id: str) -> None:
+    recorded = answers_of(rendered[answer_id])
+    for question, answer in MATRIX[answer_id].items():
+        assert recorded[question] == answer
+    assert "framework_module" not in recorded  # computed, never asked
+
+
+@answer_ids
+def test_conformance_parameters(rendered: dict[str, Path], answer_id: str) -> None:
+    project = rendered[answer_id]
+    answers = answers_of(project)
+    modelrail = pyproject_of(project)["tool"]["modelrail"]  # type: ignore[index]
+    assert modelrail == {
+        "model_name": answers["model_name"],
+        "port": 8080,
+        "golden_request": "tests/golden/infer_request.json",
+        "golden_response": "tests/golden/infer_response.json",
+        "tolerance": 1e-6,
+        "startup_budget_seconds": 10,
+        "shutdown_grace_seconds": 10,
+        "load_delay_env": "MODEL_LOAD_DELAY_SECONDS",
+        "model_uri_env": "MODEL_URI",
+        "max_body_bytes": 1048576,
+        "image_size_budget_mb": 800,
+        "latency": {
+            "p99_ms": answers["latency_slo_p99_ms"],
+            "concurrency": 8,
+            "warmup_requests": 200,
+            "requests": 2000,
+            "max_seconds": 30,
+        },
+    }
+    golden = json.loads((project / modelrail["golden_response"]).read_text())
+    assert golden["model_name"] == answers["model_name"]
+    assert [output["name"] for output in golden["outputs"]] == ["label"]
+    request = json.loads((project / modelrail["golden_request"]).read_text())
+    assert request["inputs"][0]["shape"] == [3, 4]
+
+
+@answer_ids
+def test_python_version_selects_image_linters_and_ci(
+    rendered: dict[str, Path], answer_id: str
+) -> None:
+    project = rendered[answer_id]
+    version = str(answers_of(project)["python_version"])
+    pyproject = pyproject_of(project)
+    assert pyproject["project"]["requires-python"] == ">=3.11"  # type: ignore[index]
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")  # type: ignore[index]
+    assert pyproject["tool"]["mypy"]["python_version"] == version  # type: ignore[index]
+    assert f"ARG BASE_IMAGE=python:{version}-slim" in (project / "Dockerfile").read_text()
+    assert f"BASE_IMAGE ?= python:{version}-slim" in (project / "Makefile").read_text()
+    ci = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    assert ci["env"]["UV_PYTHON"] == version
+
+
+@answer_ids
+def test_license(rendered: dict[str, Path], answer_id: str) -> None:
+    project = rendered[answer_id]
+    license_answer = answers_of(project)["license"]
+    text = (project / "LICENSE").read_text()
+    label = re.search(
+        r'org.opencontainers.image.licenses="([^"]+)"', (project / "Dockerfile").read_text()
+    )
+    assert label is not None
+    project_table = pyproject_of(project)["project"]
+    if license_answer == "Proprietary":
+        assert "All rights reserved" in text
+        assert "license" not in project_table  # type: ignore[operator]
+        assert label.group(1) == "LicenseRef-Proprietary"
+    else:
+        assert {"Apache-2.0": "Apache License", "MIT": "MIT License"}[str(license_answer)] in text
+        assert project_table["license"] == license_answer  # type: ignore[index]
+        assert label.group(1) == license_answer
+
+
+@answer_ids
+def test_branch_ruleset_requires_the_ci_jobs(rendered: dict[str, Path], answer_id: str) -> None:
+    project = rendered[answer_id]
+    ci = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    ruleset = json.loads((project / ".github/rulesets/main.json").read_text())
+    rules = {rule["type"]: rule for rule in ruleset["rules"]}
+    assert {"pull_request", "required_linear_history", "required_status_checks"} <= set(rules)
+    required = {
+        check["context"]
+        for check in rules["required_status_checks"]["parameters"]["required_status_checks"]
+    }
+    job_names = {job["name"] for job in ci["jobs"].values()}
+    assert required == job_names == {"lint", "test", "build", "conformance"}
+    assert ci["permissions"] == {"contents": "read"}
+    for job in ci["jobs"].values():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+
+
+@answer_ids
+def test_codeowners_and_makefile(rendered: dict[str, Path], answer_id: str) -> None:
+    project = rendered[answer_id]
+    answers = answers_of(project)
+    assert f"* {answers['team']}" in (project / ".github/CODEOWNERS").read_text()
+    makefile = (project / "Makefile").read_text()
+    for target in ("setup", "train", "evaluate", "test", "check", "serve", "image", "conformance"):
+        assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
+    assert f"IMAGE ?= {answers['model_name']}:dev" in makefile
+    # Rendered from this checkout (a local path): the suite comes from its conformance/.
+    assert f"MODELRAIL_CONFORMANCE ?= {CONFORMANCE_DIR}" in makefile
+
+
+def test_pre_commit_hooks_are_local_only(rendered: dict[str, Path]) -> None:
+    config = yaml.safe_load((rendered["defaults"] / ".pre-commit-config.yaml").read_text())
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    hook_ids = {hook["id"] for hook in config["repos"][0]["hooks"]}
+    assert hook_ids == {"ruff", "ruff-format", "mypy", "check-merge-conflict", "refuse-rej-files"}
