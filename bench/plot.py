@@ -26,7 +26,7 @@ def main(results_path: Path, out: Path) -> None:
     width = 0.8 / max(1, len(targets))
     for i, n in enumerate(rows):
         for j, (metric, title) in enumerate(
-            (("rps", "throughput, req/s"), ("p99_ms", "p99 latency, ms (log)"))
+            (("rps", "throughput, req/s (log)"), ("p99_ms", "p99 latency, ms (log)"))
         ):
             ax = axes[i][j]
             for k, t in enumerate(targets):
@@ -39,8 +39,7 @@ def main(results_path: Path, out: Path) -> None:
                 ax.bar(xs, [by.get(c, 0) for c in conc], width, label=labels.get(t, t))
             ax.set_xticks(range(len(conc)), [f"c={c}" for c in conc])
             ax.set_title(f"{title}, {n} row{'s' if n > 1 else ''} per request")
-            if metric == "p99_ms":
-                ax.set_yscale("log")
+            ax.set_yscale("log")
             ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=8, loc="upper left")
     fig.suptitle(f"modelrail bench, {results['meta']['started']}")

@@ -141,6 +141,22 @@ def _containers(results: Mapping[str, Any]) -> str:
     return _md(rows)
 
 
+def _host_start(results: Mapping[str, Any]) -> list[str]:
+    started = [
+        f"{v['label']} {v['start_to_ready_s']:.2f} s"
+        for v in results["targets"].values()
+        if v.get("start_to_ready_s") is not None
+    ]
+    if not started:
+        return []
+    return [
+        "Process start to first 200 on readiness, on the host (one core, busy machine): "
+        + "; ".join(started)
+        + ".",
+        "",
+    ]
+
+
 def _profiles(results: Mapping[str, Any]) -> list[str]:
     profiles = results.get("profiles") or {}
     if not profiles:
@@ -210,6 +226,7 @@ def markdown(
         _ratio_table(results),
         "",
         *(["Not available in this run:", "", *unavailable, ""] if unavailable else []),
+        *_host_start(results),
         *(
             ["Skipped (time budget): " + ", ".join(results["skipped"]), ""]
             if results["skipped"]

@@ -17,6 +17,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench import containers, envs, hotspots, report, stats, wrk
 from bench.envs import BENCH_DIR
@@ -137,6 +138,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--note", default="", help="a line printed at the top of the doc")
     p.add_argument("--doc", type=Path, default=REPO_ROOT / "docs" / "performance.md")
     p.add_argument("--no-doc", action="store_true", help="print and save JSON only")
+    p.add_argument(
+        "--from-results",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: rewrite the doc and plot from a saved results file",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.warmup, args.duration = 1.0, 1.0
@@ -192,7 +199,8 @@ def machine() -> dict[str, object]:
 
 def _wrk_version() -> str:
     proc = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
-    return (proc.stdout or proc.stderr).splitlines()[0].strip() if proc.returncode < 2 else "?"
+    first = (proc.stdout or proc.stderr).splitlines()[0] if proc.returncode < 2 else "wrk ?"
+    return first.split(" Copyright")[0].strip()
 
 
 def ensure_tools() -> None:
@@ -358,22 +366,45 @@ def run_containers(
     return out
 
 
+def write_doc(args: argparse.Namespace, results: dict[str, Any], saved: Path) -> int:
+    """docs/performance.md and its PNG from one results document."""
+    floor = envs.ensure("floor")
+    png = args.doc.parent / "performance.png"
+    plot_error = floor.error or report.plot(floor, saved, png)
+    note = args.note or results["meta"].get("note", "")
+    args.doc.write_text(report.markdown(results, None if plot_error else png, note, plot_error))
+    log(f"wrote {args.doc} and {png}")
+    return 0
+
+
 def _command(argv: list[str] | None) -> str:
     """The command that reproduces this run, as the doc shows it."""
     if os.environ.get("BENCH_VIA_MAKE"):
         extra = os.environ.get("BENCH_ARGS", "").strip()
         return f'make bench BENCH_ARGS="{extra}"' if extra else "make bench"
-    return "uv run python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
+    args = list(argv if argv is not None else sys.argv[1:])
+    # The note is prose for the doc, not part of what reproduces the numbers.
+    for i, arg in enumerate(args):
+        if arg == "--note":
+            del args[i : i + 2]
+            break
+        if arg.startswith("--note="):
+            del args[i]
+            break
+    return "uv run python -m bench " + shlex.join(args)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_results:
+        return write_doc(args, json.loads(args.from_results.read_text()), args.from_results)
     started = time.monotonic()
     deadline = started + args.budget
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     command = _command(argv)
     ensure_tools()
     meta: dict[str, object] = {
+        "note": args.note,
         "command": command,
         "started": stamp,
         "machine": machine(),
@@ -464,11 +495,6 @@ def main(argv: list[str] | None = None) -> int:
     for check in checks:
         print(check.line())
     if not args.no_doc:
-        png = args.doc.parent / "performance.png"
-        plot_error = report.plot(installed["floor"], RESULTS / "latest.json", png)
-        args.doc.write_text(
-            report.markdown(results, png if not plot_error else None, args.note, plot_error)
-        )
-        log(f"wrote {args.doc.relative_to(REPO_ROOT)} and {png.relative_to(REPO_ROOT)}")
+        write_doc(args, results, RESULTS / "latest.json")
     log(f"results: {saved[-1].relative_to(REPO_ROOT)}; {meta['elapsed_s']} s in all")
     return 0

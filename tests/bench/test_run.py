@@ -1,0 +1,40 @@
+"""The runner's options and the command line the doc shows."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import run
+
+
+def test_quick_shortens_cells_and_skips_containers_and_profiles() -> None:
+    args = run.parse_args(["--quick"])
+    assert (args.warmup, args.duration) == (1.0, 1.0)
+    assert args.containers is False
+    assert args.profile is False
+    assert args.repetitions == 3
+
+
+def test_defaults_cover_the_issue_matrix() -> None:
+    args = run.parse_args([])
+    assert args.concurrency == [1, 8, 32]
+    assert args.rows == [1, 64]
+    assert args.target_ids == ["a", "b", "c", "c-lean", "d", "d0", "e"]
+
+
+def test_unknown_target_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run.parse_args(["--targets", "a,zz"])
+    assert "unknown zz; choose from a, b" in capsys.readouterr().err
+
+
+def test_command_leaves_the_note_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BENCH_VIA_MAKE", raising=False)
+    shown = run._command(["--quick", "--note", "busy machine", "--rows", "1"])
+    assert shown == "uv run python -m bench --quick --rows 1"
+
+
+def test_command_under_make_shows_bench_args(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BENCH_VIA_MAKE", "1")
+    monkeypatch.setenv("BENCH_ARGS", "--quick")
+    assert run._command(["--quick"]) == 'make bench BENCH_ARGS="--quick"'
