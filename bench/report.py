@@ -73,12 +73,13 @@ def _cell_rows(results: Mapping[str, Any]) -> list[list[str]]:
                 f"{cell['p99_ms']:.2f}",
                 f"{cell['max_ms']:.1f}",
                 str(cell["errors"]),
+                "-" if cell.get("cpu_us_per_req") is None else f"{cell['cpu_us_per_req']:,.0f}",
             ]
         )
     return out
 
 
-HEAD = ["target", "rows", "conc", "req/s", "p50 ms", "p99 ms", "max ms", "errors"]
+HEAD = ["target", "rows", "conc", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "CPU us/req"]
 
 
 def text_table(results: Mapping[str, Any]) -> str:
@@ -220,6 +221,10 @@ def markdown(
         "## Results",
         "",
         _md([HEAD, *_cell_rows(results)]),
+        "",
+        "CPU us/req is the server's own CPU time (all its processes) per request: unlike "
+        "req/s it hardly moves when other work shares the machine, and 1e6 / it is the "
+        "throughput one free core would give.",
         "",
         "Throughput ratios (same run, same payload and concurrency):",
         "",

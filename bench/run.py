@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from typing import Any
 
 from bench import containers, envs, hotspots, report, stats, wrk
 from bench.envs import BENCH_DIR
-from bench.servers import http
+from bench.servers import group_cpu_seconds, http
 from bench.service import REPO_ROOT, NotAvailable, describe, prepare
 from bench.targets import BY_ID, TARGETS, Context, Prepared, variant
 
@@ -257,6 +258,8 @@ def measure(
                         capture_output=True,
                         check=False,
                     )
+                    pgid = prep.server.proc.pid if prep.server.proc else 0
+                    cpu_before = group_cpu_seconds(pgid)
                     proc = subprocess.run(
                         wrk.command(
                             prep.infer_url, script, connections=c, duration_s=args.duration
@@ -265,18 +268,20 @@ def measure(
                         text=True,
                         check=False,
                     )
+                    cpu = group_cpu_seconds(pgid) - cpu_before
                     try:
                         result = wrk.parse(proc.stdout).to_dict()
                     except wrk.WrkOutputError as err:
                         log(f"{tid} c={c} rows={n}: {err}")
                         continue
+                    result["cpu_us_per_req"] = 1e6 * cpu / max(1, int(result["requests"]))
                     runs.append(
                         {"target": tid, "concurrency": c, "rows": n, "rep": rep + 1, **result}
                     )
                     log(
                         f"[{done}/{total}] {tid:<6} c={c:<3} rows={n:<3} "
                         f"{result['rps']:>9.0f} req/s  p99 {result['p99_ms']:.2f} ms"
-                        f"  errors {result['errors']}"
+                        f"  {result['cpu_us_per_req']:.0f} us CPU/req  errors {result['errors']}"
                     )
     return runs, skipped
 
@@ -394,8 +399,16 @@ def _command(argv: list[str] | None) -> str:
     return "uv run python -m bench " + shlex.join(args)
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # A background job starts with SIGINT ignored, and SIGTERM would skip `finally`: make
+    # both unwind, so the servers this run started are always stopped.
+    signal.signal(signal.SIGINT, _exit_on_signal)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     if args.from_results:
         return write_doc(args, json.loads(args.from_results.read_text()), args.from_results)
     started = time.monotonic()
@@ -431,10 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     if any(t.startswith("c") for t in ids):
         try:
-            log("(c): rendering the template and running `make train` in it")
             if args.service_dir:
+                log(f"(c): using the generated repo {args.service_dir}")
                 ctx.service = describe(args.service_dir.resolve())
             else:
+                log("(c): rendering the template and running `make train` in it")
                 ctx.service = prepare(WORK, _pairs(args.answers))
         except NotAvailable as err:
             ctx.service_error = str(err)

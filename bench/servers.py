@@ -58,6 +58,31 @@ def wait_ready(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None 
     )
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every live process in process group ``pgid``.
+
+    Covers the workers MLServer and BentoML fork. CPU time per request hardly depends on
+    what else runs on the machine, unlike throughput, so it is the fairer number on a
+    shared host.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # Fields after the ")" that closes the command name: state is field 3, pgrp 5,
+        # utime 14, stime 15 (1-based, as in proc(5)).
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 @dataclass
 class Server:
     """A server process started by the bench, pinned with ``taskset -c 0``."""

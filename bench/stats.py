@@ -27,6 +27,9 @@ def summarise(runs: Iterable[Mapping[str, Any]]) -> dict[str, float | int]:
     if not runs:
         raise ValueError("no repetitions to summarise")
     out: dict[str, float | int] = {m: statistics.median(r[m] for r in runs) for m in METRICS}
+    cpu = [r["cpu_us_per_req"] for r in runs if r.get("cpu_us_per_req") is not None]
+    if cpu:
+        out["cpu_us_per_req"] = statistics.median(cpu)
     out["errors"] = sum(int(r["errors"]) for r in runs)
     out["requests"] = sum(int(r["requests"]) for r in runs)
     out["repetitions"] = len(runs)
