@@ -158,6 +158,33 @@ def _host_start(results: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _crosscheck(results: Mapping[str, Any]) -> list[str]:
+    cross = results.get("crosscheck") or {}
+    if not cross:
+        return []
+    head = ["## The conformance suite's latency measurement against wrk", ""]
+    if "error" in cross:
+        return [*head, f"Not run: {cross['error']}", ""]
+    suite, measured = cross["conformance"], cross["wrk"]
+    rows = [
+        ["load generator", "req/s", "p50 ms", "p99 ms", "max ms"],
+        ["modelrail-conformance (httpx)", f"{suite['throughput_rps']:,.0f}",
+         f"{suite['p50_ms']:.2f}", f"{suite['p99_ms']:.2f}", f"{suite['max_ms']:.1f}"],
+        ["wrk", f"{measured['rps']:,.0f}", f"{measured['p50_ms']:.2f}",
+         f"{measured['p99_ms']:.2f}", f"{measured['max_ms']:.1f}"],
+    ]  # fmt: skip
+    return [
+        *head,
+        f"Target {cross['target']}, c={cross['concurrency']}, 1 row, back to back, both "
+        "clients on core 1. The suite's numbers include its Python client's own time, so "
+        f"they read p50 x{cross['p50_ratio']:.2f} and p99 x{cross['p99_ratio']:.2f} "
+        "of wrk's: that is the margin by which its LAT verdict errs on the strict side.",
+        "",
+        _md(rows),
+        "",
+    ]
+
+
 def _profiles(results: Mapping[str, Any]) -> list[str]:
     profiles = results.get("profiles") or {}
     if not profiles:
@@ -244,6 +271,7 @@ def markdown(
         *checks,
         "",
         *_profiles(results),
+        *_crosscheck(results),
         "## Containers",
         "",
         _containers(results),

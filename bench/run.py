@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import containers, envs, hotspots, report, stats, wrk
+from bench import containers, crosscheck, envs, hotspots, report, stats, wrk
 from bench.envs import BENCH_DIR
 from bench.servers import group_cpu_seconds, http
 from bench.service import REPO_ROOT, NotAvailable, describe, prepare
@@ -91,6 +91,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="py-spy breakdown of (b) and (c) at c=1 (default: on, off with --quick)",
     )
     p.add_argument("--profile-seconds", type=int, default=6, help="seconds sampled per server")
+    p.add_argument(
+        "--crosscheck",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compare the conformance suite's load generator with wrk (default: on, "
+        "off with --quick)",
+    )
     p.add_argument("--cold-starts", type=int, default=3, help="cold starts per image")
     p.add_argument(
         "--base-image",
@@ -154,6 +161,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.containers = True
     if args.profile is None:
         args.profile = not args.quick
+    if args.crosscheck is None:
+        args.crosscheck = not args.quick
     ids = [t for t in args.targets.split(",") if t]
     if args.heavy:
         ids += [t.id for t in TARGETS if t.heavy and t.id not in ids]
@@ -311,6 +320,18 @@ def run_profiles(
         (WORK / "profiles" / f"{tid}.collapsed").write_text(collapsed)
         out[tid] = hotspots.render(collapsed, top=8)
     return out
+
+
+def run_crosscheck(args: argparse.Namespace, live: dict[str, Prepared]) -> dict[str, Any]:
+    """The suite's load generator against wrk on (c), or (b) without (c) (``--crosscheck``)."""
+    if not args.crosscheck:
+        return {}
+    tid = next((t for t in ("c", "b") if t in live), None)
+    if tid is None:
+        return {"error": "neither (c) nor (b) is running"}
+    log(f"{tid}: cross-checking the conformance load generator against wrk at c=8")
+    prep = live[tid]
+    return {"target": tid, **crosscheck.crosscheck(prep.infer_url, prep.body(1))}
 
 
 def run_containers(
@@ -483,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
             live[tid] = prep
         runs, skipped = measure(args, live, deadline)
         profiles = run_profiles(args, live, installed["floor"])
+        cross = run_crosscheck(args, live)
     finally:
         for prep in live.values():
             prep.server.stop()
@@ -499,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     results = report.results_document(
         meta, targets, runs, cells, container_results, checks, skipped, profiles
     )
+    results["crosscheck"] = cross
     RESULTS.mkdir(exist_ok=True)
     # latest.json goes with docs/performance.md: a --no-doc run leaves both alone.
     saved = [RESULTS / f"{stamp}.json"] + ([] if args.no_doc else [RESULTS / "latest.json"])

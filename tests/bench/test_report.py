@@ -59,3 +59,24 @@ def test_payloads_have_the_same_rows_in_each_shape() -> None:
     assert oip["inputs"][0]["data"] == flat
     heavy = json.loads(payloads.oip(2, features=payloads.HEAVY_FEATURES))
     assert len(heavy["inputs"][0]["data"]) == 40
+
+
+def test_crosscheck_section_shows_both_generators() -> None:
+    doc = document()
+    doc["crosscheck"] = {
+        "target": "c",
+        "concurrency": 8,
+        "conformance": {"throughput_rps": 800.0, "p50_ms": 9.0, "p99_ms": 20.0, "max_ms": 30.0},
+        "wrk": {"rps": 1000.0, "p50_ms": 7.5, "p99_ms": 10.0, "max_ms": 12.0},
+        "p50_ratio": 1.2,
+        "p99_ratio": 2.0,
+    }
+    page = report.markdown(doc, None, "")
+    assert "p50 x1.20 and p99 x2.00 of wrk's" in page
+    assert "| modelrail-conformance (httpx) | 800 | 9.00 | 20.00 | 30.0 |" in page
+
+
+def test_cpu_per_request_column_is_shown_when_measured() -> None:
+    doc = document()
+    doc["cells"][0]["cpu_us_per_req"] = 812.4
+    assert "| 812 |" in report.markdown(doc, None, "")

@@ -38,3 +38,13 @@ def test_command_under_make_shows_bench_args(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("BENCH_VIA_MAKE", "1")
     monkeypatch.setenv("BENCH_ARGS", "--quick")
     assert run._command(["--quick"]) == 'make bench BENCH_ARGS="--quick"'
+
+
+def test_group_cpu_seconds_counts_this_process_group() -> None:
+    import os
+
+    from bench.servers import group_cpu_seconds
+
+    sum(i * i for i in range(200_000))  # burn a little CPU
+    assert group_cpu_seconds(os.getpgid(0)) > 0
+    assert group_cpu_seconds(2**22 + 12345) == 0
