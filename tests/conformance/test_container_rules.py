@@ -41,6 +41,7 @@ def test_container_flaw_is_reported_with_exactly_its_rule(
 
 def test_failed_load_fails_under_strict(fixture_image: str, run_suite, tmp_path: Path) -> None:
     dockerfile = derived_dockerfile(tmp_path, fixture_image, "ENV FLAW=swallow_load_error")
+    project = make_project(tmp_path, {"startup_budget_seconds": 3})
     run = run_suite(
         "--modelrail-dockerfile",
         str(dockerfile),
