@@ -48,6 +48,7 @@ def test_failed_load_fails_under_strict(fixture_image: str, run_suite, tmp_path:
         "--modelrail-rules",
         "RDY-005",
         "--modelrail-strict",
+        project=project,
     )
     assert run.status("RDY-005") == "fail"
     assert run.result.ret == 1
