@@ -45,6 +45,11 @@ COMPONENTS: tuple[tuple[str, str], ...] = (
 # called by logging is logging's cost, the event loop's write called by the threadpool is
 # the threadpool hop's.
 WEAK = frozenset({"json (stdlib)", "event loop"})
+# Packages run with `python -m` that are servers, not the service.
+SERVERS = frozenset({"uvicorn", "mlserver", "bentoml", "granian", "gunicorn"})
+# Under uvloop the loop, its epoll wait and httptools' parsing are native code below
+# asyncio's Runner.run: py-spy cannot tell working from waiting there.
+NATIVE_LOOP = re.compile(r"^Runner\.run \(asyncio/runners\.py")
 # Leaves that mean "waiting", not working: left out of the shares.
 IDLE = re.compile(r"^(EpollSelector\.select|select|Condition\.wait|_wait_for_tstate_lock) ")
 
@@ -55,8 +60,10 @@ def _patterns(package: str) -> list[tuple[str, re.Pattern[str]]]:
 
 def guess_package(collapsed: str) -> str:
     """The service's package, from the ``<module> (PKG/__main__.py:N)`` frame."""
-    match = re.search(r"<module> \(([A-Za-z_0-9]+)/__main__\.py", collapsed)
-    return match.group(1) if match else "app"
+    for match in re.finditer(r"<module> \(([A-Za-z_0-9]+)/__main__\.py", collapsed):
+        if match.group(1) not in SERVERS:
+            return match.group(1)
+    return "app"
 
 
 def breakdown(collapsed: str, package: str | None = None) -> Counter[str]:
@@ -73,6 +80,9 @@ def breakdown(collapsed: str, package: str | None = None) -> Counter[str]:
         frames = stack.split(";")
         if IDLE.match(frames[-1]):
             out["idle"] += int(count)
+            continue
+        if NATIVE_LOOP.match(frames[-1]):
+            out["native loop"] += int(count)
             continue
         owners = [
             next((name for name, pat in patterns if pat.search(frame)), None)
@@ -97,12 +107,16 @@ def render(collapsed: str, top: int = 15, package: str | None = None) -> str:
     """The printed report: share per component, then the hottest leaf functions."""
     parts = breakdown(collapsed, package)
     idle = parts.pop("idle", 0)
+    native = parts.pop("native loop", 0)
     total = sum(parts.values()) or 1
-    lines = [f"{total} busy samples, all threads ({idle} idle samples left out)", "",
+    left_out = f"{idle} idle samples left out"
+    if native:
+        left_out += f", and {native} inside uvloop's native loop (work or wait, unknown)"
+    lines = [f"{total} busy samples in Python, all threads ({left_out})", "",
              "component                  share of busy"]  # fmt: skip
     lines += [f"{name:<26} {100 * n / total:5.1f}%" for name, n in parts.most_common()]
     lines += ["", "hottest leaf functions (self time, share of all samples)"]
-    every = total + idle
+    every = total + idle + native
     lines += [f"{100 * n / every:5.1f}%  {fn}" for fn, n in top_functions(collapsed, top)]
     return "\n".join(lines)
 

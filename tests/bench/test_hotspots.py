@@ -36,3 +36,17 @@ def test_render_leaves_idle_out_of_the_shares() -> None:
     text = hotspots.render(COLLAPSED, top=3)
     assert "50 busy samples" in text
     assert "scikit-learn                60.0%" in text
+
+
+def test_servers_run_with_python_m_are_not_the_service() -> None:
+    collapsed = "<module> (uvicorn/__main__.py:4);run (uvicorn/main.py:1) 3"
+    assert hotspots.guess_package(collapsed) == "app"
+
+
+def test_uvloop_native_leaf_is_left_out_and_said() -> None:
+    collapsed = (
+        COLLAPSED + "\n" + MAIN.split(";Handle")[0] + ";Runner.run (asyncio/runners.py:118) 7"
+    )
+    parts = hotspots.breakdown(collapsed)
+    assert parts["native loop"] == 7
+    assert "7 inside uvloop's native loop" in hotspots.render(collapsed)
