@@ -158,6 +158,12 @@ def _host_start(results: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _findings() -> list[str]:
+    """bench/findings.md: hand-written conclusions from profiles and variants, dated."""
+    path = BENCH_DIR / "findings.md"
+    return [path.read_text().strip(), ""] if path.is_file() else []
+
+
 def _crosscheck(results: Mapping[str, Any]) -> list[str]:
     cross = results.get("crosscheck") or {}
     if not cross:
@@ -272,6 +278,7 @@ def markdown(
         "",
         *_profiles(results),
         *_crosscheck(results),
+        *_findings(),
         "## Containers",
         "",
         _containers(results),
