@@ -2,7 +2,8 @@
 
 Steps, each idempotent and each skipped (with a message) when it cannot run here:
 
-1. ``git init -b main`` unless the project is already inside a git work tree;
+1. ``git init -b main`` unless the project is already in a git work tree (inside
+   another repository, steps 3 and 4 are skipped too: they would change that repository);
 2. ``uv lock`` unless ``uv.lock`` exists;
 3. a first commit, unless the repository already has one;
 4. ``pre-commit install`` when pre-commit is on PATH.
@@ -52,26 +53,35 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> bool:
     return True
 
 
-def inside_git_work_tree(project: Path) -> bool:
-    """True when ``project`` is already in a git work tree (e.g. a monorepo)."""
+def git_toplevel(project: Path) -> Path | None:
+    """The root of the git work tree ``project`` is in, or None outside any."""
     proc = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"],
+        ["git", "rev-parse", "--show-toplevel"],
         cwd=project,
         capture_output=True,
         text=True,
         check=False,
     )
-    return proc.returncode == 0 and proc.stdout.strip() == "true"
+    return Path(proc.stdout.strip()).resolve() if proc.returncode == 0 else None
 
 
 def git_init(project: Path) -> bool:
-    """Step 1; returns True when the project is (now) in a git repository."""
+    """Step 1; True when the project is the root of its own git repository.
+
+    A project generated inside another repository (a monorepo, a scratch directory of a
+    checkout) is left alone: committing or installing hooks there would change the
+    enclosing repository.
+    """
     if shutil.which("git") is None:
         say("git not found: skipped git init and the first commit (run `make setup` later)")
         return False
-    if inside_git_work_tree(project):
-        say("already inside a git work tree: left it as it is")
+    toplevel = git_toplevel(project)
+    if toplevel == project.resolve():
+        say("already a git repository: left it as it is")
         return True
+    if toplevel is not None:
+        say(f"inside the git work tree {toplevel}: no git init, commit or hook installation")
+        return False
     if run(["git", "init", "-q", "-b", "main"], project):
         say("initialised a git repository on branch main")
         return True

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import REPO_ROOT, run
+from tests.helpers import REPO_ROOT, render, run
 from tests.template.answers import PROJECT_DIR
 
 HOOK = REPO_ROOT / "hooks" / "post_copy.py"
@@ -62,3 +62,14 @@ def test_untrusted_copy_is_refused_until_tasks_are_skipped(tmp_path: Path) -> No
     assert (project / "uv.lock").exists()
     assert git(project, "symbolic-ref", "--short", "HEAD") == "main"
     run(["uv", "run", "--locked", "python", "-c", "import churn_model.app"], project)
+
+
+def test_a_copy_inside_another_repository_leaves_that_repository_alone(tmp_path: Path) -> None:
+    outer = tmp_path / "monorepo"
+    outer.mkdir()
+    run(["git", "init", "-q", "-b", "main"], outer)
+    project = render(outer / "services" / PROJECT_DIR)
+    assert not (project / ".git").exists()
+    assert not (outer / ".git" / "hooks" / "pre-commit").exists()
+    assert run(["git", "rev-list", "--all", "--count"], outer).stdout.strip() == "0"
+    assert (project / "uv.lock").exists()

@@ -16,11 +16,12 @@ from tests.template.rendering import render_untrusted
 pytestmark = pytest.mark.slow
 
 IMPORT_CHECK = """
-import sys
+from starlette.testclient import TestClient
 from {package} import Settings, create_app
-app = create_app(Settings())
-paths = {{route.path for route in app.routes}}
-assert "/v2/models/{{model_name}}/infer" in paths, paths
+client = TestClient(create_app(Settings()))  # no lifespan: the model is not loaded
+assert client.get("/v2/health/live").status_code == 200
+assert client.get("/v2/models/{model}/ready").status_code == 503
+assert client.get("/v2/models/not-{model}/ready").status_code == 404
 print("ok")
 """
 
@@ -35,6 +36,6 @@ def test_valid_answers_render_lint_and_import(
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
     # One shared environment (the default project's) has every dependency; the rendered
     # source comes first on the path.
-    check = IMPORT_CHECK.format(package=answers["package_name"])
+    check = IMPORT_CHECK.format(package=answers["package_name"], model=answers["model_name"])
     proc = run([str(default_env), "-c", check], project, env={"PYTHONPATH": str(project / "src")})
     assert proc.stdout.strip() == "ok"

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from time import perf_counter
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from .artifact import ModelLoadError
@@ -35,6 +36,9 @@ class ServiceApp(FastAPI):
 
     service_state: ServiceState
     settings: Settings
+    # The service's own routes. FastAPI may wrap included routers in objects without a
+    # `path`, so the middleware matches against these to name a route it answered itself.
+    api_routes: list[BaseRoute]
 
     def build_middleware_stack(self) -> ASGIApp:
         """Wrap FastAPI's own stack in the limits and request-context middleware."""
@@ -44,7 +48,7 @@ class ServiceApp(FastAPI):
             max_concurrent_requests=self.settings.max_concurrent_requests,
         )
         return RequestContextMiddleware(
-            limited, metrics=self.service_state.metrics, routes=self.router.routes
+            limited, metrics=self.service_state.metrics, routes=self.api_routes
         )
 
 
@@ -80,7 +84,9 @@ def create_app(settings: Settings, on_load_failure: LoadFailureHandler | None = 
     app.service_state = state
     app.settings = settings
     install_error_handlers(app)
-    app.include_router(build_router(state, settings.service_version))
+    router = build_router(state, settings.service_version)
+    app.api_routes = list(router.routes)
+    app.include_router(router)
     return app
 
 
