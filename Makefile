@@ -25,14 +25,13 @@ setup: ## Install what the tests need (idempotent; fast the second time)
 	@uv sync --frozen --quiet
 	@scripts/ensure-docker.sh || echo "setup: continuing without Docker; container tests will skip (or fail under CI)."
 
-test: setup ## Lint, format check and the whole test suite (containers included)
-	uv run ruff check .
-	uv run ruff format --check .
+test: lint ## Lint, format check and the whole test suite (containers included)
 	uv run pytest $(PYTEST_ARGS)
 
+# --no-cache: a stale cache must never hide what a fresh CI checkout would report.
 lint: setup ## Lint and format check only
-	uv run ruff check .
-	uv run ruff format --check .
+	uv run ruff check --no-cache .
+	uv run ruff format --no-cache --check .
 
 format: setup ## Apply ruff's fixes and formatting
 	uv run ruff check --fix .

@@ -203,6 +203,8 @@ def _mlserver(
         [env.bin("mlserver"), "start", str(root)],
         base + "/v2/health/ready",
         ctx.work / "logs" / f"{tid}.log",
+        # MLServer writes its multiprocess metrics to ./.metrics; keep them in its own root.
+        cwd=root,
     )
     return Prepared(
         server, base + "/v2/models/iris/infer", lambda n: payloads.oip(n, features=features)

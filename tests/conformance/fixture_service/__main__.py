@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 import uvicorn
+
 from fixture_service.app import FixtureApp, JsonFormatter, json_logger
 
 DRAIN_SECONDS = 1.5
