@@ -209,6 +209,8 @@ font-size:12px}}.verdict{{font-size:1.4em;font-weight:bold}}
             for i, c in enumerate(counts)
         )
         slo_x = pad + slo / top * (width - 2 * pad)
+        # The SLO label goes on the side of its line that has room (the SLO is often the max).
+        anchor, label_x = ("end", slo_x - 4) if slo_x > width * 0.7 else ("start", slo_x + 4)
         stats = ", ".join(
             f"{k} {data[k]}"
             for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "throughput_rps", "errors")
@@ -217,8 +219,8 @@ font-size:12px}}.verdict{{font-size:1.4em;font-weight:bold}}
             f'<p>{html.escape(stats)}</p><svg id="latency" xmlns="http://www.w3.org/2000/svg" '
             f'width="{width}" height="{height}" role="img" aria-label="latency histogram">{bars}'
             f'<line x1="{slo_x:.1f}" x2="{slo_x:.1f}" y1="{pad}" y2="{height - pad}" stroke="#cf222e" '
-            f'stroke-width="2" stroke-dasharray="4"/><text x="{slo_x + 4:.1f}" y="{pad + 10}" '
-            f'font-size="11" fill="#cf222e">SLO p99 {slo:g} ms</text>'
+            f'stroke-width="2" stroke-dasharray="4"/><text x="{label_x:.1f}" y="{pad + 10}" '
+            f'font-size="11" fill="#cf222e" text-anchor="{anchor}">SLO p99 {slo:g} ms</text>'
             f'<line x1="{pad}" x2="{width - pad}" y1="{height - pad}" y2="{height - pad}" stroke="#57606a"/>'
             f'<text x="{pad}" y="{height - 8}" font-size="11">0 ms</text>'
             f'<text x="{width - pad - 60}" y="{height - 8}" font-size="11">{top:.1f} ms</text></svg>'
