@@ -23,6 +23,10 @@ os.environ.setdefault("TC_HOST", "127.0.0.1")
 
 GENERATED_IMAGE = "modelrail-generated:test"
 
+# The conformance tests drive the plugin through pytester; pytest only accepts
+# `pytest_plugins` in a top-level conftest.
+pytest_plugins = ["pytester"]
+
 
 def in_ci() -> bool:
     """True when running under CI (any non-empty ``CI`` other than 0/false)."""

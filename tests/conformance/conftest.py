@@ -30,8 +30,6 @@ FIXTURE_IMAGE = "modelrail-conformance-fixture:test"
 sys.path.insert(0, str(HERE))
 from fixture_service.app import FixtureApp, json_logger  # noqa: E402
 
-pytest_plugins = ["pytester"]
-
 # pytester's in-process runs drop the modules a run imported when it ends. httpx maps
 # httpcore's exceptions through classes it caches on first use, so httpcore must stay the
 # same module object across runs: importing it here keeps it out of those snapshots.
