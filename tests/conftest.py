@@ -21,7 +21,8 @@ from tests.helpers import REPO_ROOT, render, run
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("TC_HOST", "127.0.0.1")
 
-GENERATED_IMAGE = "modelrail-generated:test"
+# Overridable so that two checkouts testing on one Docker engine do not retag each other's image.
+GENERATED_IMAGE = os.environ.get("MODELRAIL_GENERATED_IMAGE", "modelrail-generated:test")
 
 # The conformance tests drive the plugin through pytester; pytest only accepts
 # `pytest_plugins` in a top-level conftest.
