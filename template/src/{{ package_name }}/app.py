@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from time import perf_counter
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
@@ -15,10 +16,12 @@ from starlette.types import ASGIApp
 from .artifact import ModelLoadError
 from .errors import install_error_handlers
 from .identity import MODEL_NAME, SERVICE_NAME
+from .inference import prepare_runner
 from .metrics import ServiceMetrics
 from .middleware import LimitsMiddleware, RequestContextMiddleware
 from .model import load_model
-from .routes import build_router
+from .openapi import add_infer_operations
+from .routes import MODEL, VERSION, build_router
 from .settings import Settings
 from .state import ServiceState
 
@@ -51,6 +54,12 @@ class ServiceApp(FastAPI):
             limited, metrics=self.service_state.metrics, routes=self.api_routes
         )
 
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, plus the inference routes it does not describe itself."""
+        if self.openapi_schema is None:
+            add_infer_operations(super().openapi(), MODEL, VERSION)
+        return self.openapi_schema or {}
+
 
 def create_app(settings: Settings, on_load_failure: LoadFailureHandler | None = None) -> ServiceApp:
     """Build the service. The model loads in the background once the app starts.
@@ -72,6 +81,8 @@ def create_app(settings: Settings, on_load_failure: LoadFailureHandler | None = 
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if state.runner is not None:
+                await state.runner.aclose()
 
     app = ServiceApp(
         title=SERVICE_NAME,
@@ -101,13 +112,14 @@ async def _load_in_background(
         started_at = perf_counter()
         model = await asyncio.to_thread(load_model, settings.model_uri, MODEL_NAME)
         seconds = perf_counter() - started_at
+        runner, warmup = await prepare_runner(model.predictor, model.signature, settings)
     except ModelLoadError as exc:
         _failed(state, on_failure, exc, str(exc))
         return
     except Exception as exc:
         _failed(state, on_failure, exc, f"{type(exc).__name__}: {exc}")
         return
-    state.mark_loaded(model, seconds)
+    state.mark_loaded(model, seconds, runner)
     logger.info(
         "model loaded",
         extra={
@@ -116,6 +128,10 @@ async def _load_in_background(
                 "model.version": model.version,
                 "model.uri": str(settings.model_uri),
                 "duration_ms": round(seconds * 1000, 3),
+                "predict.mode": runner.mode,
+                "predict.warmup_ms": None
+                if warmup.seconds is None
+                else round(warmup.seconds * 1000, 3),
             }
         },
     )

@@ -40,6 +40,6 @@ def load_model(artifact: Path, name: str) -> LoadedModel:
         name=name,
         version=verified.version,
         platform=framework.PLATFORM,
-        signature=framework.SIGNATURE,
+        signature=predictor.signature,
         predictor=predictor,
     )

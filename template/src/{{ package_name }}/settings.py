@@ -16,6 +16,9 @@ message that names the variable, the value and what is accepted.
 | `GRACEFUL_TIMEOUT_SECONDS` | `5` | Then: how long in-flight requests get to finish |
 | `SERVICE_VERSION` | package version | Reported in logs, `GET /v2` and `service_build_info` |
 | `SERVICE_REVISION` | `unknown` | Source revision, reported in `service_build_info` |
+| `PREDICT_MODE` | `auto` | Where predict runs: auto, inline, thread, batch (see `inference`) |
+| `BATCH_MAX_SIZE` | `32` | With `PREDICT_MODE=batch`: most rows predicted in one call |
+| `BATCH_MAX_WAIT_MS` | `2` | With `PREDICT_MODE=batch`: longest wait for other requests to join |
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 from .identity import package_version
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+PREDICT_MODES = ("auto", "inline", "thread", "batch")
 
 
 class SettingsError(ValueError):
@@ -50,6 +54,9 @@ class Settings:
     graceful_timeout_seconds: float = 5.0
     service_version: str = dataclasses.field(default_factory=package_version)
     service_revision: str = "unknown"
+    predict_mode: str = "auto"
+    batch_max_size: int = 32
+    batch_max_wait_seconds: float = 0.002
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -114,6 +121,26 @@ def _log_level(raw: str) -> str:
     return value
 
 
+def _predict_mode(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in PREDICT_MODES:
+        raise ValueError("one of " + ", ".join(PREDICT_MODES))
+    return value
+
+
+def _milliseconds_as_seconds(high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= high:
+            raise ValueError(f"a number of milliseconds from 0 to {high:g}")
+        return value / 1000
+
+    return parse
+
+
 def _path(raw: str) -> Path:
     if not raw.strip():
         raise ValueError("a file path, e.g. /app/artifacts/model.skops")
@@ -132,4 +159,7 @@ _SOURCES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("graceful_timeout_seconds", "GRACEFUL_TIMEOUT_SECONDS", _seconds(300)),
     ("service_version", "SERVICE_VERSION", _text(128)),
     ("service_revision", "SERVICE_REVISION", _text(128)),
+    ("predict_mode", "PREDICT_MODE", _predict_mode),
+    ("batch_max_size", "BATCH_MAX_SIZE", _integer(1, 65_536)),
+    ("batch_max_wait_seconds", "BATCH_MAX_WAIT_MS", _milliseconds_as_seconds(1000)),
 )

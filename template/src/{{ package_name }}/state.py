@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .inference import Runner
 from .metrics import ServiceMetrics
 from .model import LoadedModel
 
@@ -14,6 +15,7 @@ class ServiceState:
 
     metrics: ServiceMetrics
     model: LoadedModel | None = None
+    runner: Runner | None = None
     draining: bool = False
     load_error: str | None = None
 
@@ -30,8 +32,9 @@ class ServiceState:
             return "model failed to load"
         return "model is still loading"
 
-    def mark_loaded(self, model: LoadedModel, seconds: float) -> None:
-        """Record that ``model`` is loaded and serving."""
+    def mark_loaded(self, model: LoadedModel, seconds: float, runner: Runner) -> None:
+        """Record that ``model`` is loaded and serving, its predicts run by ``runner``."""
+        self.runner = runner
         self.model = model
         self.metrics.model_load_duration.set(seconds)
         self.metrics.model_ready.set(1 if self.ready else 0)

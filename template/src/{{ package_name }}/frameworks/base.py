@@ -32,6 +32,11 @@ class Dataset:
 class Predictor(Protocol):
     """A loaded model: input tensors by name in, output tensors by name out."""
 
+    @property
+    def signature(self) -> ModelSignature:
+        """The inputs this model takes and the outputs it gives (read from the model)."""
+        ...
+
     def predict(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """Predict for a batch; every output has one row per input row."""
         ...
@@ -57,7 +62,7 @@ class Framework(Protocol):
 
     @property
     def SIGNATURE(self) -> ModelSignature:  # noqa: N802
-        """Inputs and outputs of the model."""
+        """Inputs and outputs of the model `fit` trains."""
         ...
 
     def load_dataset(self) -> Dataset:
