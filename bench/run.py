@@ -135,7 +135,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="env vars that turn micro-batching on in (c)",
+        help="env vars for (c) with micro-batching on (default: PREDICT_MODE=batch)",
     )
     p.add_argument(
         "--budget",

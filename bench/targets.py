@@ -7,6 +7,8 @@ request bodies) or raises ``NotAvailable`` with the reason the table will show.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,7 @@ class Context:
     service_error: str | None = None
     lean_env: dict[str, str] = field(default_factory=dict)
     batch_env: dict[str, str] = field(default_factory=dict)
+    heavy_artifact: Path | None = None
 
 
 @dataclass
@@ -121,7 +124,11 @@ def fastapi_heavy(ctx: Context) -> Prepared:
 
 
 def _service(
-    ctx: Context, tid: str, extra_env: dict[str, str], svc: GeneratedService | None = None
+    ctx: Context,
+    tid: str,
+    extra_env: dict[str, str],
+    svc: GeneratedService | None = None,
+    features: int = 4,
 ) -> Prepared:
     svc = svc or ctx.service
     if svc is None:
@@ -136,7 +143,11 @@ def _service(
         env={"PORT": str(port), "HOST": "127.0.0.1", **extra_env},
         cwd=svc.root,
     )
-    return Prepared(server, f"{base}/v2/models/{svc.model_name}/infer", payloads.oip)
+    return Prepared(
+        server,
+        f"{base}/v2/models/{svc.model_name}/infer",
+        lambda n: payloads.oip(n, features=features),
+    )
 
 
 def service(ctx: Context) -> Prepared:
@@ -154,16 +165,71 @@ def service_lean(ctx: Context) -> Prepared:
     return _service(ctx, "c-lean", ctx.lean_env)
 
 
+# Micro-batching on, with the service's default batch size and wait, unless --batch-env.
+DEFAULT_BATCH_ENV = {"PREDICT_MODE": "batch"}
+
+
+def heavy_artifact(ctx: Context, svc: GeneratedService) -> Path:
+    """The RandomForest written by the service's own code (``apps/heavy_artifact.py``)."""
+    out = ctx.work / "heavy-service-model"
+    if ctx.heavy_artifact is None:
+        proc = subprocess.run(
+            [str(svc.python), str(APPS / "heavy_artifact.py"), svc.package, str(out)],
+            cwd=svc.root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        if proc.returncode != 0:
+            tail = " / ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+            raise NotAvailable(f"writing the RandomForest as the service's artifact failed: {tail}")
+        ctx.heavy_artifact = Path(json.loads(proc.stdout.strip().splitlines()[-1])["artifact"])
+    return ctx.heavy_artifact
+
+
+# skops does not trust a tree's internal type by default; the service's loader says to add
+# it to TRUSTED_TYPES, which is the one change a team serving a forest makes.
+TREE_TYPE = "sklearn.tree._tree.Tree"
+TRUSTED_TYPES_LINE = "TRUSTED_TYPES: Final[tuple[str, ...]] = ()"
+
+
+def heavy_source(ctx: Context, svc: GeneratedService) -> Path:
+    """A copy of the service's ``src/`` whose loader trusts tree models (see TREE_TYPE)."""
+    src = ctx.work / "heavy-service" / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    shutil.copytree(svc.root / "src", src, ignore=shutil.ignore_patterns("__pycache__"))
+    module = src / svc.package / "frameworks" / "sklearn.py"
+    text = module.read_text() if module.is_file() else ""
+    if TRUSTED_TYPES_LINE not in text:
+        raise NotAvailable(f"no `{TRUSTED_TYPES_LINE}` in {module} to add {TREE_TYPE} to")
+    module.write_text(
+        text.replace(TRUSTED_TYPES_LINE, TRUSTED_TYPES_LINE[:-2] + f"({TREE_TYPE!r},)")
+    )
+    return src
+
+
+def _service_heavy(ctx: Context, tid: str, extra_env: dict[str, str]) -> Prepared:
+    if ctx.service is None:
+        raise NotAvailable(ctx.service_error or "the generated service was not prepared")
+    env = {
+        "MODEL_URI": str(heavy_artifact(ctx, ctx.service)),
+        # Ahead of the venv's editable install of the original src/.
+        "PYTHONPATH": str(heavy_source(ctx, ctx.service)),
+        **extra_env,
+    }
+    return _service(ctx, tid, env, features=payloads.HEAVY_FEATURES)
+
+
 def service_heavy(ctx: Context) -> Prepared:
-    """(c) serving the RandomForest, micro-batching off."""
-    raise NotAvailable("the template cannot serve the bench's RandomForest artifact yet")
+    """(c) serving the RandomForest, micro-batching off (the default ``PREDICT_MODE``)."""
+    return _service_heavy(ctx, "c-heavy", {"PREDICT_MODE": "auto"})
 
 
 def service_heavy_batch(ctx: Context) -> Prepared:
-    """(c) serving the RandomForest with micro-batching on (``--batch-env``)."""
-    if not ctx.batch_env:
-        raise NotAvailable("the template exposes no micro-batching setting yet (--batch-env)")
-    raise NotAvailable("the template cannot serve the bench's RandomForest artifact yet")
+    """(c) serving the RandomForest with micro-batching on (``--batch-env`` to tune it)."""
+    return _service_heavy(ctx, "c-heavy-batch", ctx.batch_env or DEFAULT_BATCH_ENV)
 
 
 def _mlserver(

@@ -85,3 +85,19 @@ def test_logging_cost_check_uses_the_worst_concurrency() -> None:
     (cost,) = [c for c in stats.issue_checks(data, {}, [1, 8, 32]) if c.name.startswith("drift")]
     assert cost.status == "FAIL"
     assert cost.detail.startswith("6.00 %")
+
+
+@pytest.mark.parametrize(
+    ("batched", "unbatched", "status"),
+    [
+        ((700, 40), (125, 870), "PASS"),
+        ((500, 40), (125, 870), "FAIL"),  # only 4x the throughput
+        ((700, 100), (125, 870), "FAIL"),  # p99 above a tenth
+    ],
+)
+def test_heavy_check_needs_both_throughput_and_p99(
+    batched: tuple[float, float], unbatched: tuple[float, float], status: str
+) -> None:
+    check = stats.heavy_check(run(*batched), run(*unbatched))
+    assert check.status == status
+    assert stats.heavy_check(None, run(*unbatched)).status == "N/A"
