@@ -10,6 +10,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 
 class JsonFormatter(logging.Formatter):
     """Format a record as one JSON object with the service's identity attached.
@@ -37,7 +39,12 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             payload["error.type"] = record.exc_info[0].__name__
             payload["error.stack_trace"] = self.formatException(record.exc_info)
-        return json.dumps(payload, ensure_ascii=False, default=str)
+        try:
+            # A tenth of the standard encoder's time. It refuses integers beyond 64 bits
+            # and strings with lone surrogates, which the standard one still writes.
+            return orjson.dumps(payload, default=str).decode()
+        except TypeError:
+            return json.dumps(payload, ensure_ascii=False, default=str)
 
 
 def rfc3339(timestamp: float) -> str:

@@ -73,16 +73,31 @@ class ServiceMetrics:
             registry=self.registry,
         )
         build_info.labels(version=version, revision=revision).set(1)
+        # Labelled children by label values: `labels()` validates and locks on every call,
+        # twice the cost of the observation itself. The label sets are few and bounded.
+        self._request_series: dict[tuple[str, str, int], Histogram] = {}
+        self._inference_series: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Record one HTTP request; unknown methods are folded into ``_OTHER``."""
         method = method if method in STANDARD_METHODS else "_OTHER"
-        self.http_request_duration.labels(method, route, str(status)).observe(seconds)
+        series = self._request_series.get((method, route, status))
+        if series is None:
+            series = self.http_request_duration.labels(method, route, str(status))
+            self._request_series[method, route, status] = series
+        series.observe(seconds)
 
     def observe_inference(self, model_name: str, model_version: str, seconds: float) -> None:
         """Record one prediction of the served model."""
-        self.inference_requests.labels(model_name, model_version).inc()
-        self.inference_duration.labels(model_name, model_version).observe(seconds)
+        series = self._inference_series.get((model_name, model_version))
+        if series is None:
+            series = (
+                self.inference_requests.labels(model_name, model_version),
+                self.inference_duration.labels(model_name, model_version),
+            )
+            self._inference_series[model_name, model_version] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def render(self) -> bytes:
         """The registry in the Prometheus text format (`CONTENT_TYPE`)."""

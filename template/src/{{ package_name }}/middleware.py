@@ -9,8 +9,8 @@ bodies over the size limit (413) and requests beyond the concurrency limit (503)
 from __future__ import annotations
 
 import logging
+import os
 import re
-import uuid
 from collections.abc import Sequence
 from time import perf_counter
 
@@ -34,13 +34,14 @@ QUIET_PATHS = frozenset({"/v2/health/live", "/v2/health/ready", "/metrics"})
 
 
 def request_id_from(scope: Scope) -> str:
-    """The caller's X-Request-ID, sanitised and bounded, or a fresh uuid4 hex."""
+    """The caller's X-Request-ID, sanitised and bounded, or 32 fresh random hex digits."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
             cleaned = _UNSAFE_ID_CHARACTERS.sub("", value.decode("latin-1"))
             if cleaned:
                 return cleaned[:REQUEST_ID_MAX_LENGTH]
-    return uuid.uuid4().hex
+    # 128 random bits, as in a uuid4's hex, without building a UUID object.
+    return os.urandom(16).hex()
 
 
 def route_template(scope: Scope, routes: Sequence[BaseRoute]) -> str:

@@ -46,6 +46,18 @@ class DrainingServer(uvicorn.Server):
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         """Serve until shut down; remember the loop so signal handlers can reach it."""
         self._loop = asyncio.get_running_loop()
+        if not self.config.loaded:
+            self.config.load()
+        # uvicorn falls back to asyncio + h11 (pure Python, about twice the CPU per
+        # request) when uvloop or httptools cannot be imported: say which ones run.
+        event_loop = type(self._loop).__module__.partition(".")[0]
+        http = self.config.http_protocol_class.__name__
+        logger.info(
+            "serving with the %s event loop and %s",
+            event_loop,
+            http,
+            extra={"fields": {"server.event_loop": event_loop, "server.http_protocol": http}},
+        )
         await super().serve(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
