@@ -16,6 +16,14 @@ message that names the variable, the value and what is accepted.
 | `GRACEFUL_TIMEOUT_SECONDS` | `5` | Then: how long in-flight requests get to finish |
 | `SERVICE_VERSION` | package version | Reported in logs, `GET /v2` and `service_build_info` |
 | `SERVICE_REVISION` | `unknown` | Source revision, reported in `service_build_info` |
+| `DRIFT_WINDOW_ROWS` | `1000` | Drift is computed on this many most recent input rows; `0` turns drift off |
+| `DRIFT_MIN_ROWS` | `100` | Drift gauges stay NaN until the window holds this many rows |
+| `DRIFT_THRESHOLD` | `0.2` | Population stability index above which the drift alerts fire |
+| `PREDICTION_LOG_URL` | `prediction-logs` | Where prediction events go: a directory, or a `pyarrow`/`fsspec` URL (`s3://bucket/path`) |
+| `PREDICTION_LOG_SAMPLE_RATE` | `1.0` | Share of predictions logged, 0 to 1; `0` turns prediction logging off |
+| `PREDICTION_LOG_INPUTS` | `hash` | Request inputs in the events: `store`, `hash` (sha256) or `drop` |
+| `PREDICTION_LOG_FLUSH_SECONDS` | `10` | Queued events are written at least this often (and at shutdown) |
+| `PREDICTION_LOG_QUEUE_SIZE` | `10000` | Events waiting beyond this are dropped (counted), never blocking a request |
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from typing import Any
 from .identity import package_version
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+INPUT_POLICIES = ("store", "hash", "drop")
 
 
 class SettingsError(ValueError):
@@ -50,6 +59,19 @@ class Settings:
     graceful_timeout_seconds: float = 5.0
     service_version: str = dataclasses.field(default_factory=package_version)
     service_revision: str = "unknown"
+    drift_window_rows: int = 1000
+    drift_min_rows: int = 100
+    drift_threshold: float = 0.2
+    prediction_log_url: str = "prediction-logs"
+    prediction_log_sample_rate: float = 1.0
+    prediction_log_inputs: str = "hash"
+    prediction_log_flush_seconds: float = 10.0
+    prediction_log_queue_size: int = 10_000
+
+    @property
+    def prediction_log_enabled(self) -> bool:
+        """True unless the sample rate is 0."""
+        return self.prediction_log_sample_rate > 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -107,6 +129,30 @@ def _text(max_length: int) -> Callable[[str], str]:
     return parse
 
 
+def _number(low: float, high: float, what: str) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = float("nan")
+        # `not <=` also refuses NaN.
+        if not low <= value <= high:
+            raise ValueError(f"{what} from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError("one of " + ", ".join(choices))
+        return value
+
+    return parse
+
+
 def _log_level(raw: str) -> str:
     value = raw.strip().lower()
     if value not in LOG_LEVELS:
@@ -132,4 +178,12 @@ _SOURCES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("graceful_timeout_seconds", "GRACEFUL_TIMEOUT_SECONDS", _seconds(300)),
     ("service_version", "SERVICE_VERSION", _text(128)),
     ("service_revision", "SERVICE_REVISION", _text(128)),
+    ("drift_window_rows", "DRIFT_WINDOW_ROWS", _integer(0, 1_000_000)),
+    ("drift_min_rows", "DRIFT_MIN_ROWS", _integer(1, 1_000_000)),
+    ("drift_threshold", "DRIFT_THRESHOLD", _number(0.001, 100, "a number")),
+    ("prediction_log_url", "PREDICTION_LOG_URL", _text(2048)),
+    ("prediction_log_sample_rate", "PREDICTION_LOG_SAMPLE_RATE", _number(0, 1, "a fraction")),
+    ("prediction_log_inputs", "PREDICTION_LOG_INPUTS", _choice(INPUT_POLICIES)),
+    ("prediction_log_flush_seconds", "PREDICTION_LOG_FLUSH_SECONDS", _number(0.1, 3600, "a number of seconds")),
+    ("prediction_log_queue_size", "PREDICTION_LOG_QUEUE_SIZE", _integer(1, 10_000_000)),
 )

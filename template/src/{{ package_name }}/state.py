@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from .metrics import ServiceMetrics
 from .model import LoadedModel
+from .monitor import ModelMonitor
+from .prediction_log import PredictionLogWriter
 
 
 @dataclass
@@ -13,6 +15,8 @@ class ServiceState:
     """Readiness state, kept in step with the ``model_ready`` gauge."""
 
     metrics: ServiceMetrics
+    monitor: ModelMonitor
+    prediction_log: PredictionLogWriter | None = None
     model: LoadedModel | None = None
     draining: bool = False
     load_error: str | None = None
@@ -32,6 +36,7 @@ class ServiceState:
 
     def mark_loaded(self, model: LoadedModel, seconds: float) -> None:
         """Record that ``model`` is loaded and serving."""
+        self.monitor.attach(model)
         self.model = model
         self.metrics.model_load_duration.set(seconds)
         self.metrics.model_ready.set(1 if self.ready else 0)
