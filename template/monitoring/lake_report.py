@@ -20,29 +20,31 @@ QUERIES = {
         FROM events GROUP BY date ORDER BY date
     """,
     "Latency per model version (ms)": """
-        SELECT model_name, model_version, count(*) AS requests,
+        SELECT model_version, count(*) AS requests,
                round(1000 * quantile_cont(latency_seconds, 0.50), 3) AS p50,
                round(1000 * quantile_cont(latency_seconds, 0.90), 3) AS p90,
                round(1000 * quantile_cont(latency_seconds, 0.99), 3) AS p99
-        FROM events GROUP BY ALL ORDER BY ALL
+        FROM events GROUP BY model_version ORDER BY model_version
     """,
     "Prediction distribution": """
-        SELECT model_version, predicted_class, count(*) AS predictions,
-               round(100 * count(*) / sum(count(*)) OVER (PARTITION BY model_version), 1)
+        WITH counted AS (
+            SELECT model_version, predicted_class, count(*) AS predictions
+            FROM (SELECT model_version, unnest(outputs.label) AS predicted_class FROM events)
+            GROUP BY model_version, predicted_class
+        )
+        SELECT model_version, predicted_class, predictions,
+               round(100 * predictions / sum(predictions) OVER (PARTITION BY model_version), 1)
                    AS share_percent
-        FROM (SELECT model_version, unnest(outputs.label) AS predicted_class FROM events)
-        GROUP BY ALL ORDER BY ALL
+        FROM counted ORDER BY model_version, predicted_class
     """,
 }
 
 
 def report(lake: Path) -> str:
     """Every query of `QUERIES` over the Parquet files under ``lake``, as text tables."""
-    files = str(lake / "**" / "*.parquet").replace("'", "''")
     connection = duckdb.connect()
-    connection.execute(
-        f"CREATE VIEW events AS SELECT * FROM read_parquet('{files}', hive_partitioning = true)"
-    )
+    files = connection.read_parquet(str(lake / "**" / "*.parquet"), hive_partitioning=True)
+    files.create_view("events")
     sections = []
     for title, query in QUERIES.items():
         relation = connection.sql(query)

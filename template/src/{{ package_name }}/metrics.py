@@ -182,9 +182,7 @@ class ServiceMetrics:
             if counts[index]:
                 self.predictions.labels(model_name, model_version, name).inc(int(counts[index]))
             if scores is not None and len(scores[index]):
-                self.prediction_score.observe_many(
-                    (model_name, model_version, name), scores[index]
-                )
+                self.prediction_score.observe_many((model_name, model_version, name), scores[index])
 
     def render(self) -> bytes:
         """The registry in the Prometheus text format (`CONTENT_TYPE`)."""
@@ -205,7 +203,9 @@ class BatchHistogram(Collector):
         self.documentation = documentation
         self.labelnames = tuple(labelnames)
         self.bounds = np.asarray(sorted(buckets), dtype=np.float64)
-        self._les = [floatToGoString(bound) for bound in self.bounds] + ["+Inf"]
+        # `le` labels spelled as prometheus_client spells them ("0.1", "1.0").
+        bounds = [floatToGoString(bound) for bound in self.bounds]  # type: ignore[no-untyped-call]
+        self._les = [*bounds, "+Inf"]
         self._series: dict[tuple[str, ...], tuple[NDArray[np.int64], float]] = {}
         self._lock = threading.Lock()
 

@@ -6,10 +6,10 @@ recent traffic with it to measure drift (see `drift`).
 Binning (the same code bins the training data and the live window):
 
 - numeric feature: the cut points are the distinct quantiles of the training values at
-  1/10, 2/10, ..., 9/10 (``NUMERIC_BINS`` = 10; numpy's linear interpolation). Bin ``i``
-  holds the values ``x`` with ``cut[i-1] <= x < cut[i]``; the first and last bins are open,
-  so values outside the training range land there. Repeated values (ties) merge cut
-  points, so a feature may get fewer than 10 bins.
+  1/10, 2/10, ..., 9/10 (``NUMERIC_BINS`` = 10; numpy's "higher" method, so every cut is a
+  training value). Bin ``i`` holds the values ``x`` with ``cut[i-1] <= x < cut[i]``; the
+  first and last bins are open, so values outside the training range land there.
+  Repeated values (ties) merge cut points, so a feature may get fewer than 10 bins.
 - categorical feature: one bin per value seen in training, in ascending order, plus a
   last "other" bin (frequency 0 in training) for values never seen.
 - prediction: one bin per class the model can predict (`MonitoringSpec.classes`) plus
@@ -109,8 +109,9 @@ class ReferenceProfile:
         document = {
             "format_version": FORMAT_VERSION,
             "binning": (
-                f"numeric: distinct quantiles at 1/{NUMERIC_BINS}..{NUMERIC_BINS - 1}/"
-                f"{NUMERIC_BINS} of the training values, bin i = cut[i-1] <= x < cut[i]; "
+                f"numeric: distinct quantiles (numpy 'higher') at 1/{NUMERIC_BINS}.."
+                f"{NUMERIC_BINS - 1}/{NUMERIC_BINS} of the training values, "
+                "bin i = cut[i-1] <= x < cut[i]; "
                 "categorical and prediction: one bin per value, then one for unseen values"
             ),
             "rows": self.rows,
@@ -131,7 +132,7 @@ class ReferenceProfile:
 def numeric_binning(values: NDArray[Any], bins: int = NUMERIC_BINS) -> Binning:
     """Quantile bins of ``values`` and the share of ``values`` in each."""
     column = np.asarray(values, dtype=np.float64)
-    quantiles = np.quantile(column, np.arange(1, bins) / bins)
+    quantiles = np.quantile(column, np.arange(1, bins) / bins, method="higher")
     cuts = tuple(float(cut) for cut in np.unique(quantiles))
     return _with_frequencies("numeric", cuts, column)
 

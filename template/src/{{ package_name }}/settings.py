@@ -16,14 +16,16 @@ message that names the variable, the value and what is accepted.
 | `GRACEFUL_TIMEOUT_SECONDS` | `5` | Then: how long in-flight requests get to finish |
 | `SERVICE_VERSION` | package version | Reported in logs, `GET /v2` and `service_build_info` |
 | `SERVICE_REVISION` | `unknown` | Source revision, reported in `service_build_info` |
-| `DRIFT_WINDOW_ROWS` | `1000` | Drift is computed on this many most recent input rows; `0` turns drift off |
-| `DRIFT_MIN_ROWS` | `100` | Drift gauges stay NaN until the window holds this many rows |
-| `DRIFT_THRESHOLD` | `0.2` | Population stability index above which the drift alerts fire |
-| `PREDICTION_LOG_URL` | `prediction-logs` | Where prediction events go: a directory, or a `pyarrow`/`fsspec` URL (`s3://bucket/path`) |
-| `PREDICTION_LOG_SAMPLE_RATE` | `1.0` | Share of predictions logged, 0 to 1; `0` turns prediction logging off |
-| `PREDICTION_LOG_INPUTS` | `hash` | Request inputs in the events: `store`, `hash` (sha256) or `drop` |
-| `PREDICTION_LOG_FLUSH_SECONDS` | `10` | Queued events are written at least this often (and at shutdown) |
-| `PREDICTION_LOG_QUEUE_SIZE` | `10000` | Events waiting beyond this are dropped (counted), never blocking a request |
+| `DRIFT_WINDOW_ROWS` | `1000` | Recent input rows drift is computed on; `0`: no drift |
+| `DRIFT_MIN_ROWS` | `100` | Drift gauges are NaN until the window has this many rows |
+| `DRIFT_THRESHOLD` | `0.2` | Stability index (PSI) above which the drift alerts fire |
+| `PREDICTION_LOG_URL` | `prediction-logs` | Directory or URL (`s3://...`) of the prediction logs |
+| `PREDICTION_LOG_SAMPLE_RATE` | `1.0` | Share of predictions logged; `0`: no logging |
+| `PREDICTION_LOG_INPUTS` | `hash` | Inputs in the events: `store`, `hash` (sha256) or `drop` |
+| `PREDICTION_LOG_FLUSH_SECONDS` | `10` | Queued events are written at least this often |
+| `PREDICTION_LOG_QUEUE_SIZE` | `10000` | Queued events beyond this are dropped (and counted) |
+
+Drift and the prediction logs are described in docs/monitor.md.
 """
 
 from __future__ import annotations
@@ -184,6 +186,10 @@ _SOURCES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("prediction_log_url", "PREDICTION_LOG_URL", _text(2048)),
     ("prediction_log_sample_rate", "PREDICTION_LOG_SAMPLE_RATE", _number(0, 1, "a fraction")),
     ("prediction_log_inputs", "PREDICTION_LOG_INPUTS", _choice(INPUT_POLICIES)),
-    ("prediction_log_flush_seconds", "PREDICTION_LOG_FLUSH_SECONDS", _number(0.1, 3600, "a number of seconds")),
+    (
+        "prediction_log_flush_seconds",
+        "PREDICTION_LOG_FLUSH_SECONDS",
+        _number(0.1, 3600, "a number of seconds"),
+    ),
     ("prediction_log_queue_size", "PREDICTION_LOG_QUEUE_SIZE", _integer(1, 10_000_000)),
 )

@@ -86,9 +86,7 @@ def to_table(events: Sequence[PredictionEvent], policy: InputPolicy) -> pa.Table
         "request_id": pa.array([event.request_id for event in events], type=pa.string()),
         "model_name": pa.array([event.model_name for event in events], type=pa.string()),
         "model_version": pa.array([event.model_version for event in events], type=pa.string()),
-        "latency_seconds": pa.array(
-            [event.latency_seconds for event in events], type=pa.float64()
-        ),
+        "latency_seconds": pa.array([event.latency_seconds for event in events], type=pa.float64()),
         "rows": pa.array([len(event.outputs[first_output]) for event in events], pa.int64()),
         "inputs": inputs,
         "inputs_sha256": pa.array(hashes, type=pa.string()),
