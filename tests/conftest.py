@@ -45,6 +45,20 @@ def docker_problem() -> str | None:
     return None
 
 
+def require_command(command: str, package: str) -> str:
+    """The path of ``command``; skips the test without it, fails it under CI.
+
+    `make setup` installs ``package`` (scripts/ensure-system-packages.sh).
+    """
+    path = shutil.which(command)
+    if path is not None:
+        return path
+    problem = f"{command} is not installed (Debian package {package}; `make setup` installs it)"
+    if in_ci():
+        pytest.fail(f"CI is set and this test needs {problem}.", pytrace=False)
+    pytest.skip(f"needs {problem}")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("docker") is None:
         return

@@ -94,7 +94,8 @@ def test_the_dashboard_is_a_grafana_dashboard(dashboard: dict[str, Any]) -> None
     cells: set[tuple[int, int]] = set()
     for panel in dashboard["panels"]:
         grid = panel["gridPos"]
-        assert 0 <= grid["x"] and grid["x"] + grid["w"] <= 24, panel["title"]
+        assert grid["x"] >= 0, panel["title"]
+        assert grid["x"] + grid["w"] <= 24, panel["title"]
         area = {
             (x, y)
             for x in range(grid["x"], grid["x"] + grid["w"])
@@ -106,7 +107,8 @@ def test_the_dashboard_is_a_grafana_dashboard(dashboard: dict[str, Any]) -> None
             continue
         assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
         refs = [target["refId"] for target in panel["targets"]]
-        assert refs and len(refs) == len(set(refs)), panel["title"]
+        assert refs, panel["title"]
+        assert len(refs) == len(set(refs)), panel["title"]
         assert all(target["expr"].strip() for target in panel["targets"]), panel["title"]
 
 

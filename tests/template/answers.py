@@ -20,6 +20,7 @@ MATRIX: dict[str, dict[str, Any]] = {
         "license": "MIT",
         "team": "@acme/risk-ml",
         "latency_slo_p99_ms": 250,
+        "availability_slo_percent": 99.5,
     },
     "py313-proprietary": {
         "project_name": "Demand Forecast 2",
@@ -32,6 +33,7 @@ MATRIX: dict[str, dict[str, Any]] = {
         "container_registry": "registry.example.com:5000/ml",
         "k8s_namespace": "forecasting",
         "latency_slo_p99_ms": 40,
+        "availability_slo_percent": 99.99,
     },
 }
 """Answer-set id -> answers (unanswered questions take their defaults)."""
@@ -66,6 +68,7 @@ valid_answers = st.fixed_dictionaries(
         "python_version": st.sampled_from(["3.11", "3.12", "3.13"]),
         "model_framework": st.just("scikit-learn"),
         "latency_slo_p99_ms": st.integers(min_value=1, max_value=60_000),
+        "availability_slo_percent": st.floats(min_value=95, max_value=99.999),
         "license": st.sampled_from(["Apache-2.0", "MIT", "Proprietary"]),
     }
 )
@@ -83,6 +86,7 @@ invalid_answers = st.one_of(
     _invalid("package_name", st.sampled_from(sorted(RESERVED_PACKAGES))),
     _invalid("team", st.sampled_from(["acme/ml", "@", "@acme/", "@-acme/ml", "team"])),
     _invalid("latency_slo_p99_ms", st.integers().filter(lambda n: not 1 <= n <= 60_000)),
+    _invalid("availability_slo_percent", st.sampled_from([100, 99.9999, 94.9, 0, -1, float("nan")])),
     _invalid("k8s_namespace", st.sampled_from(["ML", "ml_models", "-ml", "a" * 64, ""])),
     _invalid("container_registry", st.sampled_from(["GHCR.io/acme", "ghcr.io/acme:latest", ""])),
     _invalid("description", st.sampled_from(["", "  ", 'say "hi"', "two\nlines", "back\\slash"])),

@@ -42,6 +42,7 @@ def test_the_questions_of_the_issue_are_asked() -> None:
         "python_version",
         "model_framework",
         "latency_slo_p99_ms",
+        "availability_slo_percent",
         "container_registry",
         "k8s_namespace",
         "license",
@@ -72,6 +73,7 @@ def assert_refused(dst: Path, answers: dict[str, Any]) -> str:
         ({"package_name": "class"}, "is a Python keyword: choose another name"),
         ({"team": "acme/ml"}, "write it as @org/team-name"),
         ({"latency_slo_p99_ms": 0}, "from 1 to 60000"),
+        ({"availability_slo_percent": 100}, "give a percentage from 95 to 99.999"),
         ({"k8s_namespace": "ML_models"}, "DNS-1123 label"),
     ],
 )
