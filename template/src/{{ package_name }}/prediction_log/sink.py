@@ -13,10 +13,13 @@ sees half a file; object stores make a whole object visible at once anyway.
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+_CREDENTIALS = re.compile(r"(?<=://)[^/@]*@")
 
 
 class SinkError(Exception):
@@ -27,7 +30,8 @@ class ParquetSink:
     """Writes Arrow tables as Parquet files under one root, one directory per day."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.url = redacted(url)
+        """The destination, for messages (credentials in the URL are masked)."""
         self._local_root: Path | None = None
         self._filesystem: Any = None
         self._root = ""
@@ -68,7 +72,8 @@ class ParquetSink:
                     stream.write(b"")
                 self._filesystem.delete_file(path_text)
         except Exception as exc:
-            raise SinkError(f"{self.url} is not writable: {type(exc).__name__}: {exc}") from exc
+            reason = redacted(f"{type(exc).__name__}: {exc}")
+            raise SinkError(f"{self.url} is not writable: {reason}") from exc
 
     def write(self, day: str, table: Any) -> str:
         """Write ``table`` as one Parquet file in the ``date=<day>`` partition; its path."""
@@ -90,6 +95,11 @@ class ParquetSink:
         return path_text
 
 
+def redacted(url: str) -> str:
+    """``url`` without the ``user:secret@`` part a URL may carry."""
+    return _CREDENTIALS.sub("***@", url)
+
+
 def _local_path(url: str) -> Path | None:
     if url.startswith("file://"):
         return Path(url.removeprefix("file://"))
@@ -103,6 +113,7 @@ def _remote_filesystem(url: str) -> tuple[Any, str]:
     import pyarrow as pa  # noqa: PLC0415 - only for URLs, so start-up stays light by default
     import pyarrow.fs as pafs  # noqa: PLC0415
 
+    shown = redacted(url)
     try:
         filesystem, path = pafs.FileSystem.from_uri(url)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as pyarrow_error:
@@ -110,14 +121,14 @@ def _remote_filesystem(url: str) -> tuple[Any, str]:
             import fsspec  # noqa: PLC0415 - optional: other schemes only
         except ImportError:
             raise SinkError(
-                f"{url}: pyarrow cannot open this URL ({pyarrow_error}) and fsspec is not "
-                "installed to try"
+                f"{shown}: pyarrow cannot open this URL ({redacted(str(pyarrow_error))}) and "
+                "fsspec is not installed to try"
             ) from None
         try:
             fs, path = fsspec.core.url_to_fs(url)
         except (ImportError, ValueError) as exc:
-            raise SinkError(f"{url}: no filesystem for this URL: {exc}") from None
+            raise SinkError(f"{shown}: no filesystem for this URL: {redacted(str(exc))}") from None
         return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), str(path).rstrip("/")
     except OSError as exc:
-        raise SinkError(f"{url} cannot be opened: {exc}") from None
+        raise SinkError(f"{shown} cannot be opened: {redacted(str(exc))}") from None
     return filesystem, str(path).rstrip("/")

@@ -99,16 +99,18 @@ class PredictionLogWriter:
         """Write everything queued, then stop the thread (waits up to ``timeout``)."""
         self._stopping = True
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            thread.join(timeout)
+            if thread.is_alive():
                 logger.error(
                     "prediction log: %d events still queued after %.0fs at shutdown",
                     len(self._queue),
                     timeout,
                 )
-        else:
-            self.flush()
+                return
+        # The thread has written everything, or never ran: write what is left here.
+        self.flush()
 
     def flush(self) -> None:
         """Write everything queued now (in the calling thread)."""
