@@ -20,6 +20,7 @@ MATRIX: dict[str, dict[str, Any]] = {
         "license": "MIT",
         "team": "@acme/risk-ml",
         "latency_slo_p99_ms": 250,
+        "ci_provider": "github+gitlab",
     },
     "py313-proprietary": {
         "project_name": "Demand Forecast 2",
@@ -32,6 +33,8 @@ MATRIX: dict[str, dict[str, Any]] = {
         "container_registry": "registry.example.com:5000/ml",
         "k8s_namespace": "forecasting",
         "latency_slo_p99_ms": 40,
+        "ci_provider": "github+gitlab",
+        "accelerator": "nvidia-gpu",
     },
 }
 """Answer-set id -> answers (unanswered questions take their defaults)."""
@@ -67,6 +70,8 @@ valid_answers = st.fixed_dictionaries(
         "model_framework": st.just("scikit-learn"),
         "latency_slo_p99_ms": st.integers(min_value=1, max_value=60_000),
         "license": st.sampled_from(["Apache-2.0", "MIT", "Proprietary"]),
+        "ci_provider": st.sampled_from(["github", "github+gitlab"]),
+        "accelerator": st.sampled_from(["cpu", "nvidia-gpu"]),
     }
 )
 """Valid answers; the registry and namespace keep their defaults (derived from the team)."""
@@ -90,5 +95,7 @@ invalid_answers = st.one_of(
     _invalid("python_version", st.sampled_from(["3.10", "3.14", "3"])),
     _invalid("license", st.sampled_from(["GPL-3.0", "mit", ""])),
     _invalid("model_framework", st.sampled_from(["pytorch", "sklearn", ""])),
+    _invalid("ci_provider", st.sampled_from(["gitlab", "GitHub", "circleci", ""])),
+    _invalid("accelerator", st.sampled_from(["gpu", "amd-gpu", "CPU", ""])),
 )
 """Answer sets with exactly one invalid answer."""

@@ -44,6 +44,8 @@ def test_the_questions_of_the_issue_are_asked() -> None:
         "latency_slo_p99_ms",
         "container_registry",
         "k8s_namespace",
+        "ci_provider",
+        "accelerator",
         "license",
     }
 
@@ -73,6 +75,8 @@ def assert_refused(dst: Path, answers: dict[str, Any]) -> str:
         ({"team": "acme/ml"}, "write it as @org/team-name"),
         ({"latency_slo_p99_ms": 0}, "from 1 to 60000"),
         ({"k8s_namespace": "ML_models"}, "DNS-1123 label"),
+        ({"ci_provider": "gitlab"}, "is not in ['github', 'github+gitlab']"),
+        ({"accelerator": "gpu"}, "is not in ['cpu', 'nvidia-gpu']"),
     ],
 )
 def test_refusals_say_how_to_fix_the_answer(
