@@ -42,7 +42,8 @@ MATRIX: dict[str, dict[str, Any]] = {
 PROJECT_DIR = "churn-model"
 """The destination folder name; the default project name is derived from it."""
 
-MODEL_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+# Kubernetes Service names (DNS-1035 labels) start with a letter.
+MODEL_NAME = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 RESERVED_PACKAGES = {"sklearn", "numpy", "fastapi", "tests", "test", "app", "src", "types"}
 
 package_names = st.from_regex(r"\A[a-z][a-z0-9_]{0,14}\Z").filter(
@@ -52,7 +53,7 @@ package_names = st.from_regex(r"\A[a-z][a-z0-9_]{0,14}\Z").filter(
         and name not in RESERVED_PACKAGES
     )
 )
-model_names = st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?\Z")
+model_names = st.from_regex(r"\A[a-z]([a-z0-9-]{0,14}[a-z0-9])?\Z")
 free_text = st.text(
     st.characters(categories=("L", "N", "Zs", "Pd", "Po", "Sc"), exclude_characters='"\\'),
     min_size=1,
@@ -83,7 +84,7 @@ def _invalid(question: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy
 
 invalid_answers = st.one_of(
     _invalid("model_name", st.text(max_size=20).filter(lambda s: not MODEL_NAME.match(s))),
-    _invalid("model_name", st.sampled_from(["Churn Model!", "-churn", "churn-", "a" * 64])),
+    _invalid("model_name", st.sampled_from(["Churn Model!", "-churn", "churn-", "2churn", "a" * 64])),
     _invalid("package_name", st.sampled_from(["class", "import", "9lives", "Churn", "my-pkg", ""])),
     _invalid("package_name", st.sampled_from(sorted(RESERVED_PACKAGES))),
     _invalid("team", st.sampled_from(["acme/ml", "@", "@acme/", "@-acme/ml", "team"])),

@@ -234,4 +234,11 @@ def test_pre_commit_hooks_are_local_only(rendered: dict[str, Path]) -> None:
     config = yaml.safe_load((rendered["defaults"] / ".pre-commit-config.yaml").read_text())
     assert [repo["repo"] for repo in config["repos"]] == ["local"]
     hook_ids = {hook["id"] for hook in config["repos"][0]["hooks"]}
-    assert hook_ids == {"ruff", "ruff-format", "mypy", "check-merge-conflict", "refuse-rej-files"}
+    assert hook_ids == {
+        "ruff",
+        "ruff-format",
+        "mypy",
+        "shellcheck",
+        "check-merge-conflict",
+        "refuse-rej-files",
+    }
