@@ -332,3 +332,31 @@ def test_gitlab_pipeline_mirrors_the_github_workflows(rendered: dict[str, Path])
         assert pipeline["deploy-production"]["needs"] == ["release-image", "deploy-staging"]
         checked += 1
     assert checked, "no matrix answer set asks for GitLab CI"
+
+
+# --- the docs say what the pipelines do -------------------------------------------------
+
+
+@answer_ids
+def test_the_docs_describe_the_pipelines(rendered: dict[str, Path], answer_id: str) -> None:
+    project = rendered[answer_id]
+    docs = project / "docs"
+    release_doc = (docs / "release.md").read_text()
+    for job in load(project / ".github/workflows/ci.yml")["jobs"].values():
+        assert f"| `{job['name']}` |" in release_doc, job["name"]
+    for job in load(project / ".github/workflows/release.yml")["jobs"].values():
+        assert f"**`{job['name']}`**" in release_doc, job["name"]
+    deploy_doc = (docs / "deploy.md").read_text()
+    script = (project / "scripts/deploy.sh").read_text()
+    makefile = (project / "Makefile").read_text()
+    smoke_rules = re.search(r"^SMOKE_RULES \?= (.+)$", makefile, re.MULTILINE)
+    assert smoke_rules is not None
+    assert ", ".join(smoke_rules.group(1).split(",")) in deploy_doc
+    timeout = re.search(r"ROLLOUT_TIMEOUT=\$\{ROLLOUT_TIMEOUT:-(\w+)\}", script)
+    assert timeout is not None
+    assert f"default {timeout.group(1)}" in deploy_doc
+    rollback_doc = (docs / "rollback.md").read_text()
+    assert "--to-revision=N" in rollback_doc
+    assert "rollout undo" in script and '--to-revision="$previous_revision"' in script
+    mkdocs = (project / "mkdocs.yml").read_text()
+    assert "release.md" in mkdocs
