@@ -94,6 +94,9 @@ def test_a_good_release_is_applied_waited_for_and_smoke_tested(
     proc, calls = deploy(project, bin_dir, STANDIN_REVISION="3")
     assert proc.returncode == 0, proc.stderr
     assert kubectl_verbs(calls) == ["kustomize", "get", "apply", "status", "port-forward"]
+    apply = next(call for call in calls if "apply" in call)
+    assert apply[2] == "--filename"
+    assert apply[3].endswith("/manifests.yaml")
     status = next(call for call in calls if "status" in call)
     assert status[1:] == [
         "--namespace", "ml-platform-staging", "rollout", "status", "deployment/churn-model",
