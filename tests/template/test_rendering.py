@@ -37,6 +37,7 @@ docs/monitor.md
 docs/rollback.md
 docs/serve.md
 docs/train.md
+docs/updating.md
 mkdocs.yml
 pyproject.toml
 src/{pkg}/__init__.py
