@@ -74,9 +74,8 @@ def conflicted_paths() -> list[str]:
     found = set(git("diff", "--name-only", "--diff-filter=U").stdout.decode().split())
     for path in changed_paths():
         file = Path(path)
-        if path.endswith(".rej"):
-            found.add(path)
-        elif file.is_file() and has_conflict_markers(file.read_bytes()):
+        rejected = path.endswith(".rej")
+        if rejected or (file.is_file() and has_conflict_markers(file.read_bytes())):
             found.add(path)
     return sorted(found)
 

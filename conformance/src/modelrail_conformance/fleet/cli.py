@@ -77,9 +77,7 @@ def parser() -> argparse.ArgumentParser:
         help="check run on the updated branch, in order, with bash; repeatable "
         f"(default: {' then '.join(repr(c) for c in DEFAULT_COMMANDS)})",
     )
-    update.add_argument(
-        "--base", default="main", help="branch updates start from (default: main)"
-    )
+    update.add_argument("--base", default="main", help="branch updates start from (default: main)")
     update.add_argument(
         "--timeout",
         type=float,

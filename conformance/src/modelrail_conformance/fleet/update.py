@@ -82,7 +82,7 @@ class UpdateResult:
     seconds: float = 0.0
 
 
-class Stop(Exception):
+class Stop(Exception):  # noqa: N818 - an outcome, not an error
     """Ends one repository's update with an outcome and a reason (what, why, how to fix)."""
 
     def __init__(self, outcome: str, reason: str, details: str = "") -> None:
@@ -125,7 +125,9 @@ class Updater:
         except (GitError, OSError, subprocess.SubprocessError) as exc:
             result.outcome, result.reason = FAILED, f"unexpected error: {exc}"
         result.seconds = round(time.monotonic() - started, 1)
-        self.progress(f"{ref.name}: {result.outcome}{': ' + result.reason if result.reason else ''}")
+        self.progress(
+            f"{ref.name}: {result.outcome}{': ' + result.reason if result.reason else ''}"
+        )
         return result
 
     # --- the steps --------------------------------------------------------------------
