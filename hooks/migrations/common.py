@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,18 +94,30 @@ def previous_answers() -> dict[str, Any]:
     return answers
 
 
+def previous_cache() -> Path:
+    """Where renders of previous versions are kept during one update: inside .git, so
+    git status never sees them; post_update removes the directory at the end."""
+    path = git("rev-parse", "--git-path", "modelrail-previous").stdout.decode().strip()
+    return Path(path).resolve()
+
+
 def render_previous() -> Path:
     """Render the version this update comes from, with this project's answers.
 
     That render is the common ancestor of a three-way merge: what the template gave the
     project before the owner's edits. Copier does not hand it to migrations, so it is
-    rendered again (tasks skipped) into a temporary directory.
+    rendered again (tasks skipped), once per update: the migrations of one update share it.
     """
     from copier import run_copy
 
     answers = previous_answers()
     version = os.environ.get("VERSION_FROM") or str(answers.get("_commit", ""))
-    destination = Path(tempfile.mkdtemp(prefix="modelrail-previous-")) / "project"
+    head = git("rev-parse", "HEAD").stdout.decode().strip()
+    destination = previous_cache() / f"{head}-{version}" / "project"
+    done = destination.parent / "complete"
+    if done.exists():
+        return destination
+    shutil.rmtree(destination.parent, ignore_errors=True)
     run_copy(
         str(answers["_src_path"]),
         str(destination),
@@ -116,7 +129,13 @@ def render_previous() -> Path:
         skip_tasks=True,
         unsafe=True,
     )
+    done.touch()
     return destination
+
+
+def forget_previous() -> None:
+    """Remove the renders of previous versions (the update they served is over)."""
+    shutil.rmtree(previous_cache(), ignore_errors=True)
 
 
 def rendered(previous: Path, path: str) -> bytes | None:

@@ -10,6 +10,7 @@ once the new template version is merged into the working tree:
    upgrade), so an unchanged pyproject.toml leaves uv.lock byte for byte as it was.
 
 Never fails the update: a step that cannot run says why and what to run instead.
+It also removes the previous version's render the rename and remove migrations shared.
 Idempotent: listing changes nothing, and a second ``uv lock`` finds the lock current.
 """
 
@@ -19,7 +20,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from common import conflicted_paths, say
+from common import conflicted_paths, forget_previous, say
 
 
 def report_conflicts(conflicts: list[str]) -> None:
@@ -60,6 +61,7 @@ def relock(conflicts: list[str]) -> None:
 
 
 def main() -> int:
+    forget_previous()
     conflicts = conflicted_paths()
     report_conflicts(conflicts)
     relock(conflicts)

@@ -134,6 +134,7 @@ def main_edits(package: str) -> list[Edit]:
         *edits.readme_and_model_card(),
         edits.dependency(),
         *edits.template_tweaks(),
+        edits.removed_file_edit(),
         edits.added_file(),
     ]
 
@@ -142,7 +143,8 @@ def main_edits(package: str) -> list[Edit]:
 def history(template_repo: TemplateRepo, tmp_path_factory: pytest.TempPathFactory) -> History:
     """The main scenario: a trusted copy at v0.1.0 (git, uv.lock, hooks), typical local
     edits committed (model code, README, model card, a dependency re-locked, tweaks in
-    template-owned files, an added file), then updates to v0.2.0, v0.3.0 and HEAD, each
+    template-owned files, one the template later removes, an added file), then updates to
+    v0.2.0, v0.3.0 and HEAD, each
     followed by the migrations run again and by a second update to the same version."""
     parent = tmp_path_factory.mktemp("history")
     project = copy_at(template_repo, parent, TAGS[0], MATRIX[MAIN_ANSWERS], tasks=True)

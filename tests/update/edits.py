@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.update.template_versions import RENAMED
+from tests.update.template_versions import REMOVED, RENAMED
 
 
 def after(anchor: str, text: str) -> Callable[[str], str]:
@@ -121,6 +121,11 @@ def template_tweaks() -> list[Edit]:
         Edit("Dockerfile", after("WORKDIR /app\n", "ENV OMP_NUM_THREADS=1\n")),
         Edit(RENAMED[0], appending("\n## Our alerts\n\nPage #churn-oncall when p99 > SLO.\n")),
     ]
+
+
+def removed_file_edit() -> Edit:
+    """An edit of the file v0.3.0 removes: the update must keep it and say so."""
+    return Edit(REMOVED, appending("- [ ] The on-call runbook is updated\n"))
 
 
 def added_file() -> Edit:

@@ -39,11 +39,16 @@ def copy_at(
     answers: dict[str, Any] | None = None,
     *,
     tasks: bool = False,
+    name: str = PROJECT_DIR,
 ) -> Path:
-    """Generate a project at ``version``; without tasks, also git init and commit it."""
+    """Generate ``parent/name`` at ``version``; without tasks, also git init and commit it.
+
+    With tasks (``--trust``), the template's own post-copy task does git init, uv lock,
+    the first commit and ``pre-commit install``.
+    """
     from copier import run_copy
 
-    project = parent / PROJECT_DIR
+    project = parent / name
     run_copy(
         template.source,
         str(project),
