@@ -117,6 +117,12 @@ def customise(project: Path, member: Member) -> None:
         write_report(project)
 
 
+def as_in_docs(output: str, template: TemplateRepo) -> str:
+    """Command output as docs/rolling-out.md shows it: the temporary template path, which
+    differs on every run, written as <template>."""
+    return output.replace(template.source, "<template>")
+
+
 def build_fleet(template: TemplateRepo, root: Path) -> Path:
     """Build every member under ``root`` and list them in ``root/repos.txt``."""
     root.mkdir(parents=True, exist_ok=True)

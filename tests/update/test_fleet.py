@@ -25,7 +25,7 @@ from modelrail_conformance.fleet.update import DEFAULT_COMMANDS
 
 from tests.helpers import REPO_ROOT
 from tests.update import edits
-from tests.update.fleet import MEMBERS, TARGET, build_fleet, package_of
+from tests.update.fleet import MEMBERS, TARGET, as_in_docs, build_fleet, package_of
 from tests.update.projects import Snapshot, commit_all, copy_at, snapshot
 from tests.update.template_versions import GIT_IDENTITY, TemplateRepo, git
 
@@ -90,6 +90,7 @@ def state(repo: Path) -> RepoState:
 
 @dataclass
 class FleetRuns:
+    template: TemplateRepo
     root: Path
     repos_file: Path
     before: dict[str, RepoState]
@@ -114,6 +115,7 @@ def fleet(template_repo: TemplateRepo, tmp_path_factory: pytest.TempPathFactory)
     update = invoke("fleet", "update", *listing, "--to", TARGET, "--run", LINT,
                     "--json", str(json_file))  # fmt: skip
     return FleetRuns(
+        template=template_repo,
         root=root,
         repos_file=repos_file,
         before=before,
@@ -247,8 +249,8 @@ def docs_block(name: str) -> str:
 
 def test_the_docs_tables_are_those_of_the_test_fleet(fleet: FleetRuns) -> None:
     """docs/rolling-out.md shows what `make fleet-demo` prints; regenerate it from there."""
-    assert docs_block("fleet-status") == fleet.status.out
-    assert docs_block("fleet-update") == fleet.update.out
+    assert docs_block("fleet-status") == as_in_docs(fleet.status.out, fleet.template)
+    assert docs_block("fleet-update") == as_in_docs(fleet.update.out, fleet.template)
 
 
 # --- the real make check -----------------------------------------------------------------

@@ -22,15 +22,13 @@ UPDATE_BRANCH_PREFIX = "modelrail/update-"
 
 def adoption_hint(template: str | None, version: str | None) -> str:
     """How a repository without an answers file adopts the template."""
-    source = template or "<modelrail template URL>"
+    source = template or "<modelrail template>"
     ref = f" --vcs-ref {version}" if version else ""
     return (
-        f"no {ANSWERS_FILE}: this repository was not generated from the template (or its "
-        f"answers file was deleted), so it cannot be updated. To adopt the template, on a "
-        f"new branch run `uvx copier copy --trust --overwrite{ref} {source} .` in the "
-        f"repository, giving the answers that match it (project, package and model names); "
-        f"existing project-owned files are kept, then review `git diff` for the "
-        f"template-owned ones, run `make check` and commit"
+        f"no {ANSWERS_FILE}, so no template version to update from. To adopt the "
+        f"template: on a new branch, in the repository, run `uvx copier copy --trust "
+        f"--overwrite{ref} {source} .` with the answers that match it (existing "
+        f"project-owned files are kept), review `git diff`, run `make check` and commit"
     )
 
 
