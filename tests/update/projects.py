@@ -24,7 +24,7 @@ Snapshot = dict[str, bytes]
 SKIP_IF_EXISTS: list[str] = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())[
     "_skip_if_exists"
 ]
-PROJECT_OWNED = pathspec.PathSpec.from_lines("gitwildmatch", SKIP_IF_EXISTS)
+PROJECT_OWNED = pathspec.GitIgnoreSpec.from_lines(SKIP_IF_EXISTS)
 
 
 def is_project_owned(path: str) -> bool:
