@@ -176,7 +176,7 @@ def test_each_repository_gets_its_outcome_and_reason(fleet: FleetRuns) -> None:
         assert (result["outcome"], name) == (outcome, name)
         assert reason in result["reason"], (name, result["reason"])
     assert "F401" in fleet.update_json["recsys"]["details"]
-    assert "3 of 7 repositories not updated" in fleet.update.err
+    assert "4 of 7 repositories not updated" in fleet.update.err
 
 
 def test_updated_repositories_have_a_checked_commit_on_their_branch_and_main_untouched(
