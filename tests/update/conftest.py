@@ -98,7 +98,8 @@ def migrations_of(target: str) -> list[tuple[str, ...]]:
 
 
 def record_updates(project: Path, template: TemplateRepo, *, rerun: bool) -> dict[str, Step]:
-    """Update ``project`` to each target in turn, committing after each."""
+    """Update ``project`` to each target in turn, committing after each. With ``rerun``,
+    also run the migrations again and update a second time to the same version."""
     steps = {}
     for target in TARGETS:
         update(project, target)
@@ -113,7 +114,8 @@ def record_updates(project: Path, template: TemplateRepo, *, rerun: bool) -> dic
                 output += proc.stderr
             rerun_snapshot = snapshot(project)
         commit_all(project, f"Update modelrail template to {target}")
-        update(project, target)
+        if rerun:
+            update(project, target)
         steps[target] = Step(
             target=target,
             after=after,
@@ -124,7 +126,8 @@ def record_updates(project: Path, template: TemplateRepo, *, rerun: bool) -> dic
             second=snapshot(project),
             second_status=status(project),
         )
-        commit_all(project, f"Second update to {target}")
+        if rerun:
+            commit_all(project, f"Second update to {target}")
     return steps
 
 

@@ -193,14 +193,3 @@ def test_a_missing_copier_is_refused_with_the_extra_to_install(
     result = refusal(at_v2, monkeypatch)
     assert result.outcome == "refused"
     assert "modelrail-conformance[fleet]" in result.reason
-
-
-def test_a_failed_check_deletes_the_branch_and_reports_the_output(
-    at_v2: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`--run false`: the update itself succeeds, the check does not."""
-    result = refusal(at_v2, monkeypatch)
-    assert result.outcome == "failed"
-    assert "`false` failed (exit 1) on the updated branch" in result.reason
-    assert git(at_v2, "branch", "--list", "--format=%(refname:short)").split() == ["main"]
-    assert git(at_v2, "worktree", "list", "--porcelain").count("worktree ") == 1

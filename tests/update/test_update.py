@@ -331,7 +331,8 @@ def test_an_update_in_a_dirty_tree_is_refused_and_changes_nothing(
 def test_a_repository_without_answers_file_is_told_how_to_adopt_the_template(
     template_repo: TemplateRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The message names the command; following it makes the repository updatable."""
+    """The message names the command; following it makes the repository updatable (the
+    fleet sees its version and the update available)."""
     repo = tmp_path / PROJECT_DIR
     repo.mkdir()
     (repo / "README.md").write_text("# Churn model\n\nOur own README.\n")
@@ -351,8 +352,8 @@ def test_a_repository_without_answers_file_is_told_how_to_adopt_the_template(
              unsafe=True, skip_tasks=True, quiet=True)  # fmt: skip
     assert (repo / "README.md").read_text() == "# Churn model\n\nOur own README.\n"
     commit_all(repo, "Adopt modelrail v0.2.0")
-    assert modelrail(["fleet", "update", str(repo), "--to", "v0.3.0", "--run", "true"]) == 0
-    assert "| updated |" in capsys.readouterr().out
+    assert modelrail(["fleet", "status", str(repo)]) == 0
+    assert f"| {repo} | v0.2.0 | v0.3.0 | yes | no report | — |" in capsys.readouterr().out
 
 
 # --- every release of this repository -----------------------------------------------------
