@@ -49,6 +49,7 @@ docs/release.md
 docs/rollback.md
 docs/serve.md
 docs/train.md
+docs/updating.md
 mkdocs.yml
 pyproject.toml
 scripts/deploy.sh
