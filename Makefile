@@ -14,7 +14,7 @@ PYTHON_VERSION ?= 3.11
 DEMO_DIR ?= $(CURDIR)/build/demo
 PYTEST_ARGS ?=
 
-.PHONY: help setup docker test lint format demo contract
+.PHONY: help setup docker test lint format demo contract derived
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ format: setup ## Apply ruff's fixes and formatting
 
 contract: setup ## Regenerate docs/contract.md from the rule registry
 	uv run python -m modelrail_conformance.docgen docs/contract.md
+
+derived: setup ## Regenerate cookiecutter.json and docs/questions.md from copier.yml
+	uv run python -m derived
 
 demo: setup ## Generate a repo with default answers, train, build, serve, run the conformance suite
 	@scripts/ensure-system-packages.sh curl:curl
