@@ -34,6 +34,7 @@ docs/evaluate.md
 docs/index.md
 docs/model-card.md
 docs/monitor.md
+docs/release.md
 docs/rollback.md
 docs/serve.md
 docs/train.md
@@ -55,6 +56,7 @@ src/{pkg}/logs.py
 src/{pkg}/metrics.py
 src/{pkg}/middleware.py
 src/{pkg}/model.py
+src/{pkg}/model_card.py
 src/{pkg}/protocol.py
 src/{pkg}/py.typed
 src/{pkg}/routes.py
@@ -76,6 +78,7 @@ tests/test_infer.py
 tests/test_logs.py
 tests/test_metadata.py
 tests/test_metrics.py
+tests/test_model_card.py
 tests/test_properties.py
 tests/test_server.py
 tests/test_settings.py
