@@ -9,12 +9,14 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 # testcontainers: no reaper image to pull; talk to the engine on loopback.
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 export TC_HOST ?= 127.0.0.1
+# mkdocs-material's banner about its successor, printed on every build.
+export NO_MKDOCS_2_WARNING ?= 1
 
 PYTHON_VERSION ?= 3.11
 DEMO_DIR ?= $(CURDIR)/build/demo
 PYTEST_ARGS ?=
 
-.PHONY: help setup docker test lint format demo contract derived
+.PHONY: help setup docker test lint format demo contract derived docs
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -39,6 +41,9 @@ format: setup ## Apply ruff's fixes and formatting
 
 contract: setup ## Regenerate docs/contract.md from the rule registry
 	uv run python -m modelrail_conformance.docgen docs/contract.md
+
+docs: setup ## Build the documentation site into site/ (strict: any warning fails)
+	uv run mkdocs build --strict
 
 derived: setup ## Regenerate cookiecutter.json and docs/questions.md from copier.yml
 	uv run python -m derived
