@@ -18,9 +18,11 @@ from typing import Any
 PLACEHOLDER = "MODELRAIL-NOT-GENERATED.md"
 FOLDER = "folder_name"
 
-# Sources Copier clones (URLs, scp-like addresses, cookiecutter/copier abbreviations such
-# as gh:org/repo) are passed as given; anything else is a local path.
-_REMOTE = re.compile(r"^([a-z][a-z0-9+.-]*://|[\w.-]+@[^:/]+:|(gh|gl|bb):)", re.I)
+# Sources Copier clones itself, passed as given: URLs, scp-like addresses, and the
+# abbreviations both tools know (gh:org/repo, gl:org/repo).
+_REMOTE = re.compile(r"^([a-z][a-z0-9+.-]*://|[\w.-]+@[^:/]+:|(gh|gl):)", re.I)
+# Other abbreviations (cookiecutter's bb:, or a user's own) that only cookiecutter expands.
+_ABBREVIATION = re.compile(r"^[\w-]+:(?!//)")
 
 
 def answers(context: dict[str, Any]) -> dict[str, Any]:
@@ -39,6 +41,11 @@ def source(context: dict[str, Any]) -> str:
     template = str(context["_template"])
     if _REMOTE.match(template):
         return template
+    if _ABBREVIATION.match(template) and not Path(template).exists():
+        from cookiecutter.config import get_user_config
+        from cookiecutter.repository import expand_abbreviations
+
+        return str(expand_abbreviations(template, get_user_config()["abbreviations"]))
     return str(Path(context["_repo_dir"]).resolve())
 
 

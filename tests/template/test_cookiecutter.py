@@ -136,3 +136,26 @@ def test_without_copier_cookiecutter_stops_before_any_question() -> None:
     assert "must be installed next to cookiecutter: run `uvx --with copier cookiecutter" in (
         proc.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("gh:acme/modelrail", "gh:acme/modelrail"),
+        ("https://git.example.com/ml/modelrail.git", "https://git.example.com/ml/modelrail.git"),
+        ("git@github.com:acme/modelrail.git", "git@github.com:acme/modelrail.git"),
+        ("bb:acme/modelrail", "https://bitbucket.org/acme/modelrail"),
+        ("../modelrail", "<repo_dir>"),
+    ],
+)  # fmt: skip
+def test_copier_gets_the_source_the_user_named(
+    template: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "hooks"))
+    from cookiecutter_copy import source
+
+    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(tmp_path / "none.yml"))
+    (tmp_path / "none.yml").write_text("{}\n")
+    repo_dir = tmp_path / "clone"
+    context = {"_template": template, "_repo_dir": str(repo_dir)}
+    assert source(context) == expected.replace("<repo_dir>", str(repo_dir.resolve()))

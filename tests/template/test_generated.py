@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -46,10 +47,14 @@ def test_train_is_reproducible_and_evaluate_passes(
 
 
 def test_model_card_is_filled_from_training_and_the_docs_build(
-    rendered: dict[str, Path], make_check: dict[str, Future[object]]
+    rendered: dict[str, Path], make_check: dict[str, Future[object]], tmp_path: Path
 ) -> None:
-    project = rendered["defaults"]
     make_check["defaults"].result(timeout=900)
+    # A copy: the shared rendering must keep the files the template wrote, and no site/.
+    project = tmp_path / "churn-model"
+    shutil.copytree(
+        rendered["defaults"], project, ignore=shutil.ignore_patterns(".venv", "site", "*_cache")
+    )
     card = project / "docs" / "model-card.md"
     assert "Not filled yet: run `make train model-card`." in card.read_text()
     run(["make", "model-card", "docs"], project)
