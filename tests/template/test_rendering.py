@@ -71,6 +71,7 @@ src/{pkg}/logs.py
 src/{pkg}/metrics.py
 src/{pkg}/middleware.py
 src/{pkg}/model.py
+src/{pkg}/model_card.py
 src/{pkg}/protocol.py
 src/{pkg}/py.typed
 src/{pkg}/routes.py
@@ -92,6 +93,7 @@ tests/test_infer.py
 tests/test_logs.py
 tests/test_metadata.py
 tests/test_metrics.py
+tests/test_model_card.py
 tests/test_properties.py
 tests/test_server.py
 tests/test_settings.py
