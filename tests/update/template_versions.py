@@ -134,7 +134,7 @@ def v0_2_0(edit: Editor) -> None:
     edit.replace("template/Dockerfile.jinja", "--interval=10s", "--interval=15s")
     edit.insert_after(
         "template/.github/workflows/ci.yml.jinja",
-        "      - run: make lint format-check typecheck\n",
+        "      - run: make test\n",
         "      - name: lockfile matches pyproject.toml\n        run: uv lock --check\n",
     )
     metrics = "template/src/{{ package_name }}/metrics.py"
@@ -179,7 +179,7 @@ def v0_2_0(edit: Editor) -> None:
     )
     edit.insert_after(
         "template/docs/deploy.md.jinja",
-        "termination grace period longer than `DRAIN_SECONDS + GRACEFUL_TIMEOUT_SECONDS`.\n",
+        "  `replicas` field, so a deploy never resets the autoscaler's count.\n",
         f"\nRun at least {{{{ {name} }}}} replicas, so that a rollout or a node drain never "
         "leaves the model without a ready pod.\n",
     )
