@@ -78,6 +78,21 @@ def base_image() -> str:
 
 
 @pytest.fixture(scope="session")
+def rendered_untrusted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every matrix answer set rendered without tasks (no git, no uv.lock): fast, files only.
+
+    Shared, so tests must not modify these projects (copy one first).
+    """
+    from tests.template.answers import MATRIX, PROJECT_DIR
+    from tests.template.rendering import render_untrusted
+
+    return {
+        answer_id: render_untrusted(tmp_path_factory.mktemp(answer_id) / PROJECT_DIR, answers)
+        for answer_id, answers in MATRIX.items()
+    }
+
+
+@pytest.fixture(scope="session")
 def generated_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template rendered with its default answers, set up and with a trained model."""
     project = render(tmp_path_factory.mktemp("generated") / "churn-model")

@@ -32,16 +32,22 @@ def render(dst: Path, answers: dict[str, Any] | None = None, *, trust: bool = Tr
 
 
 def run(
-    cmd: list[str], cwd: Path, *, env: dict[str, str] | None = None, timeout: float = 900
+    cmd: list[str],
+    cwd: Path,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+    ok_codes: tuple[int, ...] = (0,),
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``cmd`` in ``cwd``; on failure raise with its full output, not just the code."""
+    """Run ``cmd`` in ``cwd``; on an exit code not in ``ok_codes`` raise with its full
+    output, not just the code."""
     full_env = {**os.environ, **(env or {})}
     # A generated project gets its own uv environment, never this repo's.
     full_env.pop("VIRTUAL_ENV", None)
     proc = subprocess.run(
         cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
     )
-    if proc.returncode != 0:
+    if proc.returncode not in ok_codes:
         raise AssertionError(
             f"{' '.join(cmd)} failed in {cwd} with exit code {proc.returncode}\n"
             f"--- stdout ---\n{proc.stdout[-8000:]}\n--- stderr ---\n{proc.stderr[-8000:]}"

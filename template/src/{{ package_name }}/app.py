@@ -117,9 +117,11 @@ def create_app(
     app = ServiceApp(
         title=SERVICE_NAME,
         version=settings.service_version,
+        # The OpenAPI document is served; the Swagger/ReDoc pages are not, since they load
+        # their scripts from a CDN that production networks often block.
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
         lifespan=lifespan,
     )
     app.service_state = state
