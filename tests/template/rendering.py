@@ -9,7 +9,15 @@ from typing import Any
 from tests.helpers import REPO_ROOT
 
 # Created by tasks, tools or tests, not by the template.
-NOT_RENDERED = {".git", ".venv", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".hypothesis"}
+NOT_RENDERED = {
+    ".git",
+    ".venv",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".hypothesis",
+    "reports",
+}
 
 
 def render_untrusted(dst: Path, answers: dict[str, Any] | None = None) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -43,3 +44,25 @@ def test_train_is_reproducible_and_evaluate_passes(
     assert (tmp_path / "model.skops").read_bytes() == (
         project / "artifacts" / "model.skops"
     ).read_bytes()
+
+
+def test_model_card_is_filled_from_training_and_the_docs_build(
+    rendered: dict[str, Path], make_check: dict[str, Future[object]], tmp_path: Path
+) -> None:
+    make_check["defaults"].result(timeout=900)
+    # A copy: the shared rendering must keep the files the template wrote, and no site/.
+    project = tmp_path / "churn-model"
+    shutil.copytree(
+        rendered["defaults"], project, ignore=shutil.ignore_patterns(".venv", "site", "*_cache")
+    )
+    card = project / "docs" / "model-card.md"
+    assert "Not filled yet: run `make train model-card`." in card.read_text()
+    run(["make", "model-card", "docs"], project)
+    metadata = json.loads((project / "artifacts" / "metadata.json").read_text())
+    text = card.read_text()
+    assert f"| Model | `churn-model`, version `{metadata['artifact_sha256'][:12]}` |" in text
+    assert "Not filled yet" not in text
+    assert "## Intended use and limits" in text, "the prose around the markers is kept"
+    run(["uv", "run", "--locked", "python", "-m", "churn_model.model_card", "--check"], project)
+    pages = {path.parent.name for path in (project / "site").glob("*/index.html")}
+    assert {"train", "evaluate", "serve", "release", "model-card"} <= pages

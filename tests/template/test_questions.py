@@ -42,8 +42,11 @@ def test_the_questions_of_the_issue_are_asked() -> None:
         "python_version",
         "model_framework",
         "latency_slo_p99_ms",
+        "availability_slo_percent",
         "container_registry",
         "k8s_namespace",
+        "ci_provider",
+        "accelerator",
         "license",
     }
 
@@ -72,7 +75,10 @@ def assert_refused(dst: Path, answers: dict[str, Any]) -> str:
         ({"package_name": "class"}, "is a Python keyword: choose another name"),
         ({"team": "acme/ml"}, "write it as @org/team-name"),
         ({"latency_slo_p99_ms": 0}, "from 1 to 60000"),
+        ({"availability_slo_percent": 100}, "give a percentage from 95 to 99.999"),
         ({"k8s_namespace": "ML_models"}, "DNS-1123 label"),
+        ({"ci_provider": "gitlab"}, "is not in ['github', 'github+gitlab']"),
+        ({"accelerator": "gpu"}, "is not in ['cpu', 'nvidia-gpu']"),
     ],
 )
 def test_refusals_say_how_to_fix_the_answer(

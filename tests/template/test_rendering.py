@@ -21,6 +21,7 @@ EXPECTED_FILES = """
 .github/pull_request_template.md
 .github/rulesets/main.json
 .github/workflows/ci.yml
+.github/workflows/release.yml
 .gitignore
 .pre-commit-config.yaml
 CONTRIBUTING.md
@@ -29,21 +30,45 @@ LICENSE
 Makefile
 README.md
 artifacts/.gitkeep
+deploy/k8s/base/deployment.yaml
+deploy/k8s/base/hpa.yaml
+deploy/k8s/base/kustomization.yaml
+deploy/k8s/base/networkpolicy.yaml
+deploy/k8s/base/pdb.yaml
+deploy/k8s/base/service.yaml
+deploy/k8s/base/serviceaccount.yaml
+deploy/k8s/base/servicemonitor.yaml
+deploy/k8s/overlays/production/kustomization.yaml
+deploy/k8s/overlays/staging/kustomization.yaml
 docs/deploy.md
 docs/evaluate.md
 docs/index.md
 docs/model-card.md
 docs/monitor.md
+docs/release.md
 docs/rollback.md
 docs/serve.md
 docs/train.md
+docs/updating.md
 mkdocs.yml
+monitoring/grafana/dashboards/service.json
+monitoring/grafana/provisioning/dashboards/dashboards.yml
+monitoring/grafana/provisioning/datasources/prometheus.yml
+monitoring/lake_report.py
+monitoring/prometheus/rules.yml
+monitoring/tests/model_test.yml
+monitoring/tests/slo_test.yml
 pyproject.toml
+scripts/deploy.sh
+scripts/fetch-baseline.sh
 src/{pkg}/__init__.py
 src/{pkg}/__main__.py
 src/{pkg}/app.py
 src/{pkg}/artifact.py
+src/{pkg}/baseline.py
+src/{pkg}/batching.py
 src/{pkg}/dataset.py
+src/{pkg}/drift.py
 src/{pkg}/errors.py
 src/{pkg}/evaluate.py
 src/{pkg}/frameworks/__init__.py
@@ -51,16 +76,26 @@ src/{pkg}/frameworks/base.py
 src/{pkg}/frameworks/selected.py
 src/{pkg}/frameworks/sklearn.py
 src/{pkg}/identity.py
+src/{pkg}/inference.py
 src/{pkg}/logs.py
 src/{pkg}/metrics.py
 src/{pkg}/middleware.py
 src/{pkg}/model.py
+src/{pkg}/model_card.py
+src/{pkg}/monitor.py
+src/{pkg}/openapi.py
+src/{pkg}/prediction_log/__init__.py
+src/{pkg}/prediction_log/events.py
+src/{pkg}/prediction_log/sink.py
+src/{pkg}/prediction_log/writer.py
 src/{pkg}/protocol.py
 src/{pkg}/py.typed
+src/{pkg}/reference_profile.py
 src/{pkg}/routes.py
 src/{pkg}/server.py
 src/{pkg}/settings.py
 src/{pkg}/signature.py
+src/{pkg}/slo.py
 src/{pkg}/state.py
 src/{pkg}/train.py
 src/{pkg}/training_config.py
@@ -70,22 +105,31 @@ tests/golden/infer_request.json
 tests/golden/infer_response.json
 tests/support.py
 tests/test_api.py
+tests/test_batching.py
+tests/test_drift.py
 tests/test_errors.py
 tests/test_health.py
 tests/test_infer.py
+tests/test_inference.py
 tests/test_logs.py
 tests/test_metadata.py
 tests/test_metrics.py
+tests/test_model_card.py
+tests/test_monitoring_assets.py
+tests/test_prediction_log.py
 tests/test_properties.py
 tests/test_server.py
 tests/test_settings.py
+tests/test_sklearn_loader.py
 tests/test_training.py
 uv.lock
 """
 
 JINJA_MARKERS = re.compile(r"\{\{|\{%|\{#|#\}|%\}")
 # GitHub Actions expressions look like Jinja but belong in the workflow.
-GITHUB_EXPRESSION = re.compile(r"\$\{\{ [a-z][\w.]* \}\}")
+GITHUB_EXPRESSION = re.compile(r"\$\{\{ [a-z][\w.-]* \}\}")
+# A Go template of `docker image inspect --format`, in .gitlab-ci.yml.
+DOCKER_FORMAT = "'{{ index .RepoDigests 0 }}'"
 
 answer_ids = pytest.mark.parametrize("answer_id", sorted(MATRIX))
 
@@ -103,6 +147,8 @@ def test_expected_file_set(rendered: dict[str, Path], answer_id: str) -> None:
     project = rendered[answer_id]
     package = answers_of(project)["package_name"]
     expected = {line.format(pkg=package) for line in EXPECTED_FILES.split()}
+    if answers_of(project)["ci_provider"] == "github+gitlab":
+        expected.add(".gitlab-ci.yml")
     actual = {path.as_posix() for path in rendered_files(project)}
     assert actual == expected
 
@@ -116,6 +162,8 @@ def test_no_jinja_markers_remain(rendered: dict[str, Path], answer_id: str) -> N
         text = (project / path).read_text(encoding="utf-8")
         if path.parts[:2] == (".github", "workflows"):
             text = GITHUB_EXPRESSION.sub("", text)
+        if path.name == ".gitlab-ci.yml":
+            text = text.replace(DOCKER_FORMAT, "")
         marker = JINJA_MARKERS.search(text)
         assert marker is None, f"{path}: {text[max(0, marker.start() - 40) : marker.end() + 40]!r}"
         assert "{{" not in path.as_posix()
@@ -209,8 +257,8 @@ def test_branch_ruleset_requires_the_ci_jobs(rendered: dict[str, Path], answer_i
         for check in rules["required_status_checks"]["parameters"]["required_status_checks"]
     }
     job_names = {job["name"] for job in ci["jobs"].values()}
-    assert required == job_names == {"lint", "test", "build", "conformance"}
-    assert ci["permissions"] == {"contents": "read"}
+    assert required == job_names == {"lint", "test", "train", "build", "conformance", "sbom", "audit"}
+    assert ci["permissions"] == {}
     for job in ci["jobs"].values():
         for step in job["steps"]:
             if "uses" in step:
@@ -234,4 +282,11 @@ def test_pre_commit_hooks_are_local_only(rendered: dict[str, Path]) -> None:
     config = yaml.safe_load((rendered["defaults"] / ".pre-commit-config.yaml").read_text())
     assert [repo["repo"] for repo in config["repos"]] == ["local"]
     hook_ids = {hook["id"] for hook in config["repos"][0]["hooks"]}
-    assert hook_ids == {"ruff", "ruff-format", "mypy", "check-merge-conflict", "refuse-rej-files"}
+    assert hook_ids == {
+        "ruff",
+        "ruff-format",
+        "mypy",
+        "shellcheck",
+        "check-merge-conflict",
+        "refuse-rej-files",
+    }

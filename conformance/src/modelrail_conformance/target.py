@@ -96,7 +96,9 @@ class ServiceContainer:
         env: dict[str, str] | None = None,
         *,
         hardened: bool = False,
+        volumes: list[tuple[str, str, str]] | None = None,
     ) -> None:
+        """``volumes``: (host path, container path, ``rw`` or ``ro``) bind mounts."""
         from testcontainers.core.container import DockerContainer
 
         kwargs: dict[str, Any] = {}
@@ -107,6 +109,8 @@ class ServiceContainer:
         self._tc = DockerContainer(image, env=dict(env or {}), **kwargs)
         if hardened:
             self._tc.with_tmpfs_mount("/tmp")
+        for host_path, container_path, mode in volumes or []:
+            self._tc.with_volume_mapping(host_path, container_path, mode)
         # A one-tuple binds a random host port on that address only (docker-py convention).
         self._tc.ports[f"{port}/tcp"] = ("127.0.0.1",)  # type: ignore[assignment]
         self.started_at = 0.0

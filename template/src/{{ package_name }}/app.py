@@ -1,4 +1,8 @@
-"""The application factory: routes, error handlers, middleware, background model loading."""
+"""The application factory: routes, error handlers, middleware, background model loading.
+
+Two background threads run with the app: the model monitor (prediction metrics, drift)
+and, unless the sample rate is 0, the prediction-log writer, which the shutdown flushes.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from time import perf_counter
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
@@ -20,7 +24,9 @@ from .inference import prepare_runner
 from .metrics import ServiceMetrics
 from .middleware import LimitsMiddleware, RequestContextMiddleware
 from .model import load_model
+from .monitor import ModelMonitor
 from .openapi import add_infer_operations
+from .prediction_log import InputPolicy, ParquetSink, PredictionLogWriter
 from .routes import MODEL, VERSION, build_router
 from .settings import Settings
 from .state import ServiceState
@@ -50,6 +56,8 @@ class ServiceApp(FastAPI):
             max_body_bytes=self.settings.max_body_bytes,
             max_concurrent_requests=self.settings.max_concurrent_requests,
         )
+        # Read at scrape time: no cost per request.
+        self.service_state.metrics.active_requests.set_function(lambda: limited.in_flight)
         return RequestContextMiddleware(
             limited, metrics=self.service_state.metrics, routes=self.api_routes
         )
@@ -61,19 +69,47 @@ class ServiceApp(FastAPI):
         return self.openapi_schema or {}
 
 
-def create_app(settings: Settings, on_load_failure: LoadFailureHandler | None = None) -> ServiceApp:
+def create_app(
+    settings: Settings,
+    on_load_failure: LoadFailureHandler | None = None,
+    prediction_sink: ParquetSink | None = None,
+) -> ServiceApp:
     """Build the service. The model loads in the background once the app starts.
 
     Args:
         settings: the runtime settings.
         on_load_failure: called when the model cannot be loaded; the server passes a
             function that stops the process with exit code 1.
+        prediction_sink: where prediction events go; by default the sink of
+            ``PREDICTION_LOG_URL``, opened (and checked) here.
+
+    Raises:
+        SinkError: prediction logging is on and its destination is not writable.
     """
     metrics = ServiceMetrics(settings.service_version, settings.service_revision)
-    state = ServiceState(metrics=metrics)
+    monitor = ModelMonitor(
+        metrics,
+        window_rows=settings.drift_window_rows,
+        min_rows=settings.drift_min_rows,
+        threshold=settings.drift_threshold,
+    )
+    prediction_log = None
+    if settings.prediction_log_enabled:
+        prediction_log = PredictionLogWriter(
+            prediction_sink or ParquetSink.open(settings.prediction_log_url),
+            metrics,
+            sample_rate=settings.prediction_log_sample_rate,
+            policy=cast(InputPolicy, settings.prediction_log_inputs),
+            flush_seconds=settings.prediction_log_flush_seconds,
+            queue_size=settings.prediction_log_queue_size,
+        )
+    state = ServiceState(metrics=metrics, monitor=monitor, prediction_log=prediction_log)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        monitor.start()
+        if prediction_log is not None:
+            prediction_log.start()
         task = asyncio.create_task(_load_in_background(settings, state, on_load_failure))
         try:
             yield
@@ -83,6 +119,10 @@ def create_app(settings: Settings, on_load_failure: LoadFailureHandler | None = 
                 await task
             if state.runner is not None:
                 await state.runner.aclose()
+            monitor.close()
+            # Requests in flight have finished: write every event they queued.
+            if prediction_log is not None:
+                await asyncio.to_thread(prediction_log.close)
 
     app = ServiceApp(
         title=SERVICE_NAME,

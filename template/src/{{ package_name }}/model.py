@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .artifact import read_verified
-from .frameworks.base import Predictor
+from .frameworks.base import MonitoringSpec, Predictor
+from .reference_profile import ReferenceProfile, load_beside
 from .signature import ModelSignature
 
 
@@ -24,15 +25,20 @@ class LoadedModel:
     platform: str
     signature: ModelSignature
     predictor: Predictor
+    monitoring: MonitoringSpec
+    reference: ReferenceProfile | None
+    """The training data's profile, for drift detection (None: trained without one)."""
 
 
 def load_model(artifact: Path, name: str) -> LoadedModel:
     """Verify ``artifact`` against its metadata, then load it with the framework's safe loader.
 
     Raises:
-        ModelLoadError: the artifact is missing, altered, or not loadable.
+        ModelLoadError: the artifact (or its reference profile) is missing, altered, or not
+            loadable.
     """
     verified = read_verified(artifact)
+    reference = load_beside(verified)
     from .frameworks.selected import framework  # noqa: PLC0415 - deferred on purpose, see above
 
     predictor = framework.deserialize(verified.data)
@@ -42,4 +48,6 @@ def load_model(artifact: Path, name: str) -> LoadedModel:
         platform=framework.PLATFORM,
         signature=predictor.signature,
         predictor=predictor,
+        monitoring=predictor.monitoring,
+        reference=reference,
     )

@@ -11,6 +11,7 @@ from time import perf_counter
 
 import orjson
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -54,7 +55,13 @@ def build_router(state: ServiceState, service_version: str) -> APIRouter:
             raise ServiceError(400, str(exc)) from None
         started_at = perf_counter()
         results = await runner.predict(parsed.inputs)
-        state.metrics.observe_inference(model.name, model.version, perf_counter() - started_at)
+        seconds = perf_counter() - started_at
+        state.metrics.observe_inference(model.name, model.version, seconds)
+        # Both hand-overs are O(1) appends; the work happens in background threads.
+        state.monitor.observe(parsed.inputs, results)
+        if state.prediction_log is not None:
+            request_id = request.scope["state"].get("request_id", "")
+            state.prediction_log.offer(model, request_id, seconds, parsed.inputs, results)
         return Response(
             orjson.dumps(
                 encode_infer_response(parsed, model.name, model.version, model.signature, results)
@@ -104,6 +111,8 @@ def build_router(state: ServiceState, service_version: str) -> APIRouter:
 
     @router.get("/metrics")
     async def metrics() -> Response:
+        # Fold pending predictions first (in a thread: numpy work), so a scrape is current.
+        await run_in_threadpool(state.monitor.refresh)
         return Response(state.metrics.render(), media_type=CONTENT_TYPE)
 
     return router

@@ -1,12 +1,14 @@
 """Run the service: settings, logging, uvicorn (one worker), signals and exit codes.
 
 Exit codes: 0 after a graceful shutdown, 1 when the model cannot be loaded, 2 when the
-configuration is invalid.
+configuration is invalid, including a prediction-log destination (PREDICTION_LOG_URL)
+that cannot be written: that is checked before the port is bound, not per request.
 
 SIGTERM starts draining: readiness turns 503 while requests are still served for
 DRAIN_SECONDS (so load balancers stop sending traffic), then uvicorn shuts down
-gracefully, giving in-flight requests up to GRACEFUL_TIMEOUT_SECONDS. A second SIGTERM
-or SIGINT skips the rest of the drain.
+gracefully, giving in-flight requests up to GRACEFUL_TIMEOUT_SECONDS, and the app's
+shutdown writes every queued prediction-log event. A second SIGTERM or SIGINT skips the
+rest of the drain.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import uvicorn
 from .app import create_app
 from .identity import SERVICE_NAME
 from .logs import configure_logging
+from .prediction_log import ParquetSink, SinkError
 from .settings import Settings, SettingsError
 from .state import ServiceState
 
@@ -81,7 +84,7 @@ class DrainingServer(uvicorn.Server):
         self.should_exit = True
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, prediction_sink: ParquetSink | None = None) -> int:
     """Serve until shut down; return the process exit code."""
     exit_code = 0
     server: DrainingServer | None = None
@@ -92,7 +95,7 @@ def run(settings: Settings) -> int:
         if server is not None:
             server.should_exit = True
 
-    app = create_app(settings, on_load_failure=on_load_failure)
+    app = create_app(settings, on_load_failure=on_load_failure, prediction_sink=prediction_sink)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -119,4 +122,15 @@ def main() -> int:
         print(f"{SERVICE_NAME}: configuration error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIGURATION
     configure_logging(settings.log_level, SERVICE_NAME, settings.service_version)
-    return run(settings)
+    sink = None
+    if settings.prediction_log_enabled:
+        try:
+            sink = ParquetSink.open(settings.prediction_log_url)
+        except SinkError as exc:
+            logger.error(
+                "configuration error: PREDICTION_LOG_URL %s. Point it at a writable directory "
+                "or URL, or set PREDICTION_LOG_SAMPLE_RATE=0 to turn prediction logging off.",
+                exc,
+            )
+            return EXIT_BAD_CONFIGURATION
+    return run(settings, sink)

@@ -19,6 +19,16 @@ message that names the variable, the value and what is accepted.
 | `PREDICT_MODE` | `auto` | Where predict runs: auto, inline, thread, batch (see `inference`) |
 | `BATCH_MAX_SIZE` | `32` | With `PREDICT_MODE=batch`: most rows predicted in one call |
 | `BATCH_MAX_WAIT_MS` | `2` | With `PREDICT_MODE=batch`: longest wait for other requests to join |
+| `DRIFT_WINDOW_ROWS` | `1000` | Recent input rows drift is computed on; `0`: no drift |
+| `DRIFT_MIN_ROWS` | `100` | Drift gauges are NaN until the window has this many rows |
+| `DRIFT_THRESHOLD` | `0.2` | Stability index (PSI) above which the drift alerts fire |
+| `PREDICTION_LOG_URL` | `prediction-logs` | Directory or URL (`s3://...`) of the prediction logs |
+| `PREDICTION_LOG_SAMPLE_RATE` | `1.0` | Share of predictions logged; `0`: no logging |
+| `PREDICTION_LOG_INPUTS` | `hash` | Inputs in the events: `store`, `hash` (sha256) or `drop` |
+| `PREDICTION_LOG_FLUSH_SECONDS` | `10` | Queued events are written at least this often |
+| `PREDICTION_LOG_QUEUE_SIZE` | `10000` | Queued events beyond this are dropped (and counted) |
+
+Drift and the prediction logs are described in docs/monitor.md.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from .identity import package_version
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 PREDICT_MODES = ("auto", "inline", "thread", "batch")
+INPUT_POLICIES = ("store", "hash", "drop")
 
 
 class SettingsError(ValueError):
@@ -57,6 +68,19 @@ class Settings:
     predict_mode: str = "auto"
     batch_max_size: int = 32
     batch_max_wait_seconds: float = 0.002
+    drift_window_rows: int = 1000
+    drift_min_rows: int = 100
+    drift_threshold: float = 0.2
+    prediction_log_url: str = "prediction-logs"
+    prediction_log_sample_rate: float = 1.0
+    prediction_log_inputs: str = "hash"
+    prediction_log_flush_seconds: float = 10.0
+    prediction_log_queue_size: int = 10_000
+
+    @property
+    def prediction_log_enabled(self) -> bool:
+        """True unless the sample rate is 0."""
+        return self.prediction_log_sample_rate > 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -114,17 +138,34 @@ def _text(max_length: int) -> Callable[[str], str]:
     return parse
 
 
+def _number(low: float, high: float, what: str) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = float("nan")
+        # `not <=` also refuses NaN.
+        if not low <= value <= high:
+            raise ValueError(f"{what} from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError("one of " + ", ".join(choices))
+        return value
+
+    return parse
+
+
 def _log_level(raw: str) -> str:
     value = raw.strip().lower()
     if value not in LOG_LEVELS:
         raise ValueError("one of " + ", ".join(LOG_LEVELS))
-    return value
-
-
-def _predict_mode(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in PREDICT_MODES:
-        raise ValueError("one of " + ", ".join(PREDICT_MODES))
     return value
 
 
@@ -159,7 +200,19 @@ _SOURCES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("graceful_timeout_seconds", "GRACEFUL_TIMEOUT_SECONDS", _seconds(300)),
     ("service_version", "SERVICE_VERSION", _text(128)),
     ("service_revision", "SERVICE_REVISION", _text(128)),
-    ("predict_mode", "PREDICT_MODE", _predict_mode),
+    ("predict_mode", "PREDICT_MODE", _choice(PREDICT_MODES)),
     ("batch_max_size", "BATCH_MAX_SIZE", _integer(1, 65_536)),
     ("batch_max_wait_seconds", "BATCH_MAX_WAIT_MS", _milliseconds_as_seconds(1000)),
+    ("drift_window_rows", "DRIFT_WINDOW_ROWS", _integer(0, 1_000_000)),
+    ("drift_min_rows", "DRIFT_MIN_ROWS", _integer(1, 1_000_000)),
+    ("drift_threshold", "DRIFT_THRESHOLD", _number(0.001, 100, "a number")),
+    ("prediction_log_url", "PREDICTION_LOG_URL", _text(2048)),
+    ("prediction_log_sample_rate", "PREDICTION_LOG_SAMPLE_RATE", _number(0, 1, "a fraction")),
+    ("prediction_log_inputs", "PREDICTION_LOG_INPUTS", _choice(INPUT_POLICIES)),
+    (
+        "prediction_log_flush_seconds",
+        "PREDICTION_LOG_FLUSH_SECONDS",
+        _number(0.1, 3600, "a number of seconds"),
+    ),
+    ("prediction_log_queue_size", "PREDICTION_LOG_QUEUE_SIZE", _integer(1, 10_000_000)),
 )

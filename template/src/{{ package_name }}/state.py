@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from .inference import Runner
 from .metrics import ServiceMetrics
 from .model import LoadedModel
+from .monitor import ModelMonitor
+from .prediction_log import PredictionLogWriter
 
 
 @dataclass
@@ -14,6 +16,8 @@ class ServiceState:
     """Readiness state, kept in step with the ``model_ready`` gauge."""
 
     metrics: ServiceMetrics
+    monitor: ModelMonitor
+    prediction_log: PredictionLogWriter | None = None
     model: LoadedModel | None = None
     runner: Runner | None = None
     draining: bool = False
@@ -34,6 +38,7 @@ class ServiceState:
 
     def mark_loaded(self, model: LoadedModel, seconds: float, runner: Runner) -> None:
         """Record that ``model`` is loaded and serving, its predicts run by ``runner``."""
+        self.monitor.attach(model)
         self.runner = runner
         self.model = model
         self.metrics.model_load_duration.set(seconds)

@@ -1,8 +1,9 @@
-"""``make train``: fit the model and write ``artifacts/model.<ext>`` + ``metadata.json``.
+"""``make train``: fit the model and write it to ``artifacts/`` with its metadata and profile.
 
-The same code, configuration, data and library versions give byte-identical artifacts
-(same sha256); `metadata.json` records everything needed to say where an artifact
-came from.
+Writes ``model.<ext>``, ``metadata.json`` and ``reference_profile.json`` (the training
+data's distributions, which drift detection compares traffic with). The same code,
+configuration, data and library versions give byte-identical files (same sha256);
+`metadata.json` records everything needed to say where an artifact came from.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from . import artifact, dataset
+from . import artifact, dataset, reference_profile
 from .frameworks.selected import framework
 from .identity import MODEL_NAME
 from .training_config import TrainingConfig, TrainingConfigError, load_training_config
@@ -28,7 +29,14 @@ def train(output_dir: Path, config: TrainingConfig) -> dict[str, Any]:
     payload = framework.serialize(model)
     # Measure what will be served: the artifact as the service loads it.
     predictor = framework.deserialize(payload)
-    predicted = predictor.predict({framework.SIGNATURE.inputs[0].name: rows.test_features})
+    input_name = framework.SIGNATURE.inputs[0].name
+    predicted = predictor.predict({input_name: rows.test_features})
+    # What production traffic is compared with: the training rows and the model's answers.
+    training_inputs = {input_name: rows.train_features}
+    profile = reference_profile.build(
+        framework.MONITORING, training_inputs, predictor.predict(training_inputs)
+    )
+    profile_record = reference_profile.write(output_dir, profile)
     metadata: dict[str, Any] = {
         "model_name": MODEL_NAME,
         "framework": framework.NAME,
@@ -44,6 +52,7 @@ def train(output_dir: Path, config: TrainingConfig) -> dict[str, Any]:
         "params": config.params,
         "metrics": {"accuracy": dataset.accuracy(predicted["label"], rows.test_labels)},
         "libraries": framework.library_versions(),
+        "reference_profile": profile_record,
         "signature": {
             "inputs": [spec.as_metadata() for spec in framework.SIGNATURE.inputs],
             "outputs": [spec.as_metadata() for spec in framework.SIGNATURE.outputs],

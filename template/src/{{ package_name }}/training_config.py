@@ -22,6 +22,7 @@ class TrainingConfig:
     test_size: float = 0.25
     params: dict[str, Any] = field(default_factory=dict)
     min_accuracy: float = 0.9
+    max_regression: float = 0.02
 
 
 def load_training_config(pyproject: Path) -> TrainingConfig:
@@ -43,6 +44,7 @@ def load_training_config(pyproject: Path) -> TrainingConfig:
     test_size = table.get("test_size", defaults.test_size)
     params = table.get("params", {})
     min_accuracy = evaluation.get("min_accuracy", defaults.min_accuracy)
+    max_regression = evaluation.get("max_regression", defaults.max_regression)
     if type(seed) is not int or seed < 0:
         raise TrainingConfigError(f"[{TABLE}] seed must be a whole number >= 0")
     if not isinstance(test_size, float) or not 0 < test_size < 1:
@@ -51,6 +53,16 @@ def load_training_config(pyproject: Path) -> TrainingConfig:
         raise TrainingConfigError(f"[{TABLE}] params must be a table of estimator parameters")
     if not isinstance(min_accuracy, int | float) or not 0 <= min_accuracy <= 1:
         raise TrainingConfigError(f"[{TABLE}.evaluation] min_accuracy must be between 0 and 1")
+    if not _is_fraction(max_regression):
+        raise TrainingConfigError(f"[{TABLE}.evaluation] max_regression must be between 0 and 1")
     return TrainingConfig(
-        seed=seed, test_size=test_size, params=params, min_accuracy=float(min_accuracy)
+        seed=seed,
+        test_size=test_size,
+        params=params,
+        min_accuracy=float(min_accuracy),
+        max_regression=float(max_regression),
     )
+
+
+def _is_fraction(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and 0 <= value <= 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,12 +29,44 @@ class Dataset:
     labels: NDArray[np.int64]
 
 
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One input feature watched for drift: a column of an input tensor.
+
+    ``kind`` decides the binning of the reference profile: quantile bins for numeric
+    features, one bin per value for categorical ones (see `reference_profile`).
+    """
+
+    name: str
+    input: str
+    column: int
+    kind: Literal["numeric", "categorical"] = "numeric"
+
+
+@dataclass(frozen=True)
+class MonitoringSpec:
+    """What the service watches: the features, the predicted class and its score."""
+
+    features: tuple[FeatureSpec, ...]
+    class_output: str
+    """Output tensor holding one predicted class per row."""
+    classes: tuple[int, ...]
+    """Every class the model can predict (a bounded label set for the metrics)."""
+    score_output: str | None = None
+    """Output tensor of per-class probabilities (rows x classes), if the model has one."""
+
+
 class Predictor(Protocol):
     """A loaded model: input tensors by name in, output tensors by name out."""
 
     @property
     def signature(self) -> ModelSignature:
         """The inputs this model takes and the outputs it gives (read from the model)."""
+        ...
+
+    @property
+    def monitoring(self) -> MonitoringSpec:
+        """The features and outputs drift detection and the prediction metrics watch."""
         ...
 
     def predict(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -63,6 +95,11 @@ class Framework(Protocol):
     @property
     def SIGNATURE(self) -> ModelSignature:  # noqa: N802
         """Inputs and outputs of the model `fit` trains."""
+        ...
+
+    @property
+    def MONITORING(self) -> MonitoringSpec:  # noqa: N802
+        """Features, classes and scores watched in production (drift, prediction metrics)."""
         ...
 
     def load_dataset(self) -> Dataset:

@@ -1,0 +1,141 @@
+"""monitoring/: the dashboard and the rules only query metrics the service really exports.
+
+Prometheus' own unit tests of the rules run with `make rules` (they need promtool).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.testclient import TestClient
+
+from .support import GOLDEN, INFER
+
+MONITORING = Path(__file__).parents[1] / "monitoring"
+DASHBOARD = MONITORING / "grafana" / "dashboards" / "service.json"
+RULES = MONITORING / "prometheus" / "rules.yml"
+RUNBOOK = Path(__file__).parents[1] / "docs" / "monitor.md"
+
+# Names in PromQL that are not metrics: aggregations, keywords, Prometheus' own `up`.
+NOT_METRICS = {"and", "or", "unless", "bool", "offset", "inf", "nan"}
+PROMETHEUS_SERIES = {"up"}
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric (and recording rule) names an expression reads."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # label values
+    text = re.sub(r"\$\{?\w+\}?", "", text)  # Grafana variables
+    text = re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", text)  # matchers, ranges
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    text = re.sub(r"(?<![\w:])\d[\d.]*(e[+-]?\d+)?", " ", text)  # numbers
+    names = set()
+    for match in re.finditer(r"[A-Za-z_:][\w:]*", text):
+        if text[match.end() :].lstrip().startswith("("):
+            continue  # a function or an aggregation
+        if match.group(0).lower() not in NOT_METRICS:
+            names.add(match.group(0))
+    return names
+
+
+def test_metric_names_finds_metrics_only() -> None:
+    expr = (
+        'sum by (le) (rate(http_server_request_duration_seconds_bucket{job="$job",le="0.1"}'
+        "[$__rate_interval])) / on (job) group_left () job:slo_x:ratio_rate5m > 1e-05 and up"
+    )
+    assert metric_names(expr) == {
+        "http_server_request_duration_seconds_bucket",
+        "job:slo_x:ratio_rate5m",
+        "up",
+    }
+
+
+@pytest.fixture(scope="module")
+def dashboard() -> dict[str, Any]:
+    return json.loads(DASHBOARD.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def rules() -> list[dict[str, Any]]:
+    document = yaml.safe_load(RULES.read_text(encoding="utf-8"))
+    return [rule for group in document["groups"] for rule in group["rules"]]
+
+
+@pytest.fixture(scope="module")
+def exported(client: TestClient) -> set[str]:
+    """Every sample name /metrics shows once a prediction has been made."""
+    request = json.loads((GOLDEN / "infer_request.json").read_text(encoding="utf-8"))
+    assert client.post(INFER, json=request).status_code == 200
+    text = client.get("/metrics").text
+    families = text_string_to_metric_families(text)
+    return {sample.name for family in families for sample in family.samples}
+
+
+def panel_queries(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (panel["title"], target["expr"])
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    ]
+
+
+def test_the_dashboard_is_a_grafana_dashboard(dashboard: dict[str, Any]) -> None:
+    assert {"title", "uid", "panels", "schemaVersion", "templating"} <= set(dashboard)
+    assert 1 <= len(dashboard["uid"]) <= 40
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids)), "panel ids must be unique"
+    variables = {variable["name"] for variable in dashboard["templating"]["list"]}
+    assert variables == {"datasource", "job", "instance"}
+    cells: set[tuple[int, int]] = set()
+    for panel in dashboard["panels"]:
+        grid = panel["gridPos"]
+        assert grid["x"] >= 0, panel["title"]
+        assert grid["x"] + grid["w"] <= 24, panel["title"]
+        area = {
+            (x, y)
+            for x in range(grid["x"], grid["x"] + grid["w"])
+            for y in range(grid["y"], grid["y"] + grid["h"])
+        }
+        assert not area & cells, f"{panel['title']} overlaps another panel"
+        cells |= area
+        if panel["type"] == "row":
+            continue
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        refs = [target["refId"] for target in panel["targets"]]
+        assert refs, panel["title"]
+        assert len(refs) == len(set(refs)), panel["title"]
+        assert all(target["expr"].strip() for target in panel["targets"]), panel["title"]
+
+
+def test_every_panel_queries_metrics_the_service_exports(
+    dashboard: dict[str, Any], rules: list[dict[str, Any]], exported: set[str]
+) -> None:
+    recorded = {rule["record"] for rule in rules if "record" in rule}
+    for title, expr in panel_queries(dashboard):
+        unknown = metric_names(expr) - exported - recorded - PROMETHEUS_SERIES
+        assert not unknown, f"panel {title!r} queries {sorted(unknown)}, not exported"
+
+
+def test_every_rule_queries_metrics_the_service_exports(
+    rules: list[dict[str, Any]], exported: set[str]
+) -> None:
+    recorded = {rule["record"] for rule in rules if "record" in rule}
+    for rule in rules:
+        unknown = metric_names(rule["expr"]) - exported - recorded - PROMETHEUS_SERIES
+        assert not unknown, f"{rule.get('alert') or rule['record']} reads {sorted(unknown)}"
+
+
+def test_every_alert_has_a_severity_and_a_runbook_section(rules: list[dict[str, Any]]) -> None:
+    runbook = RUNBOOK.read_text(encoding="utf-8")
+    for rule in rules:
+        if "alert" not in rule:
+            continue
+        assert rule["labels"]["severity"] in {"page", "ticket"}, rule["alert"]
+        assert rule["annotations"]["summary"], rule["alert"]
+        assert rule["annotations"]["runbook_url"] == f"docs/monitor.md#{rule['alert'].lower()}"
+        assert f"\n### {rule['alert']}\n" in runbook, f"docs/monitor.md has no {rule['alert']}"

@@ -1,0 +1,336 @@
+"""The generated Kubernetes manifests: rendered by kustomize, valid, and as the docs say.
+
+Every overlay of every matrix answer set is rendered with kustomize (`kubectl kustomize`)
+and each object validated against the Kubernetes JSON schemas of two versions (strict:
+unknown fields are errors); the ServiceMonitor, a CRD the schemas lack, against the subset
+of its CRD schema the base uses. Then the properties the deploy depends on: probes and
+grace period from [tool.modelrail], the image's user, GPU scheduling, selectors.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from kubernetes_validate import utils as kubernetes_validate
+
+from tests.template.answers import MATRIX
+from tests.template.cicd.tools import kubectl, run_tool
+
+KUBERNETES_VERSIONS = ("1.33.0", kubernetes_validate.latest_version())
+ENVIRONMENTS = ("staging", "production")
+KINDS = {
+    "ServiceAccount",
+    "Deployment",
+    "Service",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "ServiceMonitor",
+    "NetworkPolicy",
+}
+DIGEST = "sha256:" + "ab" * 32
+
+# monitoring.coreos.com/v1 ServiceMonitor, the part of its CRD schema the base uses.
+DURATION = r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
+LABEL_SELECTOR = {
+    "type": "object",
+    "properties": {
+        "matchLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "matchExpressions": {"type": "array"},
+    },
+    "additionalProperties": False,
+}
+SERVICE_MONITOR_SCHEMA = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "ServiceMonitor"},
+        "metadata": {"type": "object"},
+        "spec": {
+            "type": "object",
+            "required": ["selector", "endpoints"],
+            "additionalProperties": False,
+            "properties": {
+                "selector": LABEL_SELECTOR,
+                "namespaceSelector": {"type": "object"},
+                "endpoints": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "port": {"type": "string"},
+                            "path": {"type": "string", "pattern": "^/"},
+                            "scheme": {"enum": ["http", "https"]},
+                            "interval": {"type": "string", "pattern": DURATION},
+                            "scrapeTimeout": {"type": "string", "pattern": DURATION},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+answer_ids = pytest.mark.parametrize("answer_id", sorted(MATRIX))
+
+
+def kustomize(directory: Path) -> list[dict[str, Any]]:
+    proc = run_tool([kubectl(), "kustomize", str(directory)])
+    assert proc.returncode == 0, proc.stderr
+    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+
+
+def render_release(project: Path, environment: str, image: str) -> list[dict[str, Any]]:
+    """What scripts/deploy.sh would apply (its `render` command, with the real kubectl)."""
+    proc = run_tool(
+        ["scripts/deploy.sh", "render", environment, image],
+        cwd=project,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "KUBECTL": kubectl(),
+            "VERSION": "1.2.3",
+            "REVISION": "0" * 40,
+            "MODEL_VERSION": "0123456789ab",
+        },
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not list((project / "deploy" / "k8s").glob(".release.*")), "temporary dir left"
+    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+
+
+def validate(objects: list[dict[str, Any]]) -> list[str]:
+    """Schema errors of every object, for every Kubernetes version tested."""
+    errors = []
+    for obj in objects:
+        name = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+        if obj.get("kind") == "ServiceMonitor":
+            validator = jsonschema.Draft202012Validator(SERVICE_MONITOR_SCHEMA)
+            errors += [f"{name}: {error.message}" for error in validator.iter_errors(obj)]
+            continue
+        for version in KUBERNETES_VERSIONS:
+            try:
+                kubernetes_validate.validate(obj, version, strict=True)
+            except (kubernetes_validate.ValidationError, kubernetes_validate.SchemaNotFoundError) as exc:
+                errors.append(f"{name} (Kubernetes {version}): {exc}")
+    return errors
+
+
+def by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    kinds = {obj["kind"]: obj for obj in objects}
+    assert len(kinds) == len(objects), "one object per kind"
+    return kinds
+
+
+def contract(project: Path) -> dict[str, Any]:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    return pyproject["tool"]["modelrail"]
+
+
+def answers_of(project: Path) -> dict[str, Any]:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def overlays(rendered: dict[str, Path]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    return {
+        (answer_id, environment): kustomize(project / "deploy" / "k8s" / "overlays" / environment)
+        for answer_id, project in rendered.items()
+        for environment in ENVIRONMENTS
+    }
+
+
+@answer_ids
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_overlays_render_into_valid_objects(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]], answer_id: str, environment: str
+) -> None:
+    objects = overlays[answer_id, environment]
+    assert {obj["kind"] for obj in objects} == KINDS
+    assert validate(objects) == []
+
+
+@answer_ids
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_a_release_renders_pinned_and_labelled(
+    rendered: dict[str, Path], answer_id: str, environment: str
+) -> None:
+    project = rendered[answer_id]
+    answers = answers_of(project)
+    image = f"{answers['container_registry']}/{answers['model_name']}@{DIGEST}"
+    objects = render_release(project, environment, image)
+    assert validate(objects) == []
+    deployment = by_kind(objects)["Deployment"]
+    template = deployment["spec"]["template"]
+    assert [c["image"] for c in template["spec"]["containers"]] == [image]
+    for obj in (*objects, template):
+        labels = obj["metadata"]["labels"]
+        assert labels["app.kubernetes.io/version"] == "1.2.3"
+        assert labels["modelrail.dev/model-version"] == "0123456789ab"
+        assert labels["environment"] == environment
+        assert obj["metadata"]["annotations"]["modelrail.dev/revision"] == "0" * 40
+    # Release labels never enter a selector (selectors are immutable).
+    assert deployment["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": answers["model_name"]
+    }
+    cause = deployment["metadata"]["annotations"]["kubernetes.io/change-cause"]
+    assert cause == f"release 1.2.3, image {image}"
+    namespaces = {obj["metadata"]["namespace"] for obj in objects}
+    expected = answers["k8s_namespace"] if environment == "production" else None
+    assert len(namespaces) == 1
+    if expected:
+        assert namespaces == {expected}
+    else:
+        assert namespaces.pop().endswith("-staging")
+
+
+@answer_ids
+def test_probes_and_shutdown_follow_the_contract(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]],
+    rendered: dict[str, Path],
+    answer_id: str,
+) -> None:
+    params = contract(rendered[answer_id])
+    pod = by_kind(overlays[answer_id, "production"])["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    port = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert port == {"http": params["port"]}
+    startup, ready, live = (
+        container["startupProbe"], container["readinessProbe"], container["livenessProbe"]
+    )
+    assert startup["httpGet"] == ready["httpGet"] == {"path": "/v2/health/ready", "port": "http"}
+    assert live["httpGet"] == {"path": "/v2/health/live", "port": "http"}
+    startup_window = startup["periodSeconds"] * startup["failureThreshold"]
+    assert startup_window == 2 * params["startup_budget_seconds"]
+    # Health answers within 1 s (contract rule HLT-003); probes never wait longer than that.
+    assert ready["timeoutSeconds"] == startup["timeoutSeconds"] == 1
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert int(env["PORT"]) == params["port"]
+    prestop = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
+    drain, graceful = float(env["DRAIN_SECONDS"]), float(env["GRACEFUL_TIMEOUT_SECONDS"])
+    # The app exits within the contract's grace after SIGTERM...
+    assert drain + graceful <= params["shutdown_grace_seconds"]
+    # ...and the kubelet waits for the preStop pause plus that grace before SIGKILL.
+    grace = pod["terminationGracePeriodSeconds"]
+    assert grace > prestop + params["shutdown_grace_seconds"]
+    assert grace > prestop + drain + graceful
+
+
+@answer_ids
+def test_pods_run_restricted_as_the_images_user(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]],
+    rendered: dict[str, Path],
+    answer_id: str,
+) -> None:
+    dockerfile = (rendered[answer_id] / "Dockerfile").read_text()
+    user = re.search(r"^USER (\d+):(\d+)$", dockerfile, re.MULTILINE)
+    assert user is not None, "the Dockerfile's USER is numeric"
+    uid, gid = map(int, user.groups())
+    pod = by_kind(overlays[answer_id, "production"])["Deployment"]["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": gid,
+        "fsGroup": gid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert pod["automountServiceAccountToken"] is False
+    (container,) = pod["containers"]
+    assert container["securityContext"] == {
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes[mounts["/tmp"]]["emptyDir"]["medium"] == "Memory"
+    assert "hostPath" not in str(volumes)
+    for resources in (container["resources"]["requests"], container["resources"]["limits"]):
+        assert {"cpu", "memory"} <= set(resources)
+
+
+@answer_ids
+def test_the_accelerator_answer_schedules_on_gpus(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]],
+    rendered: dict[str, Path],
+    answer_id: str,
+) -> None:
+    gpu = answers_of(rendered[answer_id])["accelerator"] == "nvidia-gpu"
+    pod = by_kind(overlays[answer_id, "production"])["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    resources = container["resources"]
+    if gpu:
+        assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == 1
+        assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+        assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod[
+            "tolerations"
+        ]
+    else:
+        assert "nvidia.com/gpu" not in str(resources)
+        assert "nodeSelector" not in pod
+        assert "tolerations" not in pod
+
+
+@answer_ids
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_objects_select_each_other(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]], answer_id: str, environment: str
+) -> None:
+    kinds = by_kind(overlays[answer_id, environment])
+    deployment, service = kinds["Deployment"], kinds["Service"]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    selected = deployment["spec"]["selector"]["matchLabels"]
+    assert selected.items() <= pod_labels.items()
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert kinds["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == selected
+    assert kinds["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"] == selected
+    monitor = kinds["ServiceMonitor"]["spec"]
+    assert monitor["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    service_ports = {port["name"] for port in service["spec"]["ports"]}
+    assert {endpoint["port"] for endpoint in monitor["endpoints"]} <= service_ports
+    assert monitor["endpoints"][0]["path"] == "/metrics"
+    target = kinds["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
+    # The autoscaler owns the replica count: an applied `replicas` would reset it.
+    assert "replicas" not in deployment["spec"]
+    service_account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+    assert service_account == kinds["ServiceAccount"]["metadata"]["name"]
+
+
+# --- the validators fail broken inputs --------------------------------------------------
+
+
+def test_schema_validation_fails_broken_objects(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    objects = overlays["defaults", "production"]
+    deployment = by_kind(objects)["Deployment"]
+    broken_type = yaml.safe_load(yaml.safe_dump(deployment))
+    broken_type["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = "twenty"
+    unknown_field = yaml.safe_load(yaml.safe_dump(deployment))
+    unknown_field["spec"]["template"]["spec"]["containers"][0]["livenessProbes"] = {}
+    monitor = yaml.safe_load(yaml.safe_dump(by_kind(objects)["ServiceMonitor"]))
+    monitor["spec"]["endpoints"][0]["interval"] = "thirty seconds"
+    errors = validate([broken_type, unknown_field, monitor])
+    assert any("twenty" in error for error in errors)
+    assert any("livenessProbes" in error for error in errors)
+    assert any("thirty seconds" in error for error in errors)
+
+
+def test_kustomize_fails_a_broken_overlay(rendered: dict[str, Path], tmp_path: Path) -> None:
+    k8s = tmp_path / "k8s"
+    shutil.copytree(rendered["defaults"] / "deploy" / "k8s", k8s)
+    staging = k8s / "overlays" / "staging" / "kustomization.yaml"
+    staging.write_text(staging.read_text().replace("  - ../../base\n", "  - ../../base\n  - missing.yaml\n"))
+    proc = run_tool([kubectl(), "kustomize", str(staging.parent)])
+    assert proc.returncode != 0
+    assert "missing.yaml" in proc.stderr

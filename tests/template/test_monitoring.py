@@ -1,0 +1,153 @@
+"""monitoring/ of the generated repos: the rules pass promtool and follow the SLO answers.
+
+Every matrix answer set (and a few random valid ones) is checked with the real
+`promtool check rules` and `promtool test rules` (Debian package prometheus). That the
+dashboard and the rules only query exported metrics is a test of the generated repo itself
+(tests/test_monitoring_assets.py, part of its `make check`), and is checked against a real
+Prometheus scraping the image in tests/integration/test_monitoring_stack.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+
+from tests.conftest import require_command
+from tests.template.answers import MATRIX, valid_answers
+from tests.template.rendering import render_untrusted
+
+answer_ids = pytest.mark.parametrize("answer_id", sorted(MATRIX))
+RULES = Path("monitoring/prometheus/rules.yml")
+RULE_TESTS = ("monitoring/tests/slo_test.yml", "monitoring/tests/model_test.yml")
+ALERTS = {
+    "AvailabilityErrorBudgetBurn",
+    "LatencyErrorBudgetBurn",
+    "ModelNotReady",
+    "ModelInputDrift",
+    "ModelPredictionDrift",
+    "PredictionLogEventsDropped",
+}
+
+
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    return require_command("promtool", "prometheus")
+
+
+def promtool_run(promtool: str, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [promtool, *args], cwd=project, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def assert_rules_pass(promtool: str, project: Path) -> None:
+    checked = promtool_run(promtool, project, "check", "rules", str(RULES))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = promtool_run(promtool, project, "test", "rules", *RULE_TESTS)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def answers_of(project: Path) -> dict[str, Any]:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+
+@answer_ids
+def test_rules_pass_promtool_check_and_their_unit_tests(
+    promtool: str, rendered: dict[str, Path], answer_id: str
+) -> None:
+    assert_rules_pass(promtool, rendered[answer_id])
+
+
+@answer_ids
+def test_rules_follow_the_slo_answers(rendered: dict[str, Path], answer_id: str) -> None:
+    project = rendered[answer_id]
+    answers = answers_of(project)
+    rules = (project / RULES).read_text(encoding="utf-8")
+    document = yaml.safe_load(rules)
+    alerts = {rule["alert"] for group in document["groups"] for rule in group["rules"] if "alert" in rule}
+    assert alerts == ALERTS
+    # The latency objective is a bucket boundary, spelled as prometheus_client spells it.
+    slo_seconds = answers["latency_slo_p99_ms"] / 1000
+    assert set(re.findall(r'le="([^"]+)"', rules)) == {repr(slo_seconds)}
+    slo_module = (project / "src" / answers["package_name"] / "slo.py").read_text()
+    assert f"LATENCY_SLO_SECONDS: Final = {slo_seconds!r}" in slo_module
+    budget = (100 - answers["availability_slo_percent"]) / 100
+    burn = re.search(r"availability_errors:ratio_rate3d\{[^}]*\} > ([0-9.e-]+)", rules)
+    assert burn is not None
+    assert float(burn.group(1)) == pytest.approx(budget, rel=1e-6)
+    selectors = set(re.findall(r'job="([^"]*)"', rules))
+    assert selectors == {answers["model_name"]}
+
+
+@answer_ids
+def test_the_dashboard_is_valid_and_shows_the_objectives(
+    rendered: dict[str, Path], answer_id: str
+) -> None:
+    project = rendered[answer_id]
+    answers = answers_of(project)
+    dashboard = json.loads((project / "monitoring/grafana/dashboards/service.json").read_text())
+    assert dashboard["uid"] == answers["model_name"][:40]
+    panels = {panel["title"]: panel for panel in dashboard["panels"]}
+    latency = panels["Latency against the SLO"]["fieldConfig"]["defaults"]["thresholds"]
+    assert latency["steps"][-1]["value"] == answers["latency_slo_p99_ms"] / 1000
+    availability = panels["Availability over the range"]["fieldConfig"]["defaults"]
+    assert availability["thresholds"]["steps"][-1]["value"] == pytest.approx(
+        answers["availability_slo_percent"] / 100
+    )
+    job = next(v for v in dashboard["templating"]["list"] if v["name"] == "job")
+    assert job["current"]["value"] == answers["model_name"]
+    provisioning = yaml.safe_load(
+        (project / "monitoring/grafana/provisioning/dashboards/dashboards.yml").read_text()
+    )
+    assert provisioning["providers"][0]["type"] == "file"
+
+
+# Rule mistakes the unit tests must catch: (what, text in rules.yml, replacement, test file).
+MUTATIONS = [
+    ("fast-burn factor", "(14.4 * ", "(144 * ", "slo_test.yml"),
+    ("slow-page factor", "(6 * ", "(60 * ", "slo_test.yml"),
+    ("short window", "ratio_rate5m{", "ratio_rate30m{", "slo_test.yml"),
+    ("client errors as errors", 'status_code=~"5.."', 'status_code=~"[45].."', "slo_test.yml"),
+    ("server errors in the latency SLI", ',http_response_status_code=~"2.."', "", "slo_test.yml"),
+    ("not-ready delay", "for: 5m", "for: 15m", "model_test.yml"),
+    ("drift comparison", "> on (job, instance)", "< on (job, instance)", "model_test.yml"),
+    ("drop threshold", "[10m])) > 0", "[10m])) > 100", "model_test.yml"),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "test_file"),
+    [mutation[1:] for mutation in MUTATIONS],
+    ids=[mutation[0] for mutation in MUTATIONS],
+)
+def test_the_rule_tests_catch_a_broken_rule(
+    promtool: str, rendered: dict[str, Path], tmp_path: Path, old: str, new: str, test_file: str
+) -> None:
+    """The unit tests have teeth: each of these mistakes makes `promtool test rules` fail."""
+    shutil.copytree(rendered["defaults"] / "monitoring", tmp_path / "monitoring")
+    rules = tmp_path / RULES
+    text = rules.read_text(encoding="utf-8")
+    assert old in text
+    rules.write_text(text.replace(old, new), encoding="utf-8")
+    assert promtool_run(promtool, tmp_path, "check", "rules", str(RULES)).returncode == 0
+    tested = promtool_run(promtool, tmp_path, "test", "rules", f"monitoring/tests/{test_file}")
+    assert tested.returncode != 0, f"{test_file} still passes with {new!r} for {old!r}"
+    assert "FAILED" in tested.stdout + tested.stderr
+
+
+@pytest.mark.slow
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers=valid_answers)
+def test_any_valid_answers_give_rules_that_pass_promtool(
+    promtool: str, tmp_path_factory: pytest.TempPathFactory, answers: dict[str, Any]
+) -> None:
+    project = render_untrusted(tmp_path_factory.mktemp("rules") / "service", answers)
+    assert_rules_pass(promtool, project)

@@ -1,0 +1,179 @@
+"""Session fixtures of the update tests: the versioned template, fresh copies, histories.
+
+Every copy and update costs seconds, so each is made once per run and the tests assert
+on what the fixtures recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run
+from tests.template.answers import MATRIX
+from tests.update import edits
+from tests.update.edits import Edit
+from tests.update.projects import (
+    Snapshot,
+    commit_all,
+    copy_at,
+    fresh_copy,
+    rerun_migration,
+    snapshot,
+    status,
+    update,
+)
+from tests.update.template_versions import (
+    REMOVED,
+    RENAMED,
+    TAGS,
+    TARGETS,
+    TemplateRepo,
+    build_template_repo,
+    git,
+)
+
+FreshCopies = Callable[[str, str], Path]
+
+MAIN_ANSWERS = "defaults"
+UNTOUCHED_ANSWERS = "py313-proprietary"
+PREVIOUS = dict(zip(TARGETS, TAGS, strict=True))
+"""Target -> the version a chained update to it comes from."""
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> TemplateRepo:
+    """This checkout as v0.1.0, then v0.2.0, v0.3.0 and an untagged HEAD."""
+    return build_template_repo(tmp_path_factory.mktemp("template") / "modelrail")
+
+
+@pytest.fixture(scope="session")
+def fresh(template_repo: TemplateRepo, tmp_path_factory: pytest.TempPathFactory) -> FreshCopies:
+    """``fresh(version, answer_id)``: a fresh copy at a version, rendered once per run."""
+    cache: dict[tuple[str, str], Path] = {}
+
+    def get(version: str, answer_id: str) -> Path:
+        if (version, answer_id) not in cache:
+            parent = tmp_path_factory.mktemp(f"fresh-{version}-{answer_id}")
+            cache[version, answer_id] = fresh_copy(
+                template_repo, parent, version, MATRIX[answer_id]
+            )
+        return cache[version, answer_id]
+
+    return get
+
+
+@dataclass
+class Step:
+    """What one update of a history left behind."""
+
+    target: str
+    after: Snapshot
+    status: str
+    unmerged: str
+    rerun: Snapshot
+    rerun_output: str
+    second: Snapshot
+    second_status: str
+
+
+@dataclass
+class History:
+    """A project generated at the oldest tag, edited, then updated to each target."""
+
+    project: Path
+    edits: list[Edit]
+    edited: dict[str, bytes]
+    lock: bytes
+    steps: dict[str, Step] = field(default_factory=dict)
+
+
+def migrations_of(target: str) -> list[tuple[str, ...]]:
+    """The migrations an update to ``target`` runs (script and arguments), in order."""
+    crossing = {"v0.2.0": [("rename.py", *RENAMED)], "v0.3.0": [("remove.py", REMOVED)]}
+    return [*crossing.get(target, []), ("post_update.py",)]
+
+
+def record_updates(project: Path, template: TemplateRepo, *, rerun: bool) -> dict[str, Step]:
+    """Update ``project`` to each target in turn, committing after each. With ``rerun``,
+    also run the migrations again and update a second time to the same version."""
+    steps = {}
+    for target in TARGETS:
+        update(project, target)
+        after, after_status = snapshot(project), status(project)
+        unmerged = git(project, "ls-files", "--unmerged")
+        rerun_snapshot, output = after, ""
+        if rerun:
+            for script, *args in migrations_of(target):
+                proc = rerun_migration(
+                    project, template, script, *args, VERSION_FROM=PREVIOUS[target]
+                )
+                output += proc.stderr
+            rerun_snapshot = snapshot(project)
+        commit_all(project, f"Update modelrail template to {target}")
+        if rerun:
+            update(project, target)
+        steps[target] = Step(
+            target=target,
+            after=after,
+            status=after_status,
+            unmerged=unmerged,
+            rerun=rerun_snapshot,
+            rerun_output=output,
+            second=snapshot(project),
+            second_status=status(project),
+        )
+        if rerun:
+            commit_all(project, f"Second update to {target}")
+    return steps
+
+
+def main_edits(package: str) -> list[Edit]:
+    return [
+        *edits.model_code(package),
+        *edits.readme_and_model_card(),
+        edits.dependency(),
+        *edits.template_tweaks(),
+        edits.removed_file_edit(),
+        edits.added_file(),
+    ]
+
+
+@pytest.fixture(scope="session")
+def history(template_repo: TemplateRepo, tmp_path_factory: pytest.TempPathFactory) -> History:
+    """The main scenario: a trusted copy at v0.1.0 (git, uv.lock, hooks), typical local
+    edits committed (model code, README, model card, a dependency re-locked, tweaks in
+    template-owned files, one the template later removes, an added file), then updates to
+    v0.2.0, v0.3.0 and HEAD, each
+    followed by the migrations run again and by a second update to the same version."""
+    parent = tmp_path_factory.mktemp("history")
+    project = copy_at(template_repo, parent, TAGS[0], MATRIX[MAIN_ANSWERS], tasks=True)
+    package = "churn_model"
+    applied = main_edits(package)
+    edited = {edit.path: edit.apply(project) for edit in applied}
+    run(["uv", "lock", "--quiet"], project)
+    commit_all(project, "Local edits")
+    lock = (project / "uv.lock").read_bytes()
+    result = History(project=project, edits=applied, edited=edited, lock=lock)
+    result.steps = record_updates(project, template_repo, rerun=True)
+    return result
+
+
+@dataclass
+class Untouched:
+    """A project nobody edited, updated to each target."""
+
+    first: Snapshot
+    steps: dict[str, Step]
+
+
+@pytest.fixture(scope="session")
+def untouched(template_repo: TemplateRepo, tmp_path_factory: pytest.TempPathFactory) -> Untouched:
+    """A copy at v0.1.0 with non-default answers, committed, updated to each target."""
+    parent = tmp_path_factory.mktemp("untouched")
+    project = copy_at(template_repo, parent, TAGS[0], MATRIX[UNTOUCHED_ANSWERS])
+    first = snapshot(project)
+    return Untouched(first=first, steps=record_updates(project, template_repo, rerun=False))
