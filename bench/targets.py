@@ -151,18 +151,17 @@ def _service(
 
 
 def service(ctx: Context) -> Prepared:
-    """(c) the generated service, everything on."""
-    return _service(ctx, "c", {})
+    """(c) the generated service, everything on (drift, prediction logs at rate 1.0)."""
+    return _service(ctx, "c", {"PREDICTION_LOG_URL": str(ctx.work / "prediction-logs" / "c")})
+
+
+# Drift detection and prediction logging off, unless --lean-env says otherwise.
+DEFAULT_LEAN_ENV = {"DRIFT_WINDOW_ROWS": "0", "PREDICTION_LOG_SAMPLE_RATE": "0"}
 
 
 def service_lean(ctx: Context) -> Prepared:
-    """(c) with drift detection and prediction logging off (``--lean-env``)."""
-    if not ctx.lean_env:
-        raise NotAvailable(
-            "no --lean-env KEY=VALUE given to turn drift and prediction logging off (the "
-            "template has neither a drift detector nor a prediction log to turn off yet)"
-        )
-    return _service(ctx, "c-lean", ctx.lean_env)
+    """(c) with drift detection and prediction logging off (``--lean-env`` to change)."""
+    return _service(ctx, "c-lean", ctx.lean_env or DEFAULT_LEAN_ENV)
 
 
 # Micro-batching on, with the service's default batch size and wait, unless --batch-env.
