@@ -21,10 +21,15 @@ def test_every_generated_project_agrees_with_itself(
     # Every place was found: the check would have had something to disagree with.
     pins = python_version.pyproject_pins(project)[0]
     pins += python_version.dockerfile_pins(project) + python_version.ci_pins(project)
+    gitlab = (
+        {".gitlab-ci.yml"} if MATRIX[answer_id].get("ci_provider") == "github+gitlab" else set()
+    )
     assert {pin.file for pin in pins} == {
         "pyproject.toml",
         "Dockerfile",
         ".github/workflows/ci.yml",
+        ".github/workflows/release.yml",
+        *gitlab,
     }
     assert {pin.version for pin in pins} == {MATRIX[answer_id].get("python_version", "3.11")}
 
@@ -35,15 +40,16 @@ def test_a_minimal_repository_with_no_pins_passes(tmp_path: Path) -> None:
 
 
 # (file, old text, new text, expected message parts); the defaults project pins 3.11.
+# "{line}" stands for the line of the first occurrence of the old text.
 MUTATIONS = {
     "dockerfile": ("Dockerfile", "python:3.11-slim", "python:3.12-slim",
-                   ["Dockerfile:4: base image default python:3.12-slim is Python 3.12",
+                   ["Dockerfile:{line}: base image default python:3.12-slim is Python 3.12",
                     "say 3.11: change it to python:3.11-slim"]),
     "workflow": (".github/workflows/ci.yml", 'python-version: "3.11"', 'python-version: "3.13"',
-                 [".github/workflows/ci.yml:31: python-version is Python 3.13",
+                 [".github/workflows/ci.yml:{line}: python-version is Python 3.13",
                   'set python-version: "3.11"']),
     "uv-python": (".github/workflows/ci.yml", 'UV_PYTHON: "3.11"', 'UV_PYTHON: "3.12"',
-                  [".github/workflows/ci.yml:19: UV_PYTHON is Python 3.12"]),
+                  [".github/workflows/ci.yml:{line}: UV_PYTHON is Python 3.12"]),
     "ruff": ("pyproject.toml", 'target-version = "py311"', 'target-version = "py312"',
              ["[tool.ruff] target-version is Python 3.12",
               'set target-version = "py311" in [tool.ruff]']),
@@ -80,16 +86,18 @@ def test_a_version_moved_alone_is_refused_with_file_line_and_fix(
     project = tmp_path / "svc"
     shutil.copytree(generated["defaults"], project)
     path = project / file
+    line = 1
     if old is None:
         path.write_text(new)
     else:
         text = path.read_text()
         assert old in text
+        line = text[: text.index(old)].count("\n") + 1
         path.write_text(text.replace(old, new, 1))
     assert python_version.main(["--project", str(project)]) == 1
     err = capsys.readouterr().err
     for part in expected:
-        assert part in err
+        assert part.replace("{line}", str(line)) in err
 
 
 def test_the_majority_wins_and_a_tie_goes_to_pyproject(tmp_path: Path) -> None:

@@ -102,6 +102,16 @@ class Editor:
     def delete(self, path: str) -> None:
         git(self.root, "rm", "-q", path)
 
+    def replace_everywhere(self, under: str, old: str, new: str) -> None:
+        """Replace every occurrence of ``old`` in the files under ``under`` (a rename's
+        references: links, runbook URLs, tests)."""
+        for file in sorted((self.root / under).rglob("*")):
+            if not file.is_file():
+                continue
+            text = file.read_text(encoding="utf-8")
+            if old in text:
+                file.write_text(text.replace(old, new), encoding="utf-8")
+
     def changelog(self, version: str, changes: str, owners: str) -> None:
         """Add a CHANGELOG entry above the newest one."""
         entry = (
@@ -161,8 +171,7 @@ def v0_2_0(edit: Editor) -> None:
         "| `service_build_info` | gauge (1) | `version`, `revision` |\n",
         f"| `{NEW_METRIC}` | gauge | |\n",
     )
-    edit.replace("template/mkdocs.yml.jinja", "Monitor: monitor.md", "Monitor: monitoring.md")
-    edit.replace("template/docs/index.md.jinja", "(monitor.md)", "(monitoring.md)")
+    edit.replace_everywhere("template", "monitor.md", "monitoring.md")
     edit.migration("v0.2.0", "rename.py", *RENAMED)
     name, default = NEW_QUESTION
     edit.replace(

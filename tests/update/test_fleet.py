@@ -266,7 +266,7 @@ def test_the_real_make_check_runs_on_the_updated_branch(
     run = invoke("fleet", "update", str(repo), "--to", TARGET, "--run", "make check",
                  "--format", "json")  # fmt: skip
     (result,) = run.json().values()
-    assert (run.code, result["outcome"]) == (0, "updated"), result
+    assert (run.code, result["outcome"]) == (0, "updated"), json.dumps(result, indent=1)
     (check,) = result["commands"]
     assert check["exit_code"] == 0
     assert re.search(r"\d+ passed", check["output_tail"])
