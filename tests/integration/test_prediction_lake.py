@@ -98,7 +98,8 @@ def test_an_unwritable_prediction_log_directory_is_reported_at_start_up(
     finally:
         container.stop()
     assert code == 2, logs
-    errors = [json.loads(line) for line in logs.splitlines() if '"level": "error"' in line]
+    records = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    errors = [record for record in records if record.get("level") == "error"]
     assert len(errors) == 1, logs
     assert "PREDICTION_LOG_URL /app/prediction-logs is not writable" in errors[0]["message"]
     assert "Read-only file system" in errors[0]["message"]

@@ -1,4 +1,4 @@
-"""A small asyncio load generator over httpx.
+"""A small asyncio load generator: one keep-alive connection per worker (`keepalive`).
 
 Bounded in requests *and* seconds, loopback only: it refuses any other host. A run is a
 warm-up phase (not measured) followed by a measured phase; the result gives p50/p95/p99,
@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from modelrail_conformance.failures import NotApplicable
+from modelrail_conformance.keepalive import KeepAliveConnection, ProtocolError
 from modelrail_conformance.target import is_loopback
 
 CONNECT_TIMEOUT = 5.0
@@ -94,16 +95,7 @@ class LoadResult:
         )
 
 
-def _client(concurrency: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(
-        max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4
-    )
-    timeout = httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)
-    return httpx.AsyncClient(limits=limits, timeout=timeout)
-
-
 async def _phase(
-    client: httpx.AsyncClient,
     url: str,
     content: bytes,
     *,
@@ -113,16 +105,21 @@ async def _phase(
     sink: list[tuple[float, int, str]],
 ) -> None:
     counter = itertools.count()
-    headers = {"Content-Type": "application/json"}
 
     async def worker() -> None:
-        while time.monotonic() < deadline and next(counter) < count:
-            started = time.perf_counter()
-            try:
-                response = await client.post(url, content=content, headers=headers)
-                sink.append((time.perf_counter() - started, response.status_code, ""))
-            except httpx.HTTPError as exc:
-                sink.append((time.perf_counter() - started, 0, f"{type(exc).__name__}: {exc}"))
+        connection = KeepAliveConnection(url, content)
+        try:
+            while time.monotonic() < deadline and next(counter) < count:
+                started = time.perf_counter()
+                try:
+                    status = await asyncio.wait_for(connection.post(), REQUEST_TIMEOUT)
+                    sink.append((time.perf_counter() - started, status, ""))
+                except (OSError, ProtocolError, TimeoutError) as exc:
+                    await connection.close()
+                    error = f"{type(exc).__name__}: {exc}"
+                    sink.append((time.perf_counter() - started, 0, error))
+        finally:
+            await connection.close()
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
@@ -167,49 +164,46 @@ async def run_load_with_probes(
     content = json.dumps(body).encode()
     result = LoadResult(concurrency=concurrency)
     start = time.monotonic()
-    async with _client(concurrency) as client:
-        if warmup:
-            sink: list[tuple[float, int, str]] = []
-            await _phase(
-                client,
-                url,
-                content,
-                concurrency=concurrency,
-                count=warmup,
-                deadline=start + max_seconds / 3,
-                sink=sink,
-            )
-            result.warmup_sent = len(sink)
-        measured: list[tuple[float, int, str]] = []
-        done = asyncio.Event()
-
-        async def prober() -> None:
-            async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT) as probe_client:
-                while not done.is_set():
-                    for probe_path in probe_paths:
-                        began = time.perf_counter()
-                        try:
-                            status = (await probe_client.get(base_url + probe_path)).status_code
-                        except httpx.HTTPError:
-                            status = 0
-                        result.probes.append((probe_path, time.perf_counter() - began, status))
-                    await asyncio.sleep(probe_interval)
-
-        probe_task = asyncio.create_task(prober()) if probe_paths else None
-        began = time.monotonic()
+    if warmup:
+        sink: list[tuple[float, int, str]] = []
         await _phase(
-            client,
             url,
             content,
             concurrency=concurrency,
-            count=requests,
-            deadline=start + max_seconds,
-            sink=measured,
+            count=warmup,
+            deadline=start + max_seconds / 3,
+            sink=sink,
         )
-        result.duration = time.monotonic() - began
-        done.set()
-        if probe_task is not None:
-            await probe_task
+        result.warmup_sent = len(sink)
+    measured: list[tuple[float, int, str]] = []
+    done = asyncio.Event()
+
+    async def prober() -> None:
+        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT) as probe_client:
+            while not done.is_set():
+                for probe_path in probe_paths:
+                    began = time.perf_counter()
+                    try:
+                        status = (await probe_client.get(base_url + probe_path)).status_code
+                    except httpx.HTTPError:
+                        status = 0
+                    result.probes.append((probe_path, time.perf_counter() - began, status))
+                await asyncio.sleep(probe_interval)
+
+    probe_task = asyncio.create_task(prober()) if probe_paths else None
+    began = time.monotonic()
+    await _phase(
+        url,
+        content,
+        concurrency=concurrency,
+        count=requests,
+        deadline=start + max_seconds,
+        sink=measured,
+    )
+    result.duration = time.monotonic() - began
+    done.set()
+    if probe_task is not None:
+        await probe_task
     result.sent = result.warmup_sent + len(measured)
     for seconds, status, error in measured:
         result.latencies.append(seconds)
