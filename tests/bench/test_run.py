@@ -19,7 +19,17 @@ def test_defaults_cover_the_issue_matrix() -> None:
     args = run.parse_args([])
     assert args.concurrency == [1, 8, 32]
     assert args.rows == [1, 64]
-    assert args.target_ids == ["a", "b", "c", "c-lean", "d", "d0", "e"]
+    assert args.target_ids == [
+        *("a", "b", "c", "c-lean", "d", "d0", "e"),
+        *("b-heavy", "c-heavy", "c-heavy-batch", "d-heavy-batch"),
+    ]
+
+
+def test_the_heavy_targets_run_at_one_row_and_c1_c32_only() -> None:
+    args = run.parse_args([])
+    assert run.cells_of(run.BY_ID["c-heavy-batch"], args) == [(1, 1), (32, 1)]
+    assert len(run.cells_of(run.BY_ID["c"], args)) == 6
+    assert run.parse_args(["--no-heavy"]).target_ids[-1] == "e"
 
 
 def test_unknown_target_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:

@@ -102,11 +102,13 @@ class Editor:
     def delete(self, path: str) -> None:
         git(self.root, "rm", "-q", path)
 
-    def replace_everywhere(self, under: str, old: str, new: str) -> None:
-        """Replace every occurrence of ``old`` in the files under ``under`` (a rename's
-        references: links, runbook URLs, tests)."""
+    def replace_everywhere(
+        self, under: str, old: str, new: str, keep: tuple[str, ...] = ()
+    ) -> None:
+        """Replace every occurrence of ``old`` in the files under ``under`` but ``keep``
+        (a rename's references: links, runbook URLs, tests)."""
         for file in sorted((self.root / under).rglob("*")):
-            if not file.is_file():
+            if not file.is_file() or file.relative_to(self.root).as_posix() in keep:
                 continue
             text = file.read_text(encoding="utf-8")
             if old in text:
@@ -171,7 +173,10 @@ def v0_2_0(edit: Editor) -> None:
         "| `service_build_info` | gauge (1) | `version`, `revision` |\n",
         f"| `{NEW_METRIC}` | gauge | |\n",
     )
-    edit.replace_everywhere("template", "monitor.md", "monitoring.md")
+    # Not in project-owned files: updates never change them, so their links are the
+    # owners' to fix (the changelog says so).
+    project_owned = ("template/README.md.jinja", "template/docs/model-card.md.jinja")
+    edit.replace_everywhere("template", "monitor.md", "monitoring.md", keep=project_owned)
     edit.migration("v0.2.0", "rename.py", *RENAMED)
     name, default = NEW_QUESTION
     edit.replace(
@@ -199,7 +204,8 @@ def v0_2_0(edit: Editor) -> None:
         f"- New metric `{NEW_METRIC}`.\n"
         f"- `{RENAMED[0]}` is now `{RENAMED[1]}` (local edits are carried over).\n"
         f"- New question `{name}` (default {default}), used in docs/deploy.md.",
-        f"Nothing, unless the default of `{name}` does not fit: "
+        f"Point the links to docs/monitor.md in README.md and docs/model-card.md (yours) at "
+        f"docs/monitoring.md. If the default of `{name}` does not fit: "
         f"`copier update --defaults --data {name}=N`.",
     )
 

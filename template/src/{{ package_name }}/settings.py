@@ -115,17 +115,7 @@ def _integer(low: int, high: int) -> Callable[[str], int]:
 
 
 def _seconds(high: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            value = -1.0
-        # `not <=` also refuses NaN.
-        if not 0 <= value <= high:
-            raise ValueError(f"a number of seconds from 0 to {high:g}")
-        return value
-
-    return parse
+    return _number(0, high, "a number of seconds")
 
 
 def _text(max_length: int) -> Callable[[str], str]:
@@ -162,24 +152,9 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
-def _log_level(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in LOG_LEVELS:
-        raise ValueError("one of " + ", ".join(LOG_LEVELS))
-    return value
-
-
 def _milliseconds_as_seconds(high: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            value = -1.0
-        if not 0 <= value <= high:
-            raise ValueError(f"a number of milliseconds from 0 to {high:g}")
-        return value / 1000
-
-    return parse
+    milliseconds = _number(0, high, "a number of milliseconds")
+    return lambda raw: milliseconds(raw) / 1000
 
 
 def _path(raw: str) -> Path:
@@ -193,7 +168,7 @@ _SOURCES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("host", "HOST", _text(255)),
     ("model_uri", "MODEL_URI", _path),
     ("model_load_delay_seconds", "MODEL_LOAD_DELAY_SECONDS", _seconds(3600)),
-    ("log_level", "LOG_LEVEL", _log_level),
+    ("log_level", "LOG_LEVEL", _choice(LOG_LEVELS)),
     ("max_body_bytes", "MAX_BODY_BYTES", _integer(1, 1 << 30)),
     ("max_concurrent_requests", "MAX_CONCURRENT_REQUESTS", _integer(1, 100_000)),
     ("drain_seconds", "DRAIN_SECONDS", _seconds(300)),
