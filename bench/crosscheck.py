@@ -1,10 +1,9 @@
 """Cross-check the conformance suite's latency measurement against wrk (issue 8, section 4).
 
-The suite's LAT rule measures with its own httpx load generator
-(``modelrail_conformance.load``). Here both measure the same server back to back at the
-same concurrency: wrk's numbers are the server's; the suite's add its Python client's
-own time, so its p50/p99 may only be higher, and by how much says how much headroom the
-latency rule's verdict carries.
+The suite's LAT rule measures with its own load generator (``modelrail_conformance.load``,
+one keep-alive connection per worker). Here both measure the same server back to back at
+the same concurrency; the ratio of the suite's p50/p99 to wrk's says how far the latency
+rule's verdict can be trusted near the SLO.
 """
 
 from __future__ import annotations

@@ -73,7 +73,10 @@ def test_crosscheck_section_shows_both_generators() -> None:
     }
     page = report.markdown(doc, None, "")
     assert "p50 x1.20 and p99 x2.00 of wrk's" in page
-    assert "| modelrail-conformance (httpx) | 800 | 9.00 | 20.00 | 30.0 |" in page
+    assert "| modelrail-conformance (keep-alive client) | 800 | 9.00 | 20.00 | 30.0 |" in page
+    assert "errs on the strict side" in page
+    doc["crosscheck"]["p99_ratio"] = 0.5
+    assert "wrk saw the longer tail" in report.markdown(doc, None, "")
 
 
 def test_cpu_per_request_column_is_shown_when_measured() -> None:
