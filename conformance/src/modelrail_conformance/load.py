@@ -21,7 +21,6 @@ from modelrail_conformance.failures import NotApplicable
 from modelrail_conformance.keepalive import KeepAliveConnection, ProtocolError
 from modelrail_conformance.target import is_loopback
 
-CONNECT_TIMEOUT = 5.0
 REQUEST_TIMEOUT = 10.0
 
 

@@ -253,6 +253,12 @@ def test_pods_run_restricted_as_the_images_user(
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes[mounts["/tmp"]]["emptyDir"]["medium"] == "Memory"
+    # The root filesystem is read-only: the prediction-log directory the image names must
+    # be a volume, or the service refuses to start (its sink is checked at start-up).
+    log_dir = re.search(r"^ENV PREDICTION_LOG_URL=(\S+)$", dockerfile, re.MULTILINE)
+    assert log_dir is not None, "the Dockerfile sets PREDICTION_LOG_URL"
+    assert log_dir.group(1) in mounts, f"no volume mounted at {log_dir.group(1)}"
+    assert "emptyDir" in volumes[mounts[log_dir.group(1)]]
     assert "hostPath" not in str(volumes)
     for resources in (container["resources"]["requests"], container["resources"]["limits"]):
         assert {"cpu", "memory"} <= set(resources)
