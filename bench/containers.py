@@ -12,10 +12,11 @@ import shutil
 import statistics
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.envs import BENCH_DIR
+from bench.envs import BENCH_DIR, requirements
 from bench.servers import free_port, wait_ready
 
 DOCKERFILES = BENCH_DIR / "docker"
@@ -113,14 +114,20 @@ def measure(spec: ImageSpec, base_image: str, repetitions: int) -> dict[str, obj
     }
 
 
-def stage_context(target: str, work: Path, model: Path, app: Path | None = None) -> Path:
-    """A build context for (d) or (e): the Dockerfile's requirements, the model, the app."""
+def stage_context(
+    target: str,
+    work: Path,
+    model: Path,
+    app: Path | None = None,
+    pins: Mapping[str, str] | None = None,
+) -> Path:
+    """A build context for (d) or (e): the requirements (``pins`` applied), model and app."""
     ctx = work / "docker" / target
     if ctx.exists():
         shutil.rmtree(ctx)
     ctx.mkdir(parents=True)
     name = {"d": "mlserver", "e": "bentoml"}[target]
-    shutil.copy(BENCH_DIR / "requirements" / f"{name}.txt", ctx / "requirements.txt")
+    (ctx / "requirements.txt").write_text(requirements(name, pins))
     shutil.copy(model, ctx / "model.joblib")
     if app is not None:
         shutil.copy(app, ctx / app.name)

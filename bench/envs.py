@@ -1,14 +1,17 @@
 """The bench's own virtual environments under bench/.venvs/, made with uv.
 
-Each env is installed from ``bench/requirements/<name>.txt`` and stamped with that file's
-hash, so a second run reuses it in milliseconds and an edited requirements file rebuilds it.
+Each env is installed from ``bench/requirements/<name>.txt``, with the model libraries
+pinned to the generated service's versions (`requirements`), and stamped with the hash of
+what it was installed from: a second run reuses it in milliseconds, a changed pin rebuilds it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +19,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 VENVS = BENCH_DIR / ".venvs"
 REQUIREMENTS = BENCH_DIR / "requirements"
 PYTHON = "3.11"
+MODEL_LIBRARIES = ("scikit-learn", "numpy")
+"""Libraries whose per-call cost is part of every target's time: one version for all."""
 
 
 @dataclass(frozen=True)
@@ -31,18 +36,42 @@ class Env:
         return str(self.path / "bin" / tool)
 
 
-def ensure(name: str, *, python: str = PYTHON) -> Env:
-    """Create or reuse ``bench/.venvs/<name>`` from ``bench/requirements/<name>.txt``.
+def requirements(name: str, pins: Mapping[str, str] | None = None) -> str:
+    """``bench/requirements/<name>.txt`` with each package in ``pins`` set to that version.
+
+    A pinned package the file does not list is added, so that every target runs the same
+    scikit-learn and numpy as the generated service (whose lock picks the newest): a
+    scikit-learn release can double the per-call cost of ``predict_proba``.
+    """
+    lines = (REQUIREMENTS / f"{name}.txt").read_text().splitlines()
+    pins = dict(pins or {})
+    out = []
+    for line in lines:
+        match = re.match(r"\s*([A-Za-z0-9_.-]+)\s*(==|>=|<=|~=|<|>|$)", line)
+        package = match.group(1).lower() if match and not line.lstrip().startswith("#") else ""
+        if package in pins:
+            out.append(f"{package}=={pins.pop(package)}")
+        else:
+            out.append(line)
+    out += [f"{package}=={version}" for package, version in pins.items()]
+    return "\n".join(out) + "\n"
+
+
+def ensure(name: str, *, pins: Mapping[str, str] | None = None, python: str = PYTHON) -> Env:
+    """Create or reuse ``bench/.venvs/<name>`` from its requirements with ``pins`` applied.
 
     Never raises for an install failure: the returned ``Env.error`` says what failed, so the
     table can say "not available: ..." for that target and the run goes on.
     """
-    req = REQUIREMENTS / f"{name}.txt"
     path = VENVS / name
-    digest = hashlib.sha256(req.read_bytes() + python.encode()).hexdigest()
+    text = requirements(name, pins)
+    req = VENVS / f"{name}.requirements.txt"
+    digest = hashlib.sha256(text.encode() + python.encode()).hexdigest()
     stamp = path / ".bench-stamp"
     if stamp.exists() and stamp.read_text() == digest:
         return Env(name, path)
+    VENVS.mkdir(parents=True, exist_ok=True)
+    req.write_text(text)
     uv = shutil.which("uv")
     if uv is None:
         return Env(name, path, "uv is not on PATH (run `make setup` first)")

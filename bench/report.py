@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.envs import BENCH_DIR, Env
-from bench.stats import Cell, Check, ratio
+from bench.stats import Cell, Check, paired_ratio
 
 RATIOS = (("c/b", "c", "b"), ("c/d", "c", "d"), ("c/d0", "c", "d0"), ("c/e", "c", "e"))
 
@@ -31,7 +31,7 @@ def results_document(
             "ratio": name,
             "concurrency": c,
             "rows": n,
-            "value": ratio(cells.get((num, c, n)), cells.get((den, c, n))),
+            "value": paired_ratio(runs, num, den, c, n),
         }
         for name, num, den in RATIOS
         for n in rows
@@ -255,6 +255,16 @@ def markdown(
         "the cores).",
         "- Servers on core 0 (`taskset -c 0`, one worker), wrk on core 1 (`taskset -c 1`, one "
         "thread), loopback only.",
+        *(
+            [
+                "- Every target runs the generated service's "
+                + ", ".join(f"{k} {v}" for k, v in meta["library_versions"].items())
+                + " (one version for all: a scikit-learn release can change the cost of a "
+                "predict call more than a server does)."
+            ]
+            if meta.get("library_versions")
+            else []
+        ),
         "",
         "## Results",
         "",

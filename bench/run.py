@@ -256,6 +256,16 @@ def cells_of(target: Target, args: argparse.Namespace) -> list[tuple[int, int]]:
     return cells
 
 
+def schedule(cells: dict[str, list[tuple[int, int]]]) -> list[tuple[str, int, int]]:
+    """One repetition's measurements, ``(target, concurrency, rows)``, in the order to run.
+
+    Cell by cell, and within a cell every target back to back (in the order given), so
+    that the paired ratios (`stats.paired_ratio`) compare measurements taken seconds apart.
+    """
+    order = sorted({cell for target_cells in cells.values() for cell in target_cells})
+    return [(tid, c, n) for c, n in order for tid, own in cells.items() if (c, n) in own]
+
+
 def measure(
     args: argparse.Namespace, live: dict[str, Prepared], deadline: float
 ) -> tuple[list[dict[str, object]], list[str]]:
@@ -269,43 +279,43 @@ def measure(
             path.write_text(wrk.lua_script(prep.body(n)))
             scripts[tid, n] = str(path)
     runs, skipped = [], []
-    cells = {tid: cells_of(BY_ID[tid], args) for tid in live}
-    total = sum(len(c) for c in cells.values()) * args.repetitions
+    order = schedule({tid: cells_of(BY_ID[tid], args) for tid in live})
+    total = len(order) * args.repetitions
     done = 0
     for rep in range(args.repetitions):
-        for tid, prep in live.items():
-            for c, n in cells[tid]:
-                done += 1
-                if time.monotonic() > deadline:
-                    skipped.append(f"{tid} c={c} rows={n} rep={rep + 1}")
-                    continue
-                script = scripts[tid, n]
-                subprocess.run(
-                    wrk.command(prep.infer_url, script, connections=c, duration_s=args.warmup),
-                    capture_output=True,
-                    check=False,
-                )
-                pgid = prep.server.proc.pid if prep.server.proc else 0
-                cpu_before = group_cpu_seconds(pgid)
-                proc = subprocess.run(
-                    wrk.command(prep.infer_url, script, connections=c, duration_s=args.duration),
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                cpu = group_cpu_seconds(pgid) - cpu_before
-                try:
-                    result = wrk.parse(proc.stdout).to_dict()
-                except wrk.WrkOutputError as err:
-                    log(f"{tid} c={c} rows={n}: {err}")
-                    continue
-                result["cpu_us_per_req"] = 1e6 * cpu / max(1, int(result["requests"]))
-                runs.append({"target": tid, "concurrency": c, "rows": n, "rep": rep + 1, **result})
-                log(
-                    f"[{done}/{total}] {tid:<6} c={c:<3} rows={n:<3} "
-                    f"{result['rps']:>9.0f} req/s  p99 {result['p99_ms']:.2f} ms"
-                    f"  {result['cpu_us_per_req']:.0f} us CPU/req  errors {result['errors']}"
-                )
+        for tid, c, n in order:
+            prep = live[tid]
+            done += 1
+            if time.monotonic() > deadline:
+                skipped.append(f"{tid} c={c} rows={n} rep={rep + 1}")
+                continue
+            script = scripts[tid, n]
+            subprocess.run(
+                wrk.command(prep.infer_url, script, connections=c, duration_s=args.warmup),
+                capture_output=True,
+                check=False,
+            )
+            pgid = prep.server.proc.pid if prep.server.proc else 0
+            cpu_before = group_cpu_seconds(pgid)
+            proc = subprocess.run(
+                wrk.command(prep.infer_url, script, connections=c, duration_s=args.duration),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            cpu = group_cpu_seconds(pgid) - cpu_before
+            try:
+                result = wrk.parse(proc.stdout).to_dict()
+            except wrk.WrkOutputError as err:
+                log(f"{tid} c={c} rows={n}: {err}")
+                continue
+            result["cpu_us_per_req"] = 1e6 * cpu / max(1, int(result["requests"]))
+            runs.append({"target": tid, "concurrency": c, "rows": n, "rep": rep + 1, **result})
+            log(
+                f"[{done}/{total}] {tid:<6} c={c:<3} rows={n:<3} "
+                f"{result['rps']:>9.0f} req/s  p99 {result['p99_ms']:.2f} ms"
+                f"  {result['cpu_us_per_req']:.0f} us CPU/req  errors {result['errors']}"
+            )
     return runs, skipped
 
 
@@ -372,7 +382,7 @@ def run_containers(
                 )
             )
     if "d" in ids:
-        dctx = containers.stage_context("d", WORK, ctx.models["iris"])
+        dctx = containers.stage_context("d", WORK, ctx.models["iris"], pins=ctx.pins)
         specs.append(
             containers.ImageSpec(
                 "d",
@@ -385,7 +395,7 @@ def run_containers(
         )
     if "e" in ids:
         ectx = containers.stage_context(
-            "e", WORK, ctx.models["iris"], BENCH_DIR / "apps" / "bento_service.py"
+            "e", WORK, ctx.models["iris"], BENCH_DIR / "apps" / "bento_service.py", ctx.pins
         )
         specs.append(
             containers.ImageSpec(
@@ -408,7 +418,7 @@ def run_containers(
 
 def write_doc(args: argparse.Namespace, results: dict[str, Any], saved: Path) -> int:
     """docs/performance.md and its PNG from one results document."""
-    floor = envs.ensure("floor")
+    floor = envs.ensure("floor", pins=results["meta"].get("library_versions"))
     png = args.doc.parent / "performance.png"
     plot_error = floor.error or report.plot(floor, saved, png)
     note = args.note or results["meta"].get("note", "")
@@ -461,11 +471,30 @@ def main(argv: list[str] | None = None) -> int:
     meta["options"]["doc"] = str(args.doc)  # type: ignore[index]
     ids = args.target_ids
 
+    service, service_error = None, None
+    if any(t.startswith("c") for t in ids):
+        try:
+            if args.service_dir:
+                log(f"(c): using the generated repo {args.service_dir}")
+                service = describe(args.service_dir.resolve())
+            else:
+                log("(c): rendering the template and running `make train` in it")
+                service = prepare(WORK, _pairs(args.answers))
+        except NotAvailable as err:
+            service_error = str(err)
+            log(f"(c): not available: {err}")
+    # Every target runs the service's own scikit-learn and numpy, so that the ratios
+    # compare servers, not library releases.
+    pins = service.library_versions(envs.MODEL_LIBRARIES) if service else {}
+    meta["library_versions"] = pins
+    if pins:
+        log("every target runs " + ", ".join(f"{k} {v}" for k, v in pins.items()))
+
     needed = {"floor"} | {ENV_FOR[t] for t in ids if t in ENV_FOR}
     installed = {}
     for name in sorted(needed):
         log(f"venv {name}: installing or reusing bench/.venvs/{name}")
-        installed[name] = envs.ensure(name)
+        installed[name] = envs.ensure(name, pins=pins)
         if installed[name].error:
             log(f"venv {name}: {installed[name].error}")
     if installed["floor"].error:
@@ -474,20 +503,12 @@ def main(argv: list[str] | None = None) -> int:
         WORK,
         installed,
         train(installed["floor"]),
+        service=service,
+        service_error=service_error,
+        pins=pins,
         lean_env=_pairs(args.lean_env),
         batch_env=_pairs(args.batch_env),
     )
-    if any(t.startswith("c") for t in ids):
-        try:
-            if args.service_dir:
-                log(f"(c): using the generated repo {args.service_dir}")
-                ctx.service = describe(args.service_dir.resolve())
-            else:
-                log("(c): rendering the template and running `make train` in it")
-                ctx.service = prepare(WORK, _pairs(args.answers))
-        except NotAvailable as err:
-            ctx.service_error = str(err)
-            log(f"(c): not available: {err}")
 
     targets: dict[str, dict[str, object]] = {}
     live: dict[str, Prepared] = {}
@@ -529,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         cells[key] = stats.summarise(
             r for r in runs if (r["target"], r["concurrency"], r["rows"]) == key
         )
-    checks = stats.issue_checks(cells, container_results, args.concurrency)
+    checks = stats.issue_checks(cells, runs, container_results, args.concurrency)
     meta["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]  # type: ignore[index]
     meta["elapsed_s"] = round(time.monotonic() - started, 1)
     results = report.results_document(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,25 @@ class GeneratedService:
     def command(self) -> list[str]:
         """Its own venv's interpreter running the package (what ``uv run`` would exec)."""
         return [str(self.python), "-m", self.package]
+
+    def library_versions(self, packages: Sequence[str]) -> dict[str, str]:
+        """The installed version of each of ``packages`` in the service's venv (if any)."""
+        script = (
+            "import importlib.metadata as m, json, sys\n"
+            "found = {}\n"
+            "for name in sys.argv[1:]:\n"
+            "    try: found[name] = m.version(name)\n"
+            "    except m.PackageNotFoundError: pass\n"
+            "print(json.dumps(found))"
+        )
+        proc = subprocess.run(
+            [str(self.python), "-c", script, *packages],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return dict(json.loads(proc.stdout))
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float = 900) -> None:

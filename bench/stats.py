@@ -2,12 +2,20 @@
 
 Pure functions over plain dicts (the same shape as the JSON results file), so tests/bench
 covers them without running anything.
+
+Ratios are paired: the runner measures every target of a cell back to back within each
+repetition, and a ratio compares the requests both targets served in the repetitions where
+both ran. On a shared host the speed of a core drifts by 10-20 % from one minute to the
+next; a ratio of two medians taken minutes apart carries that drift, a paired ratio cancels
+most of it. Totals rather than a median of ratios: work that comes in bursts (the
+prediction log writes every 10 s) lands in some measurements only, and a median would
+drop exactly those.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +51,26 @@ def ratio(num: Mapping[str, Any] | None, den: Mapping[str, Any] | None) -> float
     return float(num["rps"]) / float(den["rps"])
 
 
+def paired_ratio(
+    runs: Iterable[Mapping[str, Any]], num: str, den: str, concurrency: int, rows: int
+) -> float | None:
+    """``num``'s throughput over ``den``'s, summed over the repetitions that measured both.
+
+    Every measurement lasts the same time, so summed throughputs compare the work each
+    target did in the same windows. ``None`` when no repetition measured both.
+    """
+    by_rep: dict[tuple[str, Any], float] = {
+        (r["target"], r["rep"]): float(r["rps"])
+        for r in runs
+        if r["concurrency"] == concurrency and r["rows"] == rows and r["target"] in (num, den)
+    }
+    reps = [rep for target, rep in by_rep if target == num and (den, rep) in by_rep]
+    total_den = sum(by_rep[den, rep] for rep in reps)
+    if not reps or total_den == 0:
+        return None
+    return sum(by_rep[num, rep] for rep in reps) / total_den
+
+
 @dataclass(frozen=True)
 class Check:
     """One target of issue 8, evaluated on one run."""
@@ -59,6 +87,7 @@ class Check:
 def ratio_check(
     name: str,
     cells: Mapping[Cell, Mapping[str, Any]],
+    runs: Sequence[Mapping[str, Any]],
     num: str,
     den: str,
     minimum: float,
@@ -67,11 +96,14 @@ def ratio_check(
     *,
     lower_p99: bool = False,
 ) -> Check:
-    """``num/den`` throughput ≥ ``minimum`` at each concurrency (and, optionally, lower p99)."""
+    """Paired ``num/den`` throughput ≥ ``minimum`` at each concurrency (optionally lower p99).
+
+    The p99 comparison uses each cell's median p99.
+    """
     parts, ok, missing = [], True, False
     for c in concurrencies:
         a, b = cells.get((num, c, rows)), cells.get((den, c, rows))
-        r = ratio(a, b)
+        r = paired_ratio(runs, num, den, c, rows)
         if r is None:
             missing = True
             parts.append(f"c={c} n/a")
@@ -99,16 +131,18 @@ def threshold_check(
 
 def issue_checks(
     cells: Mapping[Cell, Mapping[str, Any]],
+    runs: Sequence[Mapping[str, Any]],
     containers: Mapping[str, Mapping[str, Any]],
     concurrencies: Iterable[int],
 ) -> list[Check]:
     """Every measurable target of issue 8, section 2, on 1-row requests."""
     conc = list(concurrencies)
     checks = [
-        ratio_check("c/b >= 0.90 at every concurrency", cells, "c", "b", 0.90, conc, 1),
+        ratio_check("c/b >= 0.90 at every concurrency", cells, runs, "c", "b", 0.90, conc, 1),
         ratio_check(
             "c/d >= 3 at c=8, lower p99 (MLServer defaults)",
             cells,
+            runs,
             "c",
             "d",
             3,
@@ -117,13 +151,28 @@ def issue_checks(
             lower_p99=True,
         ),
         ratio_check(
-            "c/d0 >= 1.5 at c=8 (MLServer parallel_workers: 0)", cells, "c", "d0", 1.5, [8], 1
+            "c/d0 >= 1.5 at c=8 (MLServer parallel_workers: 0)",
+            cells,
+            runs,
+            "c",
+            "d0",
+            1.5,
+            [8],
+            1,
         ),
         ratio_check(
-            "c/e >= 3 at c=8, lower p99 (BentoML)", cells, "c", "e", 3, [8], 1, lower_p99=True
+            "c/e >= 3 at c=8, lower p99 (BentoML)",
+            cells,
+            runs,
+            "c",
+            "e",
+            3,
+            [8],
+            1,
+            lower_p99=True,
         ),
     ]
-    lean = [ratio(cells.get(("c", c, 1)), cells.get(("c-lean", c, 1))) for c in conc]
+    lean = [paired_ratio(runs, "c", "c-lean", c, 1) for c in conc]
     lean_known = [r for r in lean if r is not None]
     cost = None if not lean_known else max(1 - r for r in lean_known)
     checks.append(
@@ -141,14 +190,23 @@ def issue_checks(
     size_d = containers.get("d", {}).get("image_bytes")
     size_ratio = size_c / size_d if size_c and size_d else None
     checks.append(threshold_check("image size c/d <= 0.8", size_ratio, 0.8 + 1e-9, "x", below=True))
-    checks.append(heavy_check(cells.get(("c-heavy-batch", 32, 1)), cells.get(("c-heavy", 32, 1))))
+    checks.append(
+        heavy_check(
+            cells.get(("c-heavy-batch", 32, 1)),
+            cells.get(("c-heavy", 32, 1)),
+            paired_ratio(runs, "c-heavy-batch", "c-heavy", 32, 1),
+        )
+    )
     return checks
 
 
-def heavy_check(batched: Mapping[str, Any] | None, unbatched: Mapping[str, Any] | None) -> Check:
+def heavy_check(
+    batched: Mapping[str, Any] | None,
+    unbatched: Mapping[str, Any] | None,
+    speedup: float | None,
+) -> Check:
     """Micro-batching on the heavy model at c=32: >= 5x the throughput, <= 1/10 the p99."""
     name = "heavy model: batching on/off >= 5x at c=32, p99 <= 0.1x"
-    speedup = ratio(batched, unbatched)
     if speedup is None or batched is None or unbatched is None:
         return Check(name, "N/A", "not measured")
     p99 = float(batched["p99_ms"]) / float(unbatched["p99_ms"])

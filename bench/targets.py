@@ -41,6 +41,8 @@ class Context:
     models: dict[str, Path]
     service: GeneratedService | None = None
     service_error: str | None = None
+    pins: dict[str, str] = field(default_factory=dict)
+    """The service's scikit-learn and numpy versions, installed in every target's env."""
     lean_env: dict[str, str] = field(default_factory=dict)
     batch_env: dict[str, str] = field(default_factory=dict)
     heavy_artifact: Path | None = None

@@ -58,3 +58,18 @@ def test_group_cpu_seconds_counts_this_process_group() -> None:
     sum(i * i for i in range(200_000))  # burn a little CPU
     assert group_cpu_seconds(os.getpgid(0)) > 0
     assert group_cpu_seconds(2**22 + 12345) == 0
+
+
+def test_the_targets_of_a_cell_are_measured_back_to_back() -> None:
+    order = run.schedule(
+        {
+            "b": [(1, 1), (8, 1), (32, 1)],
+            "c": [(1, 1), (8, 1), (32, 1)],
+            "c-heavy": [(1, 1), (32, 1)],
+        }
+    )
+    assert order == [
+        ("b", 1, 1), ("c", 1, 1), ("c-heavy", 1, 1),
+        ("b", 8, 1), ("c", 8, 1),
+        ("b", 32, 1), ("c", 32, 1), ("c-heavy", 32, 1),
+    ]  # fmt: skip

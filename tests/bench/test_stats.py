@@ -32,41 +32,74 @@ def test_ratio_is_none_when_a_side_is_missing_or_zero() -> None:
     assert stats.ratio(run(90), run(0)) is None
 
 
-def cells(**by_target: tuple[float, float]) -> dict[stats.Cell, dict[str, float | int]]:
-    out = {}
+Measured = tuple[dict[stats.Cell, dict[str, float | int]], list[dict[str, object]]]
+
+
+def measured(**by_target: tuple[float, float]) -> Measured:
+    """Cells and their runs: three equal repetitions per target at c=1, 8 and 32."""
+    cells, runs = {}, []
     for tid, (rps, p99) in by_target.items():
         for c in (1, 8, 32):
-            out[tid.replace("_", "-"), c, 1] = run(rps, p99)
-    return out
+            target = tid.replace("_", "-")
+            cells[target, c, 1] = run(rps, p99)
+            runs += [
+                {"target": target, "concurrency": c, "rows": 1, "rep": rep, **run(rps, p99)}
+                for rep in (1, 2, 3)
+            ]
+    return cells, runs
+
+
+def test_paired_ratio_compares_the_same_repetitions() -> None:
+    def at(target: str, rep: int, rps: float) -> dict[str, object]:
+        return {"target": target, "concurrency": 8, "rows": 1, "rep": rep, "rps": rps}
+
+    # The host slows down in repetition 2 for both targets: the pairs see it, medians not.
+    runs = [at("c", 1, 900), at("b", 1, 1000), at("c", 2, 450), at("b", 2, 500),
+            at("c", 3, 950), at("b", 3, 1000), at("c", 4, 999)]  # fmt: skip
+    assert stats.paired_ratio(runs, "c", "b", 8, 1) == pytest.approx(2300 / 2500)
+    assert stats.ratio({"rps": 900}, {"rps": 1000}) == pytest.approx(0.9)
+    assert stats.paired_ratio(runs, "c", "b", 32, 1) is None
+    assert stats.paired_ratio(runs, "c", "e", 8, 1) is None
+
+
+def test_a_burst_in_one_repetition_counts_in_a_paired_ratio() -> None:
+    def at(target: str, rep: int, rps: float) -> dict[str, object]:
+        return {"target": target, "concurrency": 8, "rows": 1, "rep": rep, "rps": rps}
+
+    # c loses 30 % in one repetition of three (a prediction-log flush): a median of the
+    # per-repetition ratios would say 0 %, the work lost is 10 %.
+    runs = [at("c", 1, 1000), at("c-lean", 1, 1000), at("c", 2, 700), at("c-lean", 2, 1000),
+            at("c", 3, 1000), at("c-lean", 3, 1000)]  # fmt: skip
+    assert stats.paired_ratio(runs, "c", "c-lean", 8, 1) == pytest.approx(0.9)
 
 
 def test_c_over_b_passes_at_0_90_and_fails_below() -> None:
-    ok = stats.ratio_check("c/b", cells(c=(900, 1), b=(1000, 1)), "c", "b", 0.9, [1, 8, 32], 1)
-    bad = stats.ratio_check("c/b", cells(c=(899, 1), b=(1000, 1)), "c", "b", 0.9, [1, 8], 1)
+    ok = stats.ratio_check("c/b", *measured(c=(900, 1), b=(1000, 1)), "c", "b", 0.9, [1, 8, 32], 1)
+    bad = stats.ratio_check("c/b", *measured(c=(899, 1), b=(1000, 1)), "c", "b", 0.9, [1, 8], 1)
     assert ok.status == "PASS"
     assert bad.status == "FAIL"
     assert "c=8 0.90" in bad.detail
 
 
 def test_ratio_check_with_lower_p99_fails_on_latency_alone() -> None:
-    data = cells(c=(1000, 5.0), d=(300, 4.0))
-    check = stats.ratio_check("c/d", data, "c", "d", 3, [8], 1, lower_p99=True)
+    data = measured(c=(1000, 5.0), d=(300, 4.0))
+    check = stats.ratio_check("c/d", *data, "c", "d", 3, [8], 1, lower_p99=True)
     assert check.status == "FAIL"
     assert "p99 5.00 vs 4.00 ms" in check.detail
 
 
 def test_ratio_check_is_na_when_a_target_did_not_run() -> None:
-    check = stats.ratio_check("c/e", cells(c=(1000, 1)), "c", "e", 3, [8], 1)
+    check = stats.ratio_check("c/e", *measured(c=(1000, 1)), "c", "e", 3, [8], 1)
     assert check.status == "N/A"
     assert check.line().startswith("N/A ")
 
 
 def test_issue_checks_cover_every_measurable_target() -> None:
-    data = cells(b=(1000, 2), c=(950, 1), c_lean=(980, 1), d=(300, 30), d0=(600, 20),
-                 e=(250, 50))  # fmt: skip
+    data = measured(b=(1000, 2), c=(950, 1), c_lean=(980, 1), d=(300, 30), d0=(600, 20),
+                    e=(250, 50))  # fmt: skip
     containers = {"c": {"cold_start_s": 1.2, "image_bytes": 300}, "d": {"image_bytes": 1000}}
     checks = {c.name.split(" ")[0] + " " + c.name.split(" ")[1]: c.status
-              for c in stats.issue_checks(data, containers, [1, 8, 32])}  # fmt: skip
+              for c in stats.issue_checks(*data, containers, [1, 8, 32])}  # fmt: skip
     assert checks == {
         "c/b >=": "PASS",
         "c/d >=": "PASS",
@@ -80,9 +113,12 @@ def test_issue_checks_cover_every_measurable_target() -> None:
 
 
 def test_logging_cost_check_uses_the_worst_concurrency() -> None:
-    data = cells(c=(1000, 1), c_lean=(1000, 1))
-    data["c", 32, 1] = run(940)
-    (cost,) = [c for c in stats.issue_checks(data, {}, [1, 8, 32]) if c.name.startswith("drift")]
+    cells, runs = measured(c=(1000, 1), c_lean=(1000, 1))
+    for r in runs:
+        if r["target"] == "c" and r["concurrency"] == 32:
+            r["rps"] = 940
+    checks = stats.issue_checks(cells, runs, {}, [1, 8, 32])
+    (cost,) = [c for c in checks if c.name.startswith("drift")]
     assert cost.status == "FAIL"
     assert cost.detail.startswith("6.00 %")
 
@@ -98,6 +134,6 @@ def test_logging_cost_check_uses_the_worst_concurrency() -> None:
 def test_heavy_check_needs_both_throughput_and_p99(
     batched: tuple[float, float], unbatched: tuple[float, float], status: str
 ) -> None:
-    check = stats.heavy_check(run(*batched), run(*unbatched))
+    check = stats.heavy_check(run(*batched), run(*unbatched), batched[0] / unbatched[0])
     assert check.status == status
-    assert stats.heavy_check(None, run(*unbatched)).status == "N/A"
+    assert stats.heavy_check(None, run(*unbatched), None).status == "N/A"
