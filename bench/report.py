@@ -247,7 +247,8 @@ def markdown(
         f"- Command: `{meta['command']}`",
         f"- Started {meta['started']}, {meta['elapsed_s']} s in all; "
         f"{opts['warmup']:g} s warm-up + {opts['repetitions']} x {opts['duration']:g} s per "
-        "cell, repetitions interleaved, medians shown (errors summed).",
+        "cell; within a repetition the targets of a cell run back to back; medians shown "
+        "(errors summed), ratios paired per repetition (bench/README.md).",
         f"- Machine: {m['cores']} cores, {m['cpu_model']}, {m['memory_gib']} GiB, Linux "
         f"{m['kernel']}, {m['wrk']}.",
         f"- Load average at start {' '.join(m['loadavg_start'])}, at end "
