@@ -67,12 +67,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="1 s warm-up and 1 s measurements, no containers (numbers are rough)",
     )
-    # Five short repetitions rather than three long ones: more pairs for the paired ratios
+    # Four short repetitions rather than three long ones: more pairs for the paired ratios
     # in about the same time (the host's speed drifts more than a measurement lasts).
     p.add_argument("--warmup", type=float, default=0.5, help="seconds of warm-up per cell")
     p.add_argument("--duration", type=float, default=2.0, help="seconds measured per repetition")
     p.add_argument(
-        "--repetitions", type=int, help="repetitions per cell (>= 3; default 5, 3 with --quick)"
+        "--repetitions", type=int, help="repetitions per cell (>= 3; default 4, 3 with --quick)"
     )
     p.add_argument("--concurrency", type=_ints, default=[1, 8, 32], help="e.g. 1,8,32")
     p.add_argument("--rows", type=_ints, default=[1, 64], help="rows per request, e.g. 1,64")
@@ -163,7 +163,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     if args.repetitions is None:
-        args.repetitions = 3 if args.quick else 5
+        args.repetitions = 3 if args.quick else 4
     if args.quick:
         args.warmup, args.duration = 1.0, 1.0
         if args.containers is None:

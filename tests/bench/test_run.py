@@ -17,7 +17,7 @@ def test_quick_shortens_cells_and_skips_containers_and_profiles() -> None:
 
 def test_defaults_cover_the_issue_matrix() -> None:
     args = run.parse_args([])
-    assert args.repetitions == 5
+    assert args.repetitions == 4
     assert args.concurrency == [1, 8, 32]
     assert args.rows == [1, 64]
     assert args.target_ids == [
