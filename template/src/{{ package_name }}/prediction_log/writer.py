@@ -90,6 +90,17 @@ class PredictionLogWriter:
         if len(queue) == self._wake_at:
             self._wake.set()
 
+    def prepare(self) -> None:
+        """Import the Parquet writer; the app calls this before it loads the model.
+
+        scikit-learn checks whether each input is a pyarrow table, and a pyarrow that
+        another thread is still importing is half there: a predict racing that import
+        fails (the warm-up did, and `PREDICT_MODE=auto` then chose threads). Importing
+        before the first predict rules the race out, and keeps the import's time off the
+        first flush in the middle of serving.
+        """
+        import pyarrow.parquet  # noqa: F401, PLC0415
+
     def start(self) -> None:
         """Start the writer thread."""
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
@@ -120,10 +131,6 @@ class PredictionLogWriter:
                 self._write(day, events)
 
     def _run(self) -> None:
-        # Import the Parquet writer now rather than at the first flush, in the middle of
-        # serving traffic.
-        import pyarrow.parquet  # noqa: F401, PLC0415
-
         while True:
             self._wake.wait(self._flush_seconds)
             self._wake.clear()
