@@ -44,13 +44,6 @@ def summarise(runs: Iterable[Mapping[str, Any]]) -> dict[str, float | int]:
     return out
 
 
-def ratio(num: Mapping[str, Any] | None, den: Mapping[str, Any] | None) -> float | None:
-    """Throughput ratio ``num / den``; ``None`` when either side is missing or zero."""
-    if not num or not den or not den.get("rps") or num.get("rps") is None:
-        return None
-    return float(num["rps"]) / float(den["rps"])
-
-
 def paired_ratio(
     runs: Iterable[Mapping[str, Any]], num: str, den: str, concurrency: int, rows: int
 ) -> float | None:

@@ -26,12 +26,6 @@ def test_summarise_refuses_no_runs() -> None:
         stats.summarise([])
 
 
-def test_ratio_is_none_when_a_side_is_missing_or_zero() -> None:
-    assert stats.ratio(run(90), run(100)) == pytest.approx(0.9)
-    assert stats.ratio(None, run(100)) is None
-    assert stats.ratio(run(90), run(0)) is None
-
-
 Measured = tuple[dict[stats.Cell, dict[str, float | int]], list[dict[str, object]]]
 
 
@@ -49,23 +43,22 @@ def measured(**by_target: tuple[float, float]) -> Measured:
     return cells, runs
 
 
-def test_paired_ratio_compares_the_same_repetitions() -> None:
-    def at(target: str, rep: int, rps: float) -> dict[str, object]:
-        return {"target": target, "concurrency": 8, "rows": 1, "rep": rep, "rps": rps}
+def at(target: str, rep: int, rps: float) -> dict[str, object]:
+    """One measurement at c=8, 1 row."""
+    return {"target": target, "concurrency": 8, "rows": 1, "rep": rep, "rps": rps}
 
+
+def test_paired_ratio_compares_the_same_repetitions() -> None:
     # The host slows down in repetition 2 for both targets: the pairs see it, medians not.
     runs = [at("c", 1, 900), at("b", 1, 1000), at("c", 2, 450), at("b", 2, 500),
             at("c", 3, 950), at("b", 3, 1000), at("c", 4, 999)]  # fmt: skip
     assert stats.paired_ratio(runs, "c", "b", 8, 1) == pytest.approx(2300 / 2500)
-    assert stats.ratio({"rps": 900}, {"rps": 1000}) == pytest.approx(0.9)
     assert stats.paired_ratio(runs, "c", "b", 32, 1) is None
     assert stats.paired_ratio(runs, "c", "e", 8, 1) is None
+    assert stats.paired_ratio([at("c", 1, 900), at("e", 1, 0)], "c", "e", 8, 1) is None
 
 
 def test_a_burst_in_one_repetition_counts_in_a_paired_ratio() -> None:
-    def at(target: str, rep: int, rps: float) -> dict[str, object]:
-        return {"target": target, "concurrency": 8, "rows": 1, "rep": rep, "rps": rps}
-
     # c loses 30 % in one repetition of three (a prediction-log flush): a median of the
     # per-repetition ratios would say 0 %, the work lost is 10 %.
     runs = [at("c", 1, 1000), at("c-lean", 1, 1000), at("c", 2, 700), at("c-lean", 2, 1000),
