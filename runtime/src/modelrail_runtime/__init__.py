@@ -1,0 +1,66 @@
+"""modelrail-runtime: the serving runtime of a modelrail model service.
+
+The public API, what a model repository may import, is exactly ``__all__``; every other
+module is private and may change in any release.
+
+- Serving: `serve` (a repository's ``__main__`` calls it with its own defaults),
+  `Settings`, `SettingsError`.
+- Model adapters: `ModelAdapter` and `Predictor` (the two protocols a repository with an
+  unusual model implements), `ModelSignature`, `TensorSpec`, `MonitoringSpec`,
+  `FeatureSpec`, `Tensor`, `VerifiedArtifact`, `ModelLoadError`, and `adapter_for`, the
+  adapters that ship with the runtime by name (``scikit-learn``: the ``sklearn`` extra).
+- Training and evaluation: `save_model` writes a trained model as the service loads it,
+  `load_model` loads it back (hash-checked), as `SavedModel` and `LoadedModel`.
+- Tests: `ServiceClient`, the service in the test's own process (the ``testing`` extra).
+"""
+
+from importlib import metadata as _metadata
+from typing import TYPE_CHECKING
+
+from .adapter import FeatureSpec, ModelAdapter, MonitoringSpec, Predictor, Tensor
+from .artifacts import ModelLoadError, VerifiedArtifact
+from .frameworks import adapter_for
+from .model import LoadedModel, load_model
+from .oip.signature import ModelSignature, TensorSpec
+from .server import serve
+from .settings import Settings, SettingsError
+from .training import SavedModel, save_model
+
+if TYPE_CHECKING:
+    from .testing import ServiceClient
+
+try:
+    __version__ = _metadata.version("modelrail-runtime")
+except _metadata.PackageNotFoundError:  # a source tree on sys.path
+    __version__ = "0.0.0"
+
+__all__ = [
+    "FeatureSpec",
+    "LoadedModel",
+    "ModelAdapter",
+    "ModelLoadError",
+    "ModelSignature",
+    "MonitoringSpec",
+    "Predictor",
+    "SavedModel",
+    "ServiceClient",
+    "Settings",
+    "SettingsError",
+    "Tensor",
+    "TensorSpec",
+    "VerifiedArtifact",
+    "__version__",
+    "adapter_for",
+    "load_model",
+    "save_model",
+    "serve",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The test client needs httpx (the `testing` extra), which a serving image lacks.
+    if name == "ServiceClient":
+        from .testing import ServiceClient  # noqa: PLC0415 - httpx only when asked for
+
+        return ServiceClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,52 @@
+"""The framework adapters that ship with the runtime, one optional extra each.
+
+`adapter_for` finds one by the name training recorded in metadata.json (``framework``).
+Each adapter module imports its framework only when it loads or dumps a model, so that
+choosing an adapter costs nothing at start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Final
+
+from ..artifacts import ModelLoadError
+
+if TYPE_CHECKING:
+    from ..adapter import ModelAdapter
+
+BUILT_IN: Final = {
+    "scikit-learn": ("modelrail_runtime.frameworks.sklearn", "SklearnAdapter", "sklearn"),
+}
+"""Framework name -> (module, adapter class, the extra that installs its libraries)."""
+
+
+def adapter_for(framework: str) -> ModelAdapter:
+    """The built-in adapter for ``framework`` (as recorded in metadata.json).
+
+    Raises:
+        ModelLoadError: no built-in adapter has that name, or its extra is not installed.
+    """
+    entry = BUILT_IN.get(framework)
+    if entry is None:
+        known = ", ".join(sorted(BUILT_IN))
+        raise ModelLoadError(
+            f"no built-in adapter for framework {framework!r} (built in: {known}); "
+            "pass your own adapter to serve(adapter=...)"
+        )
+    module_name, class_name, extra = entry
+    adapter: ModelAdapter = getattr(importlib.import_module(module_name), class_name)()
+    missing = adapter_missing_libraries(adapter)
+    if missing:
+        raise ModelLoadError(
+            f"the {framework} adapter needs {', '.join(missing)}: install "
+            f"modelrail-runtime[{extra}]"
+        )
+    return adapter
+
+
+def adapter_missing_libraries(adapter: object) -> list[str]:
+    """The import names an adapter needs that cannot be found (``REQUIRES`` on its class)."""
+    requires: tuple[str, ...] = getattr(adapter, "REQUIRES", ())
+    return [name for name in requires if importlib.util.find_spec(name) is None]

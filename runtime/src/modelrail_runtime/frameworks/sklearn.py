@@ -1,0 +1,211 @@
+"""scikit-learn: classifiers stored as reproducible skops files (`modelrail-runtime[sklearn]`).
+
+skops stores a model as a zip of JSON and ``.npy`` arrays and refuses, on load, any type
+not in its allow-list: nothing in the file is executed (no pickle). The adapter serves any
+fitted classifier with ``predict_proba`` whose classes are 0..k-1 (a Pipeline, a
+RandomForest...): the signature (number of features and of classes) is read from the
+loaded model, so an artifact trained with another estimator or feature set is served
+through MODEL_URI as it is.
+
+Tensors: one FP64 input ``input-0`` of shape ``[-1, features]``; outputs ``label``
+(INT64 ``[-1]``, the most probable class) and ``probabilities`` (FP64 ``[-1, classes]``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from platform import python_version
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from ..adapter import FeatureSpec, MonitoringSpec, Tensor
+from ..artifacts import ModelLoadError
+from ..oip.signature import ModelSignature, TensorSpec
+
+if TYPE_CHECKING:
+    from ..artifacts import VerifiedArtifact
+
+INPUT: Final = "input-0"
+
+DEFAULT_TRUSTED_TYPES: Final = ("sklearn.tree._tree.Tree",)
+"""Types trusted beyond skops' own defaults (scikit-learn estimators, numpy arrays).
+
+skops rebuilds a tree from its node arrays without running code from the file, but leaves
+the type out of its defaults; every tree ensemble (RandomForest, GradientBoosting,
+ExtraTrees) needs it.
+"""
+
+# A fixed timestamp for every zip entry: the artifact's bytes must not depend on the clock.
+_ZIP_EPOCH: Final = (1980, 1, 1, 0, 0, 0)
+
+
+def signature_for(features: int, classes: int) -> ModelSignature:
+    """The OIP signature of a classifier taking ``features`` columns, with ``classes`` classes."""
+    return ModelSignature(
+        inputs=(TensorSpec(INPUT, "FP64", (-1, features)),),
+        outputs=(
+            TensorSpec("label", "INT64", (-1,)),
+            TensorSpec("probabilities", "FP64", (-1, classes)),
+        ),
+    )
+
+
+def monitoring_for(
+    features: int, classes: int, feature_names: Sequence[str] = ()
+) -> MonitoringSpec:
+    """What drift detection and the prediction metrics watch for such a classifier.
+
+    Columns take ``feature_names`` when there are as many, ``feature_<i>`` otherwise (an
+    artifact trained on other data, served through MODEL_URI).
+    """
+    names = (
+        tuple(feature_names)
+        if len(feature_names) == features
+        else tuple(f"feature_{column}" for column in range(features))
+    )
+    return MonitoringSpec(
+        features=tuple(FeatureSpec(name, INPUT, column) for column, name in enumerate(names)),
+        class_output="label",
+        classes=tuple(range(classes)),
+        score_output="probabilities",
+    )
+
+
+class SklearnAdapter:
+    """skops artifacts of scikit-learn classifiers."""
+
+    name: Final = "scikit-learn"
+    platform: Final = "sklearn_skops"
+    artifact_file: Final = "model.skops"
+    REQUIRES: Final = ("sklearn", "skops")
+
+    def __init__(self, trusted_types: Sequence[str] = DEFAULT_TRUSTED_TYPES) -> None:
+        """Args: trusted_types: types the artifact may hold beyond skops' defaults.
+
+        Add only types you would be happy to construct from untrusted input.
+        """
+        self.trusted_types = tuple(trusted_types)
+
+    def dump(self, model: object) -> bytes:
+        """skops bytes for ``model``, normalised so that the same model gives the same bytes."""
+        import skops.io as sio  # noqa: PLC0415 - the framework loads with the model
+
+        return _normalise(sio.dumps(model))
+
+    def load(self, artifact: VerifiedArtifact) -> SklearnPredictor:
+        """Load skops bytes, refusing any type outside skops' defaults and the trusted ones.
+
+        Raises:
+            ModelLoadError: the bytes are not a skops file, hold an untrusted type, or do not
+                hold a fitted classifier with ``predict_proba`` and classes 0..k-1.
+        """
+        import skops.io as sio  # noqa: PLC0415
+
+        try:
+            untrusted = set(sio.get_untrusted_types(data=artifact.data)) - set(self.trusted_types)
+            if untrusted:
+                raise ModelLoadError(
+                    "model artifact contains types outside the allow-list: "
+                    + ", ".join(sorted(untrusted))
+                    + "; if you trust them, serve with "
+                    "SklearnAdapter(trusted_types=[*DEFAULT_TRUSTED_TYPES, ...])"
+                )
+            model = sio.loads(artifact.data, trusted=list(self.trusted_types))
+        except ModelLoadError:
+            raise
+        except Exception as exc:
+            raise ModelLoadError(f"model artifact is not a loadable skops file: {exc}") from exc
+        classes = getattr(model, "classes_", None)
+        features = getattr(model, "n_features_in_", None)
+        if not hasattr(model, "predict_proba") or classes is None or not isinstance(features, int):
+            raise ModelLoadError(
+                "model artifact does not hold a fitted scikit-learn classifier with predict_proba"
+            )
+        # Labels are served as class indices (argmax of the probabilities): they are the
+        # classes themselves only when the classes are 0..k-1.
+        if len(classes) < 2 or list(classes) != list(range(len(classes))):
+            raise ModelLoadError("model artifact predicts classes other than 0..k-1 (k >= 2)")
+        names = artifact.metadata.get("feature_names", ())
+        return SklearnPredictor(
+            model,
+            signature_for(features, len(classes)),
+            monitoring_for(features, len(classes), names if isinstance(names, list) else ()),
+        )
+
+    def library_versions(self) -> dict[str, str]:
+        """Versions of Python and of the libraries that shape the artifact."""
+        versions = {"python": python_version()}
+        for name in ("scikit-learn", "skops", "numpy", "scipy"):
+            versions[name] = metadata.version(name)
+        return versions
+
+
+class SklearnPredictor:
+    """A loaded classifier behind the `Predictor` protocol."""
+
+    def __init__(self, model: Any, signature: ModelSignature, monitoring: MonitoringSpec) -> None:
+        from sklearn import config_context  # noqa: PLC0415
+
+        self._model = model
+        self._config_context = config_context
+        self.signature = signature
+        self.monitoring = monitoring
+
+    def predict(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """Class probabilities and the most probable class for each row of ``input-0``."""
+        # The protocol layer has already checked dtype, shape and finiteness, so
+        # scikit-learn's own per-call checks (a third of a small model's predict time) are
+        # skipped. The configuration is thread-local: it is set here, on whichever thread
+        # predicts (the event loop, a worker thread or the batching thread).
+        with self._config_context(assume_finite=True, skip_parameter_validation=True):
+            probabilities = np.asarray(self._model.predict_proba(inputs[INPUT]), np.float64)
+        labels = np.argmax(probabilities, axis=1).astype(np.int64)
+        return {"label": labels, "probabilities": probabilities}
+
+
+def _normalise(raw: bytes) -> bytes:
+    """Rewrite a skops zip so that its bytes depend only on the model.
+
+    skops names array files and object ids after ``id()`` (memory addresses) and stamps
+    entries with the current time. Ids are renumbered in order of first appearance (which
+    keeps shared references shared), files renamed to match, entries written in a fixed
+    order with a fixed timestamp.
+    """
+    with zipfile.ZipFile(io.BytesIO(raw)) as source:
+        schema = json.loads(source.read("schema.json"))
+        ids: dict[int, int] = {}
+        files: dict[str, str] = {}
+        schema = _renumber(schema, ids, files)
+        entries = {new: source.read(old) for old, new in files.items()}
+    entries["schema.json"] = json.dumps(schema, indent=2).encode("utf-8")
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, entries[name])
+    return output.getvalue()
+
+
+def _renumber(node: Any, ids: dict[int, int], files: dict[str, str]) -> Any:
+    if isinstance(node, list):
+        return [_renumber(item, ids, files) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "__id__" and isinstance(value, int):
+            # Start at 1: skops treats an id of 0 as "no id".
+            result[key] = ids.setdefault(value, len(ids) + 1)
+        elif key == "file" and isinstance(value, str):
+            suffix = value[value.rfind(".") :] if "." in value else ""
+            result[key] = files.setdefault(value, f"{len(files):06d}{suffix}")
+        else:
+            result[key] = _renumber(value, ids, files)
+    return result

@@ -1,0 +1,227 @@
+"""Prediction metrics and drift detection, kept off the request path.
+
+The request path only appends the request's tensors to a bounded deque (`observe`, O(1)).
+A background thread (every second) and every ``/metrics`` scrape fold what is pending into
+the predicted-class counters, the score histogram and the sliding drift window, then
+recompute the drift indices (`drift.binned_psi`): a few numpy calls per batch of
+requests, whatever their number. If more than ``MAX_PENDING`` requests arrive between two
+folds, the oldest are skipped.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+from numpy.typing import NDArray
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from .batch_histogram import BatchHistogram
+from .drift import SlidingWindow, binned_psi
+from .registry import MODEL_LABELS
+
+if TYPE_CHECKING:
+    from ..adapter import Tensor
+    from ..model import LoadedModel
+
+logger = logging.getLogger(__name__)
+
+MAX_PENDING: Final = 65_536
+OTHER_CLASS: Final = "other"
+"""The ``predicted_class`` label of a prediction outside the model's declared classes."""
+SCORE_BUCKETS: Final = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+
+Pending = tuple[Mapping[str, "Tensor"], Mapping[str, "Tensor"]]
+
+
+class MonitorMetrics:
+    """The families the monitor fills: predictions, scores, drift."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.predictions = Counter(
+            "model_predictions",
+            "Predictions made, one per input row, by predicted class.",
+            [*MODEL_LABELS, "predicted_class"],
+            registry=registry,
+        )
+        self.prediction_score = BatchHistogram(
+            "model_prediction_score",
+            "Probability the model gave the class it predicted, one observation per row.",
+            [*MODEL_LABELS, "predicted_class"],
+            SCORE_BUCKETS,
+        )
+        registry.register(self.prediction_score)
+        self.feature_drift = Gauge(
+            "model_feature_drift_psi",
+            "Population stability index of each input feature: the recent window against "
+            "the training data (NaN until the window holds DRIFT_MIN_ROWS rows).",
+            [*MODEL_LABELS, "feature"],
+            registry=registry,
+        )
+        self.prediction_drift = Gauge(
+            "model_prediction_drift_psi",
+            "Population stability index of the predicted class: the recent window against "
+            "the predictions on the training data (NaN until DRIFT_MIN_ROWS rows).",
+            [*MODEL_LABELS, "output"],
+            registry=registry,
+        )
+        self.drift_threshold = Gauge(
+            "model_drift_psi_threshold",
+            "DRIFT_THRESHOLD: a drift index above it raises the drift alerts.",
+            registry=registry,
+        )
+        self.drift_window_rows = Gauge(
+            "model_drift_window_rows",
+            "Input rows in the sliding window the drift indices are computed on.",
+            MODEL_LABELS,
+            registry=registry,
+        )
+
+    def observe_predictions(
+        self,
+        model_name: str,
+        model_version: str,
+        classes: Sequence[str],
+        counts: NDArray[np.int64],
+        scores: Sequence[NDArray[np.float64]] | None,
+    ) -> None:
+        """Count predicted classes and record their scores (one batch of rows at a time)."""
+        for index, name in enumerate(classes):
+            if counts[index]:
+                self.predictions.labels(model_name, model_version, name).inc(int(counts[index]))
+            if scores is not None and len(scores[index]):
+                self.prediction_score.observe_many((model_name, model_version, name), scores[index])
+
+
+class ModelMonitor:
+    """Watches what the served model is asked and what it answers."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        *,
+        window_rows: int,
+        min_rows: int,
+        threshold: float,
+        interval_seconds: float = 1.0,
+    ) -> None:
+        self.metrics = MonitorMetrics(registry)
+        self._window_rows = window_rows
+        self._min_rows = min_rows
+        self._interval = interval_seconds
+        self._pending: collections.deque[Pending] = collections.deque(maxlen=MAX_PENDING)
+        self._model: LoadedModel | None = None
+        self._window: SlidingWindow | None = None
+        self._classes: NDArray[np.float64] = np.zeros(0)
+        self._class_names: tuple[str, ...] = ()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.metrics.drift_threshold.set(threshold)
+
+    def attach(self, model: LoadedModel) -> None:
+        """Start watching ``model`` (called once it is loaded)."""
+        with self._lock:
+            self._model = model
+            classes = sorted(model.monitoring.classes)
+            self._classes = np.asarray(classes, dtype=np.float64)
+            self._class_names = (*(str(value) for value in classes), OTHER_CLASS)
+            reference = model.reference
+            if reference is None:
+                logger.warning(
+                    "no reference profile beside the model artifact: drift detection is off "
+                    "(re-run `make train` to write one)"
+                )
+            elif self._window_rows > 0:
+                self._window = SlidingWindow(self._window_rows, len(reference.features) + 1)
+            self._update_drift(model)
+
+    def observe(self, inputs: Mapping[str, Tensor], outputs: Mapping[str, Tensor]) -> None:
+        """Hand one request's tensors over (request path: one deque append)."""
+        self._pending.append((inputs, outputs))
+
+    def refresh(self) -> None:
+        """Fold pending requests into the metrics and the window; recompute drift."""
+        with self._lock:
+            model = self._model
+            if model is None or not self._pending:
+                return
+            batch: list[Pending] = []
+            pending = self._pending
+            while pending:
+                batch.append(pending.popleft())
+            self._fold(model, batch)
+            self._update_drift(model)
+
+    def start(self) -> None:
+        """Refresh every ``interval_seconds`` in a background thread."""
+        self._thread = threading.Thread(target=self._run, name="model-monitor", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the background thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.refresh()
+            except Exception:
+                logger.exception("model monitor: refresh failed")
+
+    def _fold(self, model: LoadedModel, batch: list[Pending]) -> None:
+        spec = model.monitoring
+        labels = np.concatenate(
+            [np.asarray(outputs[spec.class_output]).reshape(-1) for _, outputs in batch]
+        ).astype(np.float64)
+        index = _class_index(self._classes, labels)
+        counts = np.bincount(index, minlength=len(self._class_names)).astype(np.int64)
+        scores = None
+        if spec.score_output is not None:
+            probabilities = np.concatenate(
+                [np.asarray(outputs[spec.score_output]) for _, outputs in batch]
+            )
+            top = probabilities.max(axis=1).astype(np.float64)
+            scores = [top[index == position] for position in range(len(self._class_names))]
+        self.metrics.observe_predictions(
+            model.name, model.version, self._class_names, counts, scores
+        )
+        reference = model.reference
+        if self._window is None or reference is None:
+            return
+        tensors = {
+            name: np.concatenate([np.asarray(inputs[name]) for inputs, _ in batch])
+            for name in {feature.input for feature in reference.features}
+        }
+        columns = [tensors[feature.input][:, feature.column] for feature in reference.features]
+        self._window.add(np.column_stack([*columns, labels]))
+
+    def _update_drift(self, model: LoadedModel) -> None:
+        reference = model.reference
+        if self._window is None or reference is None:
+            return
+        rows = self._window.rows()
+        enough = len(rows) >= self._min_rows
+        metrics = self.metrics
+        metrics.drift_window_rows.labels(model.name, model.version).set(len(rows))
+        for position, feature in enumerate(reference.features):
+            value = binned_psi(feature.binning, rows[:, position]) if enough else float("nan")
+            metrics.feature_drift.labels(model.name, model.version, feature.name).set(value)
+        prediction = reference.prediction
+        value = binned_psi(prediction.binning, rows[:, -1]) if enough else float("nan")
+        metrics.prediction_drift.labels(model.name, model.version, prediction.output).set(value)
+
+
+def _class_index(classes: NDArray[np.float64], labels: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Position of each label in ``classes``; ``len(classes)`` for anything else."""
+    if len(classes) == 0:
+        return np.zeros(len(labels), dtype=np.intp)
+    position = np.searchsorted(classes, labels)
+    known = classes[np.minimum(position, len(classes) - 1)] == labels
+    return np.where(known, position, len(classes)).astype(np.intp)

@@ -1,0 +1,204 @@
+"""OIP v2 (REST) bodies: parse and check inference requests, build inference responses.
+
+Every problem with a request is a `ProtocolError` whose message says what is wrong and
+what is expected, and never repeats a value taken from the request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+from numpy.typing import NDArray
+
+from .datatypes import DATATYPES, Element
+from .signature import ModelSignature, TensorSpec
+
+Tensor = NDArray[Any]
+
+# JSON booleans are Python ints too, so numeric elements refuse them explicitly.
+_ELEMENT_TYPES = {
+    Element.BOOL: frozenset({bool}),
+    Element.INTEGER: frozenset({int}),
+    Element.NUMBER: frozenset({int, float}),
+    Element.STRING: frozenset({str}),
+}
+
+
+class ProtocolError(ValueError):
+    """The request body breaks the protocol or the model's signature (answered with 400)."""
+
+
+@dataclass(frozen=True)
+class InferenceRequest:
+    """A checked inference request: tensors ready for the model."""
+
+    id: str | None
+    inputs: dict[str, Tensor]
+    outputs: tuple[str, ...]
+    """The outputs to return, in the order asked for (all of them by default)."""
+
+
+def parse_infer_request(body: bytes, signature: ModelSignature) -> InferenceRequest:
+    """Parse an OIP inference request and check it against ``signature``.
+
+    Raises:
+        ProtocolError: the body is not JSON, or breaks the protocol or the signature.
+    """
+    document = _load_json(body)
+    if not isinstance(document, dict):
+        raise ProtocolError("request body must be a JSON object with an 'inputs' list")
+    request_id = document.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise ProtocolError("'id' must be a string")
+    inputs = _parse_inputs(document.get("inputs"), signature)
+    outputs = _parse_outputs(document.get("outputs"), signature)
+    return InferenceRequest(id=request_id, inputs=inputs, outputs=outputs)
+
+
+def encode_infer_response(
+    request: InferenceRequest,
+    model_name: str,
+    model_version: str,
+    signature: ModelSignature,
+    results: Mapping[str, Tensor],
+) -> dict[str, Any]:
+    """The OIP response body for ``results``, limited to the outputs the request asked for."""
+    specs = {spec.name: spec for spec in signature.outputs}
+    outputs = []
+    for name in request.outputs:
+        tensor = np.asarray(results[name])
+        outputs.append(
+            {
+                "name": name,
+                "datatype": specs[name].datatype,
+                "shape": list(tensor.shape),
+                "data": tensor.ravel().tolist(),
+            }
+        )
+    response: dict[str, Any] = {"model_name": model_name, "model_version": model_version}
+    if request.id is not None:
+        response["id"] = request.id
+    response["outputs"] = outputs
+    return response
+
+
+def _load_json(body: bytes) -> Any:
+    # orjson is strict where the standard parser is lenient: it refuses NaN, Infinity,
+    # numbers that overflow a double, invalid UTF-8 and lone surrogates, and nesting
+    # deeper than 1024 levels.
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ProtocolError("request body is not valid JSON") from None
+
+
+def _parse_inputs(raw: object, signature: ModelSignature) -> dict[str, Tensor]:
+    expected = ", ".join(repr(spec.name) for spec in signature.inputs)
+    if not isinstance(raw, list) or not raw:
+        raise ProtocolError(f"'inputs' must be a non-empty list; this model takes {expected}")
+    tensors: dict[str, Tensor] = {}
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise ProtocolError("each entry of 'inputs' must be an object with a 'name'")
+        spec = signature.input(item["name"])
+        if spec is None:
+            raise ProtocolError(f"'inputs' names an unknown input; this model takes {expected}")
+        if spec.name in tensors:
+            raise ProtocolError(f"input {spec.name!r} appears more than once")
+        tensors[spec.name] = _parse_tensor(item, spec)
+    missing = [spec.name for spec in signature.inputs if spec.name not in tensors]
+    if missing:
+        raise ProtocolError("missing input(s): " + ", ".join(repr(name) for name in missing))
+    return tensors
+
+
+def _parse_outputs(raw: object, signature: ModelSignature) -> tuple[str, ...]:
+    known = signature.output_names()
+    if raw is None:
+        return known
+    listed = ", ".join(repr(name) for name in known)
+    if not isinstance(raw, list) or not raw:
+        raise ProtocolError(f"'outputs' must be a non-empty list of objects naming {listed}")
+    names: list[str] = []
+    for item in raw:
+        name = item.get("name") if isinstance(item, dict) else None
+        if name not in known:
+            raise ProtocolError(f"'outputs' requests an unknown output; this model has {listed}")
+        if name in names:
+            raise ProtocolError(f"output {name!r} is requested more than once")
+        names.append(name)
+    return tuple(names)
+
+
+def _parse_tensor(item: Mapping[str, Any], spec: TensorSpec) -> Tensor:
+    where = f"input {spec.name!r}"
+    if item.get("datatype") != spec.datatype:
+        raise ProtocolError(f"{where}: 'datatype' must be {spec.datatype!r}")
+    shape = _check_shape(item.get("shape"), spec, where)
+    data = item.get("data")
+    if not isinstance(data, list):
+        raise ProtocolError(f"{where}: 'data' must be a list (flat row-major, or nested)")
+    flat = _flatten(data, shape, where)
+    return _to_array(flat, shape, spec.datatype, where)
+
+
+def _check_shape(raw: object, spec: TensorSpec, where: str) -> tuple[int, ...]:
+    wanted = "[" + ", ".join("N" if dim == -1 else str(dim) for dim in spec.shape) + "]"
+    hint = f"{where}: 'shape' must be {wanted} with N >= 1"
+    if not isinstance(raw, list) or len(raw) != len(spec.shape):
+        raise ProtocolError(hint)
+    shape: list[int] = []
+    for dim, declared in zip(raw, spec.shape, strict=True):
+        if type(dim) is not int or dim < 1 or declared not in (-1, dim):
+            raise ProtocolError(hint)
+        shape.append(dim)
+    return tuple(shape)
+
+
+def _flatten(data: list[Any], shape: Sequence[int], where: str) -> list[Any]:
+    count = math.prod(shape)
+    if not any(isinstance(value, list) for value in data):
+        if len(data) != count:
+            raise ProtocolError(
+                f"{where}: 'data' has {len(data)} elements but 'shape' needs {count}"
+            )
+        return data
+    flat: list[Any] = []
+    _collect(data, shape, flat, where)
+    return flat
+
+
+def _collect(node: Any, shape: Sequence[int], out: list[Any], where: str) -> None:
+    if not shape:
+        if isinstance(node, list):
+            raise ProtocolError(f"{where}: nested 'data' is deeper than 'shape'")
+        out.append(node)
+        return
+    if not isinstance(node, list) or len(node) != shape[0]:
+        raise ProtocolError(f"{where}: nested 'data' does not match 'shape'")
+    for child in node:
+        _collect(child, shape[1:], out, where)
+
+
+def _to_array(flat: list[Any], shape: tuple[int, ...], name: str, where: str) -> Tensor:
+    datatype = DATATYPES[name]
+    # Exact element types, checked at C speed (`set(map(type, ...))`): numpy would quietly
+    # turn booleans and numeric strings into numbers.
+    valid = set(map(type, flat)) <= _ELEMENT_TYPES[datatype.element]
+    if valid and datatype.bounds is not None and flat:
+        low, high = datatype.bounds
+        valid = low <= min(flat) and max(flat) <= high
+    if not valid:
+        raise ProtocolError(f"{where}: every element of 'data' must be a {name} value")
+    try:
+        array = np.asarray(flat, dtype=datatype.numpy).reshape(shape)
+    except (OverflowError, ValueError):
+        raise ProtocolError(f"{where}: an element of 'data' is out of range for {name}") from None
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ProtocolError(f"{where}: 'data' must hold finite numbers (no NaN or infinity)")
+    return array

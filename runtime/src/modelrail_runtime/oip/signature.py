@@ -1,0 +1,54 @@
+"""What a model accepts and returns: tensor names, datatypes and shapes (OIP metadata)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .datatypes import DATATYPES
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output tensor; ``-1`` in ``shape`` marks a variable dimension."""
+
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if self.datatype not in DATATYPES:
+            raise ValueError(f"tensor {self.name!r}: {self.datatype!r} is not an OIP datatype")
+
+    def as_metadata(self) -> dict[str, object]:
+        """The OIP metadata form: ``{"name", "datatype", "shape"}``."""
+        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
+
+    @classmethod
+    def from_metadata(cls, item: Mapping[str, Any]) -> TensorSpec:
+        """The inverse of `as_metadata`."""
+        return cls(str(item["name"]), str(item["datatype"]), tuple(int(d) for d in item["shape"]))
+
+
+@dataclass(frozen=True)
+class ModelSignature:
+    """The inputs a model requires and the outputs it produces."""
+
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+    def input(self, name: str) -> TensorSpec | None:
+        """The input called ``name``, if there is one."""
+        return next((spec for spec in self.inputs if spec.name == name), None)
+
+    def output_names(self) -> tuple[str, ...]:
+        """Output names, in declaration order."""
+        return tuple(spec.name for spec in self.outputs)
+
+    def as_metadata(self) -> dict[str, list[dict[str, object]]]:
+        """``{"inputs": [...], "outputs": [...]}`` as in OIP model metadata."""
+        return {
+            "inputs": [spec.as_metadata() for spec in self.inputs],
+            "outputs": [spec.as_metadata() for spec in self.outputs],
+        }

@@ -1,0 +1,168 @@
+"""Run the service: settings, logging, uvicorn (one worker), signals and exit codes.
+
+Exit codes: 0 after a graceful shutdown, 1 when the model cannot be loaded, 2 when the
+configuration is invalid, including a prediction-log destination (PREDICTION_LOG_URL)
+that cannot be written: that is checked before the port is bound, not per request.
+
+SIGTERM starts draining: readiness turns 503 while requests are still served for
+DRAIN_SECONDS (so load balancers stop sending traffic), then uvicorn shuts down
+gracefully, giving in-flight requests up to GRACEFUL_TIMEOUT_SECONDS, and the app's
+shutdown writes every queued prediction-log event. A second SIGTERM or SIGINT skips the
+rest of the drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Mapping
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+from .adapter import ModelAdapter
+from .http.app import create_app
+from .logs import configure_logging
+from .prediction_log import ParquetSink, SinkError
+from .settings import Settings, SettingsError
+from .state import ServiceState, Status
+
+EXIT_MODEL_LOAD_FAILED = 1
+EXIT_BAD_CONFIGURATION = 2
+
+logger = logging.getLogger(__name__)
+
+
+class DrainingServer(uvicorn.Server):
+    """A uvicorn server that drains before it shuts down."""
+
+    def __init__(self, config: uvicorn.Config, state: ServiceState, drain_seconds: float):
+        super().__init__(config)
+        self._state = state
+        self._drain_seconds = drain_seconds
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drain_task: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve until shut down; remember the loop so signal handlers can reach it."""
+        self._loop = asyncio.get_running_loop()
+        if not self.config.loaded:
+            self.config.load()
+        # uvicorn falls back to asyncio + h11 (pure Python, about twice the CPU per
+        # request) when uvloop or httptools cannot be imported: say which ones run.
+        event_loop = type(self._loop).__module__.partition(".")[0]
+        http = self.config.http_protocol_class.__name__
+        logger.info(
+            "serving with the %s event loop and %s",
+            event_loop,
+            http,
+            extra={"fields": {"server.event_loop": event_loop, "server.http_protocol": http}},
+        )
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """First signal: drain. Another one: shut down now (a second SIGINT: force)."""
+        if self._state.status is Status.DRAINING or self._loop is None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+            return
+        self._state.start_draining()
+        self._loop.call_soon_threadsafe(self._start_drain, signal.Signals(sig).name)
+
+    def _start_drain(self, signal_name: str) -> None:
+        logger.info(
+            "%s received: draining for %.1fs before shutdown", signal_name, self._drain_seconds
+        )
+        self._drain_task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        await asyncio.sleep(self._drain_seconds)
+        self.should_exit = True
+
+
+def run(
+    settings: Settings,
+    adapter: ModelAdapter | None = None,
+    prediction_sink: ParquetSink | None = None,
+) -> int:
+    """Serve until shut down; return the process exit code."""
+    exit_code = 0
+    server: DrainingServer | None = None
+
+    def on_load_failure(_: BaseException) -> None:
+        nonlocal exit_code
+        exit_code = EXIT_MODEL_LOAD_FAILED
+        if server is not None:
+            server.should_exit = True
+
+    app = create_app(
+        settings, adapter, on_load_failure=on_load_failure, prediction_sink=prediction_sink
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        workers=1,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=max(1, round(settings.graceful_timeout_seconds)),
+    )
+    server = DrainingServer(config, app.dataplane.state, settings.drain_seconds)
+    server.run()
+    if exit_code:
+        logger.error("exiting with code %d: the model could not be loaded", exit_code)
+    return exit_code
+
+
+def serve(
+    adapter: ModelAdapter | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **defaults: Any,
+) -> int:
+    """Serve the model until shut down; returns the process exit code.
+
+    A model repository calls this from its ``__main__`` with its own defaults, which the
+    environment overrides (variables in `Settings`' documentation)::
+
+        raise SystemExit(serve(model_name="churn-model", latency_slo_seconds=0.1))
+
+    Args:
+        adapter: how to load the model; by default the adapter its metadata.json names.
+        environ: the environment to read (default: ``os.environ``).
+        **defaults: `Settings` fields, e.g. ``model_name``.
+    """
+    name = defaults.get("model_name", Settings.model_name)
+    try:
+        base = dataclasses.replace(Settings(), **defaults).check()
+        settings = Settings.from_env(os.environ if environ is None else environ, base)
+    except (SettingsError, TypeError) as exc:
+        print(f"{name}: configuration error: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    configure_logging(settings.log_level, settings.served_as, settings.service_version)
+    sink = None
+    if settings.prediction_log_enabled:
+        try:
+            sink = ParquetSink.open(settings.prediction_log_url)
+        except SinkError as exc:
+            logger.error(
+                "configuration error: PREDICTION_LOG_URL %s. Point it at a writable directory "
+                "or URL, or set PREDICTION_LOG_SAMPLE_RATE=0 to turn prediction logging off.",
+                exc,
+            )
+            return EXIT_BAD_CONFIGURATION
+    return run(settings, adapter, sink)
+
+
+def main() -> int:
+    """``modelrail-serve`` (``python -m modelrail_runtime``): settings from the environment."""
+    return serve()
