@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,18 +13,41 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE_DIR = REPO_ROOT / "conformance"
 
 
+@functools.cache
+def runtime_index() -> str:
+    """A package index serving this checkout's modelrail-runtime (built once per process).
+
+    No index holds the runtime during development: generated projects install it from
+    this local one (the template's ``runtime_index`` answer), locked by hash like any
+    other package.
+    """
+    proc = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "runtime_index.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def answers_with_index(answers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``answers`` with ``runtime_index`` pointing at `runtime_index` unless they set it."""
+    return {"runtime_index": runtime_index(), **(answers or {})}
+
+
 def render(dst: Path, answers: dict[str, Any] | None = None, *, trust: bool = True) -> Path:
     """Render the template from this checkout's working tree into ``dst``.
 
     ``vcs_ref="HEAD"`` makes Copier use the working tree (uncommitted changes included)
-    rather than the newest tag, so tests always exercise the code under test.
+    rather than the newest tag, so tests always exercise the code under test. The runtime
+    comes from this checkout's local index (`runtime_index`).
     """
     from copier import run_copy
 
     run_copy(
         str(REPO_ROOT),
         str(dst),
-        data=answers or {},
+        data=answers_with_index(answers),
         defaults=True,
         unsafe=trust,
         vcs_ref="HEAD",

@@ -1,5 +1,8 @@
 """monitoring/: the dashboard and the rules only query metrics the service really exports.
 
+"The service" is this model on the modelrail-runtime version pyproject.toml pins: a
+runtime upgrade that renamed a metric would fail here, not in production.
+
 Prometheus' own unit tests of the rules run with `make rules` (they need promtool).
 """
 
@@ -12,10 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
+from modelrail_runtime import ServiceClient
 from prometheus_client.parser import text_string_to_metric_families
-from starlette.testclient import TestClient
-
-from .support import GOLDEN, INFER
 
 MONITORING = Path(__file__).parents[1] / "monitoring"
 DASHBOARD = MONITORING / "grafana" / "dashboards" / "service.json"
@@ -67,10 +68,10 @@ def rules() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def exported(client: TestClient) -> set[str]:
+def exported(client: ServiceClient) -> set[str]:
     """Every sample name /metrics shows once a prediction has been made."""
-    request = json.loads((GOLDEN / "infer_request.json").read_text(encoding="utf-8"))
-    assert client.post(INFER, json=request).status_code == 200
+    golden = Path(__file__).parent / "golden" / "infer_request.json"
+    assert client.infer(json.loads(golden.read_text(encoding="utf-8"))).status_code == 200
     text = client.get("/metrics").text
     families = text_string_to_metric_families(text)
     return {sample.name for family in families for sample in family.samples}

@@ -2,7 +2,7 @@
 
 The application runs in-process through Starlette's TestClient (lifespan included, no
 port bound), from the same code the container runs. It needs the ``testing`` extra
-(``modelrail-runtime[testing]``: httpx).
+(``modelrail-runtime[testing]``: httpx2, the HTTP client Starlette's TestClient uses).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from starlette.testclient import TestClient
 
 from .adapter import ModelAdapter
@@ -76,12 +76,12 @@ class ServiceClient(TestClient):
         """``/v2/models/<model name>/infer``."""
         return f"/v2/models/{self.settings.model_name}/infer"
 
-    def infer(self, body: dict[str, Any], *, version: str | None = None) -> httpx.Response:
+    def infer(self, body: dict[str, Any], *, version: str | None = None) -> httpx2.Response:
         """POST ``body`` to the model's inference route (the versioned one if given)."""
         path = self.infer_path
         if version is not None:
             path = f"/v2/models/{self.settings.model_name}/versions/{version}/infer"
-        response: httpx.Response = self.post(path, json=body)
+        response: httpx2.Response = self.post(path, json=body)
         return response
 
     def model_metadata(self) -> dict[str, Any]:

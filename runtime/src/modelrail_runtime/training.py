@@ -10,7 +10,7 @@ the service will load it, so that what is watched is what is served.
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ def save_model(
     training_inputs: Mapping[str, Tensor],
     feature_names: Sequence[str] = (),
     metadata: Mapping[str, Any] | None = None,
+    score: Callable[[Predictor], Mapping[str, float]] | None = None,
 ) -> SavedModel:
     """Write ``model`` into ``directory`` as the service loads it.
 
@@ -51,7 +52,9 @@ def save_model(
         training_inputs: the training rows, as input tensors by name: the reference profile
             is built from them and from the model's answers to them.
         feature_names: names of the input columns watched for drift (default: the adapter's).
-        metadata: more to record in metadata.json (data fingerprint, parameters, metrics...).
+        metadata: more to record in metadata.json (data fingerprint, parameters...).
+        score: computes the held-out metrics from the artifact as the service loads it;
+            metadata.json records them as ``metrics``.
 
     Returns:
         The metadata written and the artifact loaded back.
@@ -72,6 +75,8 @@ def save_model(
     )
     predictor = adapter.load(loaded)
     record["signature"] = predictor.signature.as_metadata()
+    if score is not None:
+        record["metrics"] = dict(score(predictor))
     profile = reference_profile.build(
         predictor.monitoring, training_inputs, predictor.predict(training_inputs)
     )

@@ -1,61 +1,77 @@
 """``make evaluate``: score the trained artifact and gate it before it ships.
 
 Exits 1 when the held-out accuracy is below ``[tool.model-training.evaluation]
-min_accuracy``, or, given ``--baseline`` (the previous model's report), when it is more
-than ``max_regression`` below the baseline's accuracy. Exits 2 on a usage error.
-``--output`` writes the report, which becomes the next run's baseline.
+min_accuracy``, or, given ``--baseline`` (the previous model's report, or its
+metadata.json), when it is more than ``max_regression`` below the baseline's accuracy.
+Exits 2 on a usage error. ``--output`` writes the report, the next run's baseline: CI
+keeps it as an artifact and passes the last one from ``main`` back.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import dataset
-from .artifact import ModelLoadError
-from .baseline import BaselineError, Comparison, compare, load_baseline
-from .frameworks.selected import framework
-from .identity import MODEL_NAME
-from .model import load_model
-from .training_config import TrainingConfig, TrainingConfigError, load_training_config
+from modelrail_runtime import ModelLoadError, load_model
+
+from . import MODEL_NAME, dataset
+from .train import INPUT
+from .training_config import TrainingConfigError, load_training_config
+
+# Accuracy differences below this are float noise, not a regression.
+_EPSILON = 1e-9
+
+
+class BaselineError(ValueError):
+    """The baseline file is missing or does not hold an accuracy."""
 
 
 @dataclass(frozen=True)
-class Evaluation:
-    """Accuracy of one artifact against the configured threshold."""
+class Baseline:
+    """The accuracy of the model the new one must not fall behind."""
 
     accuracy: float
-    min_accuracy: float
-    version: str
-
-    @property
-    def passed(self) -> bool:
-        """True when the accuracy reaches the threshold."""
-        return self.accuracy >= self.min_accuracy
+    model_version: str
+    source: Path
 
 
-def evaluate(artifact: Path, config: TrainingConfig) -> Evaluation:
-    """Load ``artifact`` as the service does (hash-checked) and score it on held-out rows."""
-    model = load_model(artifact, MODEL_NAME)
-    rows = dataset.split(framework.load_dataset(), config.test_size, config.seed)
-    predicted = model.predictor.predict({model.signature.inputs[0].name: rows.test_features})
-    score = dataset.accuracy(predicted["label"], rows.test_labels)
-    return Evaluation(accuracy=score, min_accuracy=config.min_accuracy, version=model.version)
+def score(artifacts: Path, test_size: float, seed: int) -> tuple[float, str]:
+    """Held-out accuracy of the artifact, loaded (hash-checked) as the service loads it."""
+    model = load_model(artifacts)
+    rows = dataset.split(dataset.load(), test_size, seed)
+    predicted = model.predictor.predict({INPUT: rows.test_features})["label"]
+    return dataset.accuracy(predicted, rows.test_labels), model.version
 
 
-def report(result: Evaluation, comparison: Comparison | None) -> dict[str, Any]:
-    """The evaluation report: printed, written by ``--output``, read back as a baseline."""
-    return {
-        "model_name": MODEL_NAME,
-        "model_version": result.version,
-        "accuracy": result.accuracy,
-        "min_accuracy": result.min_accuracy,
-        "passed": result.passed and not (comparison and comparison.regressed),
-        "baseline": comparison.as_report() if comparison else None,
-    }
+def load_baseline(path: Path) -> Baseline:
+    """Read an evaluation report (``accuracy``) or a metadata.json (``metrics.accuracy``).
+
+    Raises:
+        BaselineError: the file is missing, not JSON, or has no accuracy between 0 and 1.
+    """
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BaselineError(f"baseline {path} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise BaselineError(f"baseline {path} is not readable JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise BaselineError(f"baseline {path} must hold a JSON object")
+    metrics = document.get("metrics")
+    value = metrics.get("accuracy") if isinstance(metrics, dict) else document.get("accuracy")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise BaselineError(
+            f"baseline {path} has no accuracy between 0 and 1 (expected the report of "
+            "`evaluate --output` or an artifact's metadata.json)"
+        )
+    version = document.get("model_version") or str(document.get("artifact_sha256", ""))[:12]
+    return Baseline(float(value), version or "unknown", path)
 
 
 def _fraction(raw: str) -> float:
@@ -71,15 +87,9 @@ def _fraction(raw: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m <package>.evaluate [--baseline FILE] [--output FILE] ...``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--artifact", type=Path, default=Path("artifacts") / framework.ARTIFACT_FILE
-    )
+    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"))
     parser.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"))
-    parser.add_argument(
-        "--baseline",
-        type=Path,
-        help="the previous model's report (from --output) or metadata.json to compare with",
-    )
+    parser.add_argument("--baseline", type=Path, help="the previous model's report or metadata")
     parser.add_argument(
         "--max-regression",
         type=_fraction,
@@ -91,29 +101,48 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_training_config(args.pyproject)
         baseline = load_baseline(args.baseline) if args.baseline else None
-        result = evaluate(args.artifact, config)
+        accuracy, version = score(args.artifacts, config.test_size, config.seed)
     except (TrainingConfigError, ModelLoadError, BaselineError) as exc:
         parser.exit(2, f"evaluate: {exc}\n")
-    max_regression = config.max_regression if args.max_regression is None else args.max_regression
-    comparison = compare(baseline, result.accuracy, max_regression) if baseline else None
-    document = report(result, comparison)
-    print(json.dumps(document))
+    margin = config.max_regression if args.max_regression is None else args.max_regression
+    problems = []
+    if accuracy < config.min_accuracy:
+        problems.append(
+            f"accuracy {accuracy:.4f} is below min_accuracy {config.min_accuracy:.4f} "
+            "([tool.model-training.evaluation] in pyproject.toml)"
+        )
+    compared: dict[str, Any] | None = None
+    if baseline is not None:
+        drop = baseline.accuracy - accuracy
+        regressed = drop > margin + _EPSILON
+        compared = {
+            "model_version": baseline.model_version,
+            "accuracy": baseline.accuracy,
+            "max_regression": margin,
+            "drop": drop,
+            "regressed": regressed,
+        }
+        if regressed:
+            problems.append(
+                f"accuracy {accuracy:.4f} is {drop:.4f} below the baseline's "
+                f"{baseline.accuracy:.4f} (model {baseline.model_version}, {baseline.source}); "
+                f"at most {margin:.4f} is allowed (max_regression)"
+            )
+    report = {
+        "model_name": MODEL_NAME,
+        "model_version": version,
+        "accuracy": accuracy,
+        "min_accuracy": config.min_accuracy,
+        "passed": not problems,
+        "baseline": compared,
+    }
+    print(json.dumps(report))
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    if not result.passed:
-        print(
-            f"evaluate: accuracy {result.accuracy:.4f} is below min_accuracy "
-            f"{result.min_accuracy:.4f} ([tool.model-training.evaluation] in pyproject.toml)"
-        )
-    if comparison and comparison.regressed:
-        print(
-            f"evaluate: accuracy {result.accuracy:.4f} is {comparison.drop:.4f} below the "
-            f"baseline's {comparison.baseline.accuracy:.4f} (model "
-            f"{comparison.baseline.model_version}, {comparison.baseline.source}); at most "
-            f"{max_regression:.4f} is allowed (max_regression)"
-        )
-    return 0 if document["passed"] else 1
+        args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    for problem in problems:
+        print(f"evaluate: {problem}")
+    return 0 if not problems else 1
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""``make train``: fit the model and write it to ``artifacts/`` with its metadata and profile.
+"""``make train``: fit the model and write it to ``artifacts/`` as the service loads it.
 
-Writes ``model.<ext>``, ``metadata.json`` and ``reference_profile.json`` (the training
-data's distributions, which drift detection compares traffic with). The same code,
-configuration, data and library versions give byte-identical files (same sha256);
-`metadata.json` records everything needed to say where an artifact came from.
+Writes the artifact, ``metadata.json`` and ``reference_profile.json`` (the training data's
+distributions, which drift detection compares traffic with) through modelrail-runtime's
+`save_model`. The same code, configuration, data and library versions give
+byte-identical files (same sha256); metadata.json records where the artifact came from.
 """
 
 from __future__ import annotations
@@ -12,54 +12,53 @@ import argparse
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import artifact, dataset, reference_profile
-from .frameworks.selected import framework
-from .identity import MODEL_NAME
+from modelrail_runtime import Predictor, adapter_for, save_model
+
+from . import MODEL_NAME, dataset, estimator
 from .training_config import TrainingConfig, TrainingConfigError, load_training_config
 
+INPUT = "input-0"
+"""The input tensor the scikit-learn adapter serves: one row of features per prediction."""
 
-def train(output_dir: Path, config: TrainingConfig) -> dict[str, Any]:
+
+def train(output_dir: Path, config: TrainingConfig) -> Mapping[str, Any]:
     """Train, evaluate on the held-out rows, write the artifact; return its metadata."""
-    data = framework.load_dataset()
+    data = dataset.load()
     rows = dataset.split(data, config.test_size, config.seed)
-    model = framework.fit(rows.train_features, rows.train_labels, config.params, config.seed)
-    payload = framework.serialize(model)
-    # Measure what will be served: the artifact as the service loads it.
-    predictor = framework.deserialize(payload)
-    input_name = framework.SIGNATURE.inputs[0].name
-    predicted = predictor.predict({input_name: rows.test_features})
-    # What production traffic is compared with: the training rows and the model's answers.
-    training_inputs = {input_name: rows.train_features}
-    profile = reference_profile.build(
-        framework.MONITORING, training_inputs, predictor.predict(training_inputs)
+    model = estimator.build(config.params, config.seed)
+    model.fit(rows.train_features, rows.train_labels)
+
+    def score(predictor: Predictor) -> dict[str, float]:
+        # The artifact as the service loads it, on the held-out rows.
+        predicted = predictor.predict({INPUT: rows.test_features})["label"]
+        return {"accuracy": dataset.accuracy(predicted, rows.test_labels)}
+
+    saved = save_model(
+        output_dir,
+        adapter_for(estimator.FRAMEWORK),
+        model,
+        training_inputs={INPUT: rows.train_features},
+        feature_names=data.feature_names,
+        metadata={
+            "model_name": MODEL_NAME,
+            "git_revision": _git_revision(),
+            "data": {
+                "name": data.name,
+                "sha256": dataset.fingerprint(data),
+                "rows": len(data.labels),
+                "test_rows": len(rows.test_labels),
+            },
+            "seed": config.seed,
+            "test_size": config.test_size,
+            "params": config.params,
+        },
+        score=score,
     )
-    profile_record = reference_profile.write(output_dir, profile)
-    metadata: dict[str, Any] = {
-        "model_name": MODEL_NAME,
-        "framework": framework.NAME,
-        "git_revision": _git_revision(),
-        "data": {
-            "name": data.name,
-            "sha256": dataset.fingerprint(data),
-            "rows": len(data.labels),
-            "test_rows": len(rows.test_labels),
-        },
-        "seed": config.seed,
-        "test_size": config.test_size,
-        "params": config.params,
-        "metrics": {"accuracy": dataset.accuracy(predicted["label"], rows.test_labels)},
-        "libraries": framework.library_versions(),
-        "reference_profile": profile_record,
-        "signature": {
-            "inputs": [spec.as_metadata() for spec in framework.SIGNATURE.inputs],
-            "outputs": [spec.as_metadata() for spec in framework.SIGNATURE.outputs],
-        },
-    }
-    path = artifact.write(output_dir, framework.ARTIFACT_FILE, payload, metadata)
-    return json.loads(artifact.metadata_path(path).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return saved.metadata
 
 
 def _git_revision() -> str:

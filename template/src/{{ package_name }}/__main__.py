@@ -1,5 +1,0 @@
-"""``python -m <package>`` starts the service."""
-
-from .server import main
-
-raise SystemExit(main())

@@ -1,7 +1,0 @@
-"""Prediction logs for the data lake: sampled events, a bounded queue, Parquet files."""
-
-from .events import InputPolicy, PredictionEvent
-from .sink import ParquetSink, SinkError
-from .writer import PredictionLogWriter
-
-__all__ = ["InputPolicy", "ParquetSink", "PredictionEvent", "PredictionLogWriter", "SinkError"]
