@@ -102,5 +102,6 @@ invalid_answers = st.one_of(
     _invalid("model_framework", st.sampled_from(["pytorch", "sklearn", ""])),
     _invalid("ci_provider", st.sampled_from(["gitlab", "GitHub", "circleci", ""])),
     _invalid("accelerator", st.sampled_from(["gpu", "amd-gpu", "CPU", ""])),
+    _invalid("runtime_index", st.sampled_from(["wheels", "/a/../b", "ftp://x/simple", "", "https://x y"])),
 )
 """Answer sets with exactly one invalid answer."""

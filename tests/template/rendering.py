@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, answers_with_index
 
 # Created by tasks, tools or tests, not by the template.
 NOT_RENDERED = {
@@ -27,7 +27,7 @@ def render_untrusted(dst: Path, answers: dict[str, Any] | None = None) -> Path:
     run_copy(
         str(REPO_ROOT),
         str(dst),
-        data=answers or {},
+        data=answers_with_index(answers),
         defaults=True,
         unsafe=False,
         skip_tasks=True,

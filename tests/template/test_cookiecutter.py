@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO_ROOT, run
+from tests.helpers import REPO_ROOT, answers_with_index, run
 from tests.template.answers import MATRIX, PROJECT_DIR
 
 pytestmark = pytest.mark.slow
@@ -95,7 +95,7 @@ def tree(root: Path) -> dict[str, tuple[bool, bytes]]:
 def test_cookiecutter_and_copier_give_identical_trees(
     answer_id: str, tmp_path: Path, cookiecutter_config: Path
 ) -> None:
-    answers, env = MATRIX[answer_id], same_moment()
+    answers, env = answers_with_index(MATRIX[answer_id]), same_moment()
     copied = copier_copy(tmp_path / "copier", answers, env)
     proc = cookiecutter_copy(tmp_path / "cookiecutter", answers, cookiecutter_config, env)
     assert proc.returncode == 0, proc.stderr[-4000:]

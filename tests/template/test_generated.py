@@ -41,9 +41,8 @@ def test_train_is_reproducible_and_evaluate_passes(
         project,
     )
     assert json.loads(again.stdout)["sha256"] == metadata["artifact_sha256"]
-    assert (tmp_path / "model.skops").read_bytes() == (
-        project / "artifacts" / "model.skops"
-    ).read_bytes()
+    for name in ("model.skops", "metadata.json", "reference_profile.json"):
+        assert (tmp_path / name).read_bytes() == (project / "artifacts" / name).read_bytes()
 
 
 def test_model_card_is_filled_from_training_and_the_docs_build(
@@ -63,6 +62,6 @@ def test_model_card_is_filled_from_training_and_the_docs_build(
     assert f"| Model | `churn-model`, version `{metadata['artifact_sha256'][:12]}` |" in text
     assert "Not filled yet" not in text
     assert "## Intended use and limits" in text, "the prose around the markers is kept"
-    run(["uv", "run", "--locked", "python", "-m", "churn_model.model_card", "--check"], project)
+    run(["uv", "run", "--locked", "modelrail-model-card", "--check"], project)
     pages = {path.parent.name for path in (project / "site").glob("*/index.html")}
     assert {"train", "evaluate", "serve", "release", "model-card"} <= pages

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import REPO_ROOT, render, run
+from tests.helpers import REPO_ROOT, render, run, runtime_index
 from tests.template.answers import PROJECT_DIR
 
 HOOK = REPO_ROOT / "hooks" / "post_copy.py"
@@ -37,7 +37,8 @@ def test_the_hook_is_idempotent(rendered: dict[str, Path]) -> None:
 
 def copier_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref", "HEAD", *args],
+        [sys.executable, "-m", "copier", "copy", "--defaults", "--vcs-ref", "HEAD",
+         "--data", f"runtime_index={runtime_index()}", *args],  # fmt: skip
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -61,7 +62,7 @@ def test_untrusted_copy_is_refused_until_tasks_are_skipped(tmp_path: Path) -> No
     run(["make", "setup"], project)
     assert (project / "uv.lock").exists()
     assert git(project, "symbolic-ref", "--short", "HEAD") == "main"
-    run(["uv", "run", "--locked", "python", "-c", "import churn_model.app"], project)
+    run(["uv", "run", "--locked", "python", "-c", "import churn_model.train"], project)
 
 
 def test_a_copy_inside_another_repository_leaves_that_repository_alone(tmp_path: Path) -> None:

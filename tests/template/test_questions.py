@@ -44,6 +44,7 @@ def test_the_questions_of_the_issue_are_asked() -> None:
         "latency_slo_p99_ms",
         "availability_slo_percent",
         "container_registry",
+        "runtime_index",
         "k8s_namespace",
         "ci_provider",
         "accelerator",
@@ -79,6 +80,8 @@ def assert_refused(dst: Path, answers: dict[str, Any]) -> str:
         ({"k8s_namespace": "ML_models"}, "DNS-1123 label"),
         ({"ci_provider": "gitlab"}, "is not in ['github', 'github+gitlab']"),
         ({"accelerator": "gpu"}, "is not in ['cpu', 'nvidia-gpu']"),
+        ({"runtime_index": "wheels"}, "the absolute path of a local directory"),
+        ({"runtime_index": "https://ci:s3cret@pypi.example.com/simple"}, "carries credentials"),
     ],
 )
 def test_refusals_say_how_to_fix_the_answer(
