@@ -16,7 +16,7 @@ PYTHON_VERSION ?= 3.11
 DEMO_DIR ?= $(CURDIR)/build/demo
 PYTEST_ARGS ?=
 
-.PHONY: help setup docker test lint format demo contract fleet-demo derived docs
+.PHONY: help setup docker test lint format demo contract fleet-demo derived docs runtime-index
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ docs: setup ## Build the documentation site into site/ (strict: any warning fail
 
 derived: setup ## Regenerate cookiecutter.json and docs/questions.md from copier.yml
 	uv run python -m derived
+
+runtime-index: setup ## Build build/runtime-index: a package index serving runtime/ to generated repos
+	uv run python scripts/runtime_index.py
 
 demo: setup ## Generate a repo with default answers, train, build, serve, run the conformance suite
 	@scripts/ensure-system-packages.sh curl:curl

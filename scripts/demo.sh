@@ -12,12 +12,19 @@ step "Base image for Python $python_version"
 base_image="$("$repo/scripts/build-base-image.sh" "$python_version")"
 echo "$base_image"
 
+step "modelrail-runtime from this checkout, as a local package index"
+# No index serves the runtime yet: the generated repo installs it from this one, pinned
+# and hash-locked like any other package (the template's runtime_index answer).
+runtime_index="$(uv run --project "$repo" python "$repo/scripts/runtime_index.py")"
+echo "$runtime_index"
+
 step "copier copy --defaults (into $demo_dir)"
 rm -rf "$demo_dir"
 mkdir -p "$demo_dir"
 # The default project name is the destination folder's name.
 project="$demo_dir/churn-model"
-uv run --project "$repo" copier copy --defaults --trust --quiet --vcs-ref HEAD "$repo" "$project"
+uv run --project "$repo" copier copy --defaults --trust --quiet --vcs-ref HEAD \
+  --data "runtime_index=$runtime_index" "$repo" "$project"
 read -r model_name port < <(uv run --project "$repo" python - "$project/pyproject.toml" <<'PY'
 import sys, tomllib
 cfg = tomllib.load(open(sys.argv[1], "rb"))["tool"]["modelrail"]

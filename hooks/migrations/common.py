@@ -11,6 +11,7 @@ that runs Copier (``_copier_python``), which has both.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shutil
@@ -42,6 +43,36 @@ def say(message: str, *, problem: bool = False) -> None:
 def git(*args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
     """Run git in the project (the current directory)."""
     return subprocess.run(["git", *args], capture_output=True, check=check)
+
+
+def head_paths(patterns: list[str]) -> list[str]:
+    """Files of HEAD matching any of ``patterns``, in order.
+
+    A pattern is a path relative to the project root whose segments may hold ``*``, ``?``
+    and ``[...]``; each segment matches one segment (``src/*/app.py`` matches
+    ``src/churn_model/app.py``, not ``src/a/b/app.py``), as in ``_skip_if_exists``.
+    """
+    files = git("ls-tree", "-r", "--name-only", "-z", "HEAD", check=False).stdout.decode()
+    tracked = [path for path in files.split("\0") if path]
+    found: list[str] = []
+    for pattern in patterns:
+        parts = pattern.split("/")
+        for path in tracked:
+            segments = path.split("/")
+            if len(segments) == len(parts) and all(
+                fnmatch.fnmatchcase(segment, part)
+                for segment, part in zip(segments, parts, strict=True)
+            ):
+                if path not in found:
+                    found.append(path)
+    return found
+
+
+def option(args: list[str], name: str) -> tuple[str | None, list[str]]:
+    """The value of ``--name=VALUE`` in ``args`` (None if absent), and the other args."""
+    prefix = f"--{name}="
+    values = [arg.removeprefix(prefix) for arg in args if arg.startswith(prefix)]
+    return (values[-1] if values else None), [arg for arg in args if not arg.startswith(prefix)]
 
 
 def at_head(path: str) -> bytes | None:

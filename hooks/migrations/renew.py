@@ -1,0 +1,58 @@
+"""Migration: these project-owned files must take the new version's; unedited ones do.
+
+Usage (a ``before`` migration in copier.yml, with the version that changed the files)::
+
+    renew.py [--hint=TEXT] PATTERN...
+
+Project-owned files (``_skip_if_exists``) are never overwritten by an update. When a
+version changes what such a file must contain (it used modules that moved away, say),
+a copy still exactly as the previous version rendered it holds nothing of the owner's:
+this script deletes it before Copier renders the new version, which then writes its own.
+A copy the owner changed is kept byte for byte, and the script says so, with ``--hint``
+(``{path}`` is replaced by the file) telling the owner what to change in it.
+
+Idempotent: a second run leaves a file holding anything but the previous version's bytes
+(the new version's, once Copier has written it), and says the same about edited ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common import arguments, at_head, head_paths, option, render_previous, rendered, say
+
+DEFAULT_HINT = "compare it with a fresh copy of the new version and carry your changes over"
+
+
+def renew(path: str, hint: str = DEFAULT_HINT) -> None:
+    """Delete ``path`` when it is as the previous version rendered it; else report it."""
+    ours = at_head(path)
+    if ours is None:
+        return
+    base = rendered(render_previous(), path)
+    if ours == base:
+        file = Path(path)
+        # Only the previous version's bytes go: after the update the file holds the new
+        # version's, which a second run must leave alone.
+        if file.is_file() and file.read_bytes() == base:
+            file.unlink()
+            say(f"{path} had no local edits: it takes the new version's")
+        return
+    say(
+        f"kept {path} as you changed it, but this version changes what it must contain: "
+        + hint.format(path=path),
+        problem=True,
+    )
+
+
+def main() -> int:
+    hint, patterns = option(arguments(), "hint")
+    if not patterns:
+        raise SystemExit("usage: renew.py [--hint=TEXT] PATTERN... (relative to the project root)")
+    for path in head_paths(patterns):
+        renew(path, hint or DEFAULT_HINT)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
