@@ -59,12 +59,12 @@ def head_paths(patterns: list[str]) -> list[str]:
         parts = pattern.split("/")
         for path in tracked:
             segments = path.split("/")
-            if len(segments) == len(parts) and all(
+            matches = len(segments) == len(parts) and all(
                 fnmatch.fnmatchcase(segment, part)
                 for segment, part in zip(segments, parts, strict=True)
-            ):
-                if path not in found:
-                    found.append(path)
+            )
+            if matches and path not in found:
+                found.append(path)
     return found
 
 
