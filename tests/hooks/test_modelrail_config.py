@@ -57,3 +57,20 @@ def test_invalid_tables_are_refused_naming_the_file(
 def test_other_files_are_ignored(tmp_path: Path) -> None:
     (tmp_path / "setup.cfg").write_text("[metadata]\n")
     assert modelrail_config.main([str(tmp_path / "setup.cfg")]) == 0
+
+
+def test_a_missing_suite_is_named_with_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "modelrail_conformance" else real(name, *a),
+    )
+    assert modelrail_config.main([str(tmp_path / "pyproject.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "modelrail-conformance is not installed" in err
+    assert "keep ./conformance" in err

@@ -1,8 +1,10 @@
 """The hooks as pre-commit installs them: `pre-commit try-repo` against this checkout.
 
-pre-commit builds the hook environment with `pip install .` at the repository root, so
-this proves the root is an installable distribution whose console scripts and the
-.pre-commit-hooks.yaml entries agree. It needs PyPI (pip fetches hatchling and packaging).
+pre-commit builds the hook environment with `pip install .` at the repository root (and
+`./conformance`, the hook's additional_dependencies, for modelrail-config), so this proves
+the root is an installable distribution whose console scripts and the
+.pre-commit-hooks.yaml entries agree, and that modelrail-config finds the suite's parser.
+It needs PyPI (pip fetches hatchling, packaging and the suite's dependencies).
 """
 
 from __future__ import annotations
@@ -33,6 +35,21 @@ def test_every_hook_points_at_a_console_script() -> None:
     scripts = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert sorted(hook["entry"] for hook in manifest) == sorted(scripts) == HOOK_IDS
     assert all(hook["language"] == "python" for hook in manifest)
+
+
+def test_the_config_hook_gets_the_suite_from_the_same_clone() -> None:
+    """One parser and no copy of it: the hooks wheel ships modelrail_hooks alone, and the
+    modelrail-config hook installs modelrail-conformance from the clone pre-commit made."""
+    import tomllib
+
+    hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
+    manifest = {hook["id"]: hook for hook in hooks}
+    assert manifest.pop("modelrail-config")["additional_dependencies"] == ["./conformance"]
+    assert all("additional_dependencies" not in hook for hook in manifest.values())
+    suite = tomllib.loads((REPO_ROOT / "conformance" / "pyproject.toml").read_text())
+    assert suite["project"]["name"] == "modelrail-conformance"
+    root = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert root["tool"]["hatch"]["build"]["targets"]["wheel"] == {"packages": ["modelrail_hooks"]}
 
 
 @pytest.mark.usefixtures("hooks_are_committed")
@@ -78,7 +95,7 @@ def hooks_are_committed() -> None:
     """try-repo sees committed and staged files only: untracked hook code would be missed."""
     untracked = subprocess.run(
         ["git", "ls-files", "--others", "--exclude-standard", "modelrail_hooks",
-         ".pre-commit-hooks.yaml"],
+         ".pre-commit-hooks.yaml", "conformance"],
         cwd=REPO_ROOT, capture_output=True, text=True, check=False,
     ).stdout.split()  # fmt: skip
     if untracked:

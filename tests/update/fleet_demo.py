@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from modelrail_conformance.fleet.cli import main as modelrail
+from modelrail_fleet.cli import main as modelrail
 
 from tests.helpers import REPO_ROOT
 from tests.update.fleet import TARGET, as_in_docs, build_fleet

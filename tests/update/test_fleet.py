@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from modelrail_conformance.fleet.cli import main as modelrail
-from modelrail_conformance.fleet.update import DEFAULT_COMMANDS
+from modelrail_fleet.cli import main as modelrail
+from modelrail_fleet.update import DEFAULT_COMMANDS
 
 from tests.helpers import REPO_ROOT
 from tests.update import edits

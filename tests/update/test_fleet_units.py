@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 from modelrail_conformance import plugin, report
-from modelrail_conformance.fleet import render
-from modelrail_conformance.fleet.cli import main as modelrail
-from modelrail_conformance.fleet.repos import (
+from modelrail_fleet import render
+from modelrail_fleet.cli import main as modelrail
+from modelrail_fleet.repos import (
     CONFORMANCE_REPORT,
     ConformanceResult,
     RepoRef,
     last_conformance,
     repo_refs,
 )
-from modelrail_conformance.fleet.status import RepoStatus
-from modelrail_conformance.fleet.update import REFUSED, Updater, UpdateResult
-from modelrail_conformance.fleet.versions import git_url, latest, parse_version
+from modelrail_fleet.status import RepoStatus
+from modelrail_fleet.update import REFUSED, Updater, UpdateResult
+from modelrail_fleet.versions import git_url, latest, parse_version
 from packaging.version import Version
 
 from tests.update.projects import copy_at
@@ -181,7 +181,7 @@ def test_no_git_identity_is_refused(
     assert "set user.name and user.email" in result.reason
 
 
-def test_a_missing_copier_is_refused_with_the_extra_to_install(
+def test_a_missing_copier_is_refused_with_how_to_reinstall(
     at_v2: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import importlib.util
@@ -192,4 +192,4 @@ def test_a_missing_copier_is_refused_with_the_extra_to_install(
     )
     result = refusal(at_v2, monkeypatch)
     assert result.outcome == "refused"
-    assert "modelrail-conformance[fleet]" in result.reason
+    assert "uv tool install --reinstall 'modelrail-fleet @ git+" in result.reason

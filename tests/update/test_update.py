@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from copier.errors import UserMessageError
 from hypothesis import HealthCheck, given, settings
-from modelrail_conformance.fleet.cli import main as modelrail
+from modelrail_fleet.cli import main as modelrail
 
 from tests.helpers import REPO_ROOT
 from tests.template.answers import valid_answers

@@ -4,7 +4,8 @@ Public API: the registry, the rule and violation types, and the CLI entry point.
 
 The names are imported on first use, so that ``modelrail_conformance.config`` (and the
 ``failures`` it raises) import with the standard library alone: modelrail's pre-commit
-hooks validate ``[tool.modelrail]`` with that module, without pytest or a Docker client.
+hook ``modelrail-config`` validates ``[tool.modelrail]`` with that module at every commit,
+and need not load pytest or a Docker client to do so.
 """
 
 from __future__ import annotations

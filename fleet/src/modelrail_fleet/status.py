@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from modelrail_conformance.fleet.repos import (
+from modelrail_fleet.repos import (
     ANSWERS_FILE,
     ConformanceResult,
     GitError,
@@ -15,7 +15,7 @@ from modelrail_conformance.fleet.repos import (
     read_answers,
     uncommitted,
 )
-from modelrail_conformance.fleet.versions import SourceError, TagCache, parse_version
+from modelrail_fleet.versions import SourceError, TagCache, parse_version
 
 UPDATE_BRANCH_PREFIX = "modelrail/update-"
 

@@ -12,8 +12,10 @@ from typing import Any
 import yaml
 
 ANSWERS_FILE = ".copier-answers.yml"
-# Where `make conformance` leaves its JSON report: the plugin's default report directory
-# (modelrail_conformance.plugin.DEFAULT_REPORT_DIR) and the report's file name.
+# Where `make conformance` leaves its JSON report: the conformance suite's default report
+# directory and the report's file name. The fleet reads the report as data (schema
+# `modelrail-conformance/1`: `passed`, `summary`, `started`) and imports nothing of the
+# suite; tests/update/test_fleet_units.py keeps this path and the suite's in step.
 CONFORMANCE_REPORT = Path("reports/conformance/report.json")
 GIT_TIMEOUT = 120.0
 

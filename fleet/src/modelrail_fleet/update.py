@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelrail_conformance.fleet.repos import (
+from modelrail_fleet.repos import (
     GitError,
     RepoRef,
     branch_exists,
@@ -35,8 +35,8 @@ from modelrail_conformance.fleet.repos import (
     read_answers,
     uncommitted,
 )
-from modelrail_conformance.fleet.status import UPDATE_BRANCH_PREFIX, adoption_hint
-from modelrail_conformance.fleet.versions import SourceError, TagCache, parse_version
+from modelrail_fleet.status import UPDATE_BRANCH_PREFIX, adoption_hint
+from modelrail_fleet.versions import SourceError, TagCache, parse_version
 
 DEFAULT_COMMANDS = ("make check", "make conformance")
 DEFAULT_TIMEOUT = 3600.0
@@ -199,8 +199,9 @@ class Updater:
         if importlib.util.find_spec("copier") is None:
             raise Stop(
                 REFUSED,
-                "Copier is not installed alongside this command: install the fleet extra "
-                "(`uv tool install 'modelrail-conformance[fleet]'`)",
+                "Copier cannot be imported by this command's Python, though modelrail-fleet "
+                "depends on it: reinstall it (`uv tool install --reinstall "
+                "'modelrail-fleet @ git+<modelrail>#subdirectory=fleet'`)",
             )
 
     def _refuse_version(self, source: object, current_ref: str | None) -> None:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from modelrail_conformance.fleet.status import RepoStatus
-from modelrail_conformance.fleet.update import UpdateResult
+from modelrail_fleet.status import RepoStatus
+from modelrail_fleet.update import UpdateResult
 
 SCHEMA_STATUS = "modelrail-fleet-status/1"
 SCHEMA_UPDATE = "modelrail-fleet-update/1"

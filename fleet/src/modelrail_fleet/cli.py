@@ -16,11 +16,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from modelrail_conformance.fleet import render
-from modelrail_conformance.fleet.repos import RepoRef, repo_refs
-from modelrail_conformance.fleet.status import inspect, shared_source
-from modelrail_conformance.fleet.update import DEFAULT_COMMANDS, DEFAULT_TIMEOUT, FAILING, Updater
-from modelrail_conformance.fleet.versions import TagCache
+from modelrail_fleet import render
+from modelrail_fleet.repos import RepoRef, repo_refs
+from modelrail_fleet.status import inspect, shared_source
+from modelrail_fleet.update import DEFAULT_COMMANDS, DEFAULT_TIMEOUT, FAILING, Updater
+from modelrail_fleet.versions import TagCache
 
 
 def parser() -> argparse.ArgumentParser:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from modelrail_conformance.fleet.repos import clean_env
+from modelrail_fleet.repos import clean_env
 
 DESCRIBE = re.compile(r"(?P<tag>.+)-(?P<distance>\d+)-g(?P<sha>[0-9a-f]{4,40})")
 LS_REMOTE_TIMEOUT = 60.0
