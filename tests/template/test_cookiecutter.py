@@ -27,16 +27,22 @@ pytestmark = pytest.mark.slow
 ANSWER_SETS = ["defaults", "py312-mit", "py313-proprietary"]
 
 
-def same_moment() -> dict[str, str]:
+def same_moment(tmp_path: Path) -> dict[str, str]:
     """An environment in which both routes see the same package index and the same clock.
 
-    `uv lock` resolves against the index as of UV_EXCLUDE_NEWER, and Copier commits a dirty
-    working tree before rendering it, so with a fixed date the commit id recorded in the
-    answers file (`_commit`) does not depend on the second each route ran in. Both routes
-    run as commands: Copier's in-process runner keeps the environment it was imported with.
+    `uv lock` resolves against the index as of a fixed date (`exclude-newer`, in a uv
+    configuration file: the local runtime index has no upload dates, so modelrail-runtime
+    is exempt), and Copier commits a dirty working tree before rendering it, so with a
+    fixed date the commit id recorded in the answers file (`_commit`) does not depend on
+    the second each route ran in. Both routes run as commands: Copier's in-process runner
+    keeps the environment it was imported with.
     """
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    env = {**os.environ, "UV_EXCLUDE_NEWER": now, "GIT_AUTHOR_DATE": now}
+    config = tmp_path / "uv.toml"
+    config.write_text(
+        f'exclude-newer = "{now}"\nexclude-newer-package = {{ modelrail-runtime = false }}\n'
+    )
+    env = {**os.environ, "UV_CONFIG_FILE": str(config), "GIT_AUTHOR_DATE": now}
     env["GIT_COMMITTER_DATE"] = now
     env.pop("VIRTUAL_ENV", None)
     return env
@@ -95,7 +101,7 @@ def tree(root: Path) -> dict[str, tuple[bool, bytes]]:
 def test_cookiecutter_and_copier_give_identical_trees(
     answer_id: str, tmp_path: Path, cookiecutter_config: Path
 ) -> None:
-    answers, env = answers_with_index(MATRIX[answer_id]), same_moment()
+    answers, env = answers_with_index(MATRIX[answer_id]), same_moment(tmp_path)
     copied = copier_copy(tmp_path / "copier", answers, env)
     proc = cookiecutter_copy(tmp_path / "cookiecutter", answers, cookiecutter_config, env)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -117,7 +123,7 @@ def test_cookiecutter_and_copier_give_identical_trees(
 
 def test_a_refused_answer_leaves_nothing_behind(tmp_path: Path, cookiecutter_config: Path) -> None:
     out = tmp_path / "out"
-    proc = cookiecutter_copy(out, {"team": "acme/ml"}, cookiecutter_config, same_moment())
+    proc = cookiecutter_copy(out, {"team": "acme/ml"}, cookiecutter_config, same_moment(tmp_path))
     assert proc.returncode != 0
     assert "is not a CODEOWNERS handle: write it as @org/team-name" in proc.stderr
     assert not out.exists() or list(out.iterdir()) == []
