@@ -1,6 +1,8 @@
 """Container cold start to ready, and image size, for (c) and for (d)/(e).
 
-(c) is built from its own Dockerfile. MLServer's and BentoML's own image builders
+(c) is built as its team builds it, ``make image`` (its Dockerfile, with the local index
+of modelrail-runtime copied into the build context when the repo installs from one).
+MLServer's and BentoML's own image builders
 (``mlserver build``, ``bentoml containerize``) pull their base images from a registry, which
 this machine cannot reach; bench/docker/ has plain Dockerfiles that install them from PyPI
 on the same local base image instead.
@@ -32,6 +34,8 @@ class ImageSpec:
     dockerfile: Path | None
     port: int
     ready_path: str
+    make_image: bool = False
+    """Build with the repo's ``make image`` (IMAGE, BASE_IMAGE) instead of ``docker build``."""
 
 
 def _docker(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
@@ -50,14 +54,26 @@ def docker_available() -> str | None:
 
 def build(spec: ImageSpec, base_image: str) -> str | None:
     """Build the image; ``None`` on success, else the reason (last lines of the build)."""
-    args = ["build", "-q", "--build-arg", f"BASE_IMAGE={base_image}", "-t", spec.tag]
-    if spec.dockerfile is not None:
-        args += ["-f", str(spec.dockerfile)]
-    proc = _docker(*args, str(spec.context))
+    if spec.make_image:
+        what = "make image"
+        proc = subprocess.run(
+            ["make", "image", f"IMAGE={spec.tag}", f"BASE_IMAGE={base_image}"],
+            cwd=spec.context,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+    else:
+        what = "docker build"
+        args = ["build", "-q", "--build-arg", f"BASE_IMAGE={base_image}", "-t", spec.tag]
+        if spec.dockerfile is not None:
+            args += ["-f", str(spec.dockerfile)]
+        proc = _docker(*args, str(spec.context))
     if proc.returncode == 0:
         return None
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-    return f"docker build failed: {' / '.join(tail)}"
+    return f"{what} failed: {' / '.join(tail)}"
 
 
 def image_bytes(tag: str) -> int | None:

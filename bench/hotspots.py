@@ -21,19 +21,23 @@ import time
 from collections import Counter
 from pathlib import Path
 
-# py-spy names frames "function (package/module.py:line)". (component, pattern): the
-# innermost frame that matches a pattern owns the sample (but see WEAK). PKG is the
-# service's package.
+# The package a generated service's serving code lives in (template 0.2 on); before, the
+# same modules were in the service's own package.
+RUNTIME = "modelrail_runtime"
+# py-spy names frames "function (package/module.py:line)", the path relative to its
+# sys.path entry (site-packages included). (component, pattern): the innermost frame that
+# matches a pattern owns the sample (but see WEAK). PKG is the service's package, RT the
+# runtime's: the service's components match either layout.
 COMPONENTS: tuple[tuple[str, str], ...] = (
     ("scikit-learn", r"\(sklearn/"),
     ("numpy/scipy", r"\((numpy|scipy)/"),
-    ("logging", r"\(logging/|\(PKG/logs\.py"),
+    ("logging", r"\(logging/|\((PKG|RT)/logs\.py"),
     ("prometheus_client", r"\(prometheus_client/"),
     ("pydantic", r"\(pydantic(_core)?/"),
     ("json (stdlib)", r"\(json/"),
-    ("service: protocol", r"\(PKG/protocol\.py"),
-    ("service: middleware", r"\(PKG/middleware\.py"),
-    ("service: other", r"\(PKG/"),
+    ("service: protocol", r"\(PKG/protocol\.py|\(RT/oip/"),
+    ("service: middleware", r"\((PKG|RT/http)/middleware\.py"),
+    ("service: other", r"\((PKG|RT)/"),
     ("threadpool hop (anyio)", r"\((anyio|concurrent)/|\(threading\.py|\(queue\.py"),
     ("fastapi", r"\(fastapi/"),
     ("starlette", r"\(starlette/"),
@@ -55,7 +59,11 @@ IDLE = re.compile(r"^(EpollSelector\.select|select|Condition\.wait|_wait_for_tst
 
 
 def _patterns(package: str) -> list[tuple[str, re.Pattern[str]]]:
-    return [(name, re.compile(pat.replace("PKG", re.escape(package)))) for name, pat in COMPONENTS]
+    names = {"PKG": re.escape(package), "RT": RUNTIME}
+    return [
+        (name, re.compile(re.sub(r"PKG|RT", lambda m: names[m.group()], pat)))
+        for name, pat in COMPONENTS
+    ]
 
 
 def guess_package(collapsed: str) -> str:

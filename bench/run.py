@@ -23,7 +23,7 @@ from typing import Any
 from bench import containers, crosscheck, envs, hotspots, report, stats, wrk
 from bench.envs import BENCH_DIR
 from bench.servers import group_cpu_seconds, http
-from bench.service import REPO_ROOT, NotAvailable, describe, prepare
+from bench.service import REPO_ROOT, NotAvailable, describe, has_make_target, prepare
 from bench.targets import BY_ID, TARGETS, Context, Prepared, Target, variant
 
 WORK = BENCH_DIR / ".work"
@@ -385,6 +385,7 @@ def run_containers(
                     None,
                     ctx.service.port,
                     "/v2/health/ready",
+                    make_image=has_make_target(ctx.service.root, "image"),
                 )
             )
     if "d" in ids:

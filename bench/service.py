@@ -81,7 +81,7 @@ def prepare(work: Path, answers: dict[str, str] | None = None) -> GeneratedServi
         render(dst, answers or {})
     except Exception as err:  # copier raises many kinds; all mean "cannot render"
         raise NotAvailable(f"rendering the template failed: {type(err).__name__}: {err}") from err
-    if _has_make_target(dst, "train"):
+    if has_make_target(dst, "train"):
         _run(["make", "train"], dst)
         return describe(dst)
     # The template's Makefile is not there yet: do what `make train` will do.
@@ -91,7 +91,8 @@ def prepare(work: Path, answers: dict[str, str] | None = None) -> GeneratedServi
     return svc
 
 
-def _has_make_target(root: Path, target: str) -> bool:
+def has_make_target(root: Path, target: str) -> bool:
+    """Whether the repo's Makefile defines ``target`` (``make train``, ``make image``)."""
     makefile = root / "Makefile"
     return makefile.is_file() and any(
         line.startswith(f"{target}:") for line in makefile.read_text().splitlines()

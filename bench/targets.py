@@ -7,7 +7,6 @@ request bodies) or raises ``NotAvailable`` with the reason the table will show.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -171,11 +170,11 @@ DEFAULT_BATCH_ENV = {"PREDICT_MODE": "batch"}
 
 
 def heavy_artifact(ctx: Context, svc: GeneratedService) -> Path:
-    """The RandomForest written by the service's own code (``apps/heavy_artifact.py``)."""
+    """The RandomForest saved with the runtime's `save_model` (``apps/heavy_artifact.py``)."""
     out = ctx.work / "heavy-service-model"
     if ctx.heavy_artifact is None:
         proc = subprocess.run(
-            [str(svc.python), str(APPS / "heavy_artifact.py"), svc.package, str(out)],
+            [str(svc.python), str(APPS / "heavy_artifact.py"), str(out)],
             cwd=svc.root,
             capture_output=True,
             text=True,
@@ -184,42 +183,17 @@ def heavy_artifact(ctx: Context, svc: GeneratedService) -> Path:
         )
         if proc.returncode != 0:
             tail = " / ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
-            raise NotAvailable(f"writing the RandomForest as the service's artifact failed: {tail}")
-        ctx.heavy_artifact = Path(json.loads(proc.stdout.strip().splitlines()[-1])["artifact"])
+            raise NotAvailable(
+                f"saving the RandomForest with the runtime's save_model failed: {tail}"
+            )
+        ctx.heavy_artifact = Path(json.loads(proc.stdout.strip().splitlines()[-1])["model_uri"])
     return ctx.heavy_artifact
-
-
-# skops does not trust a tree's internal type by default; the service's loader says to add
-# it to TRUSTED_TYPES, which is the one change a team serving a forest makes.
-TREE_TYPE = "sklearn.tree._tree.Tree"
-TRUSTED_TYPES_LINE = "TRUSTED_TYPES: Final[tuple[str, ...]] = ()"
-
-
-def heavy_source(ctx: Context, svc: GeneratedService) -> Path:
-    """A copy of the service's ``src/`` whose loader trusts tree models (see TREE_TYPE)."""
-    src = ctx.work / "heavy-service" / "src"
-    if src.exists():
-        shutil.rmtree(src)
-    shutil.copytree(svc.root / "src", src, ignore=shutil.ignore_patterns("__pycache__"))
-    module = src / svc.package / "frameworks" / "sklearn.py"
-    text = module.read_text() if module.is_file() else ""
-    if TRUSTED_TYPES_LINE not in text:
-        raise NotAvailable(f"no `{TRUSTED_TYPES_LINE}` in {module} to add {TREE_TYPE} to")
-    module.write_text(
-        text.replace(TRUSTED_TYPES_LINE, TRUSTED_TYPES_LINE[:-2] + f"({TREE_TYPE!r},)")
-    )
-    return src
 
 
 def _service_heavy(ctx: Context, tid: str, extra_env: dict[str, str]) -> Prepared:
     if ctx.service is None:
         raise NotAvailable(ctx.service_error or "the generated service was not prepared")
-    env = {
-        "MODEL_URI": str(heavy_artifact(ctx, ctx.service)),
-        # Ahead of the venv's editable install of the original src/.
-        "PYTHONPATH": str(heavy_source(ctx, ctx.service)),
-        **extra_env,
-    }
+    env = {"MODEL_URI": str(heavy_artifact(ctx, ctx.service)), **extra_env}
     return _service(ctx, tid, env, features=payloads.HEAVY_FEATURES)
 
 

@@ -32,6 +32,38 @@ def test_innermost_known_frame_owns_the_sample() -> None:
     assert parts["idle"] == 100
 
 
+# The same samples from a service generated on modelrail-runtime (template 0.2 on): its
+# package only calls `serve`, the serving code is the runtime's, in site-packages.
+RUNTIME_MAIN = (
+    "<module> (svc/__main__.py:18);main (svc/__main__.py:14);"
+    "serve (modelrail_runtime/server.py:160);Handle._run (asyncio/events.py:80)"
+)
+RUNTIME_COLLAPSED = "\n".join(
+    [
+        f"{RUNTIME_MAIN};infer (modelrail_runtime/dataplane.py:120);"
+        "predict (modelrail_runtime/frameworks/sklearn.py:160);"
+        "validate_data (sklearn/utils/validation.py:3041) 30",
+        f"{RUNTIME_MAIN};__call__ (modelrail_runtime/http/middleware.py:130);"
+        "access (modelrail_runtime/logs.py:80);dumps (json/__init__.py:231) 10",
+        f"{RUNTIME_MAIN};parse_infer_request (modelrail_runtime/oip/codec.py:60);"
+        "_to_array (modelrail_runtime/oip/codec.py:190) 5",
+        f"{RUNTIME_MAIN};__call__ (modelrail_runtime/http/middleware.py:140) 4",
+        f"{RUNTIME_MAIN};submit (modelrail_runtime/execution/runners.py:50) 3",
+    ]
+)
+
+
+def test_the_runtime_is_the_service() -> None:
+    assert hotspots.guess_package(RUNTIME_COLLAPSED) == "svc"
+    parts = hotspots.breakdown(RUNTIME_COLLAPSED)
+    assert parts["scikit-learn"] == 30
+    assert parts["logging"] == 10
+    assert parts["service: protocol"] == 5
+    assert parts["service: middleware"] == 4
+    assert parts["service: other"] == 3
+    assert parts["other"] == 0
+
+
 def test_render_leaves_idle_out_of_the_shares() -> None:
     text = hotspots.render(COLLAPSED, top=3)
     assert "50 busy samples" in text
