@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ import yaml
 from modelrail_conformance.target import HttpStatusWait, ServiceContainer
 
 from tests.conftest import require_command
+from tests.helpers import free_port
 from tests.integration.traffic import infer_body, iris_rows, sample
 from tests.template.test_monitoring import ALERTS
 
@@ -33,12 +33,6 @@ WINDOW_ROWS = 300
 THRESHOLD = 0.2
 FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 INFER_ROUTE = "/v2/models/{model_name}/infer"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(what: str, probe: Callable[[], Any], timeout: float = 45) -> Any:

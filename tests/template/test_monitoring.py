@@ -77,8 +77,9 @@ def test_rules_follow_the_slo_answers(rendered: dict[str, Path], answer_id: str)
     # The latency objective is a bucket boundary, spelled as prometheus_client spells it.
     slo_seconds = answers["latency_slo_p99_ms"] / 1000
     assert set(re.findall(r'le="([^"]+)"', rules)) == {repr(slo_seconds)}
-    slo_module = (project / "src" / answers["package_name"] / "slo.py").read_text()
-    assert f"LATENCY_SLO_SECONDS: Final = {slo_seconds!r}" in slo_module
+    # The service's histogram gets the same boundary from the runtime's setting.
+    main = (project / "src" / answers["package_name"] / "__main__.py").read_text()
+    assert f"latency_slo_seconds={slo_seconds!r})" in main
     budget = (100 - answers["availability_slo_percent"]) / 100
     burn = re.search(r"availability_errors:ratio_rate3d\{[^}]*\} > ([0-9.e-]+)", rules)
     assert burn is not None
