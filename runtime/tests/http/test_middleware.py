@@ -154,8 +154,9 @@ def test_requests_beyond_the_concurrency_limit_are_shed_but_probes_never_are() -
         first = [asyncio.create_task(call(limits, infer)) for _ in range(2)]
         await asyncio.sleep(0.01)
         in_flight = limits.in_flight
-        shed = await call(limits, infer)
-        probe = await call(limits, "/v2/health/ready")
+        # A request that is not shed would wait for the release: fail instead of hanging.
+        shed = await asyncio.wait_for(call(limits, infer), timeout=5)
+        probe = await asyncio.wait_for(call(limits, "/v2/health/ready"), timeout=5)
         release.set()
         return [
             in_flight,
