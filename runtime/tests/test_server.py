@@ -172,7 +172,8 @@ def test_the_first_signal_drains_and_a_second_one_stops(settings: Settings) -> N
 
     async def scenario() -> tuple[bool, bool, bool]:
         serving = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110 - uvicorn has no 'started' event
+        while not server.started:  # uvicorn has no 'started' event to wait for
+            assert not serving.done(), "the server stopped before it started"
             await asyncio.sleep(0.01)
         server.handle_exit(signal.SIGTERM, None)
         await asyncio.sleep(0.1)

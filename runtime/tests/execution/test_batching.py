@@ -48,8 +48,10 @@ async def predict_all(
     batcher: MicroBatcher, requests: list[dict[str, Tensor]]
 ) -> list[dict[str, Tensor] | BaseException]:
     try:
-        return await asyncio.gather(
-            *(batcher.predict(inputs) for inputs in requests), return_exceptions=True
+        # A request the batcher never answers fails the test instead of hanging it.
+        predictions = (batcher.predict(inputs) for inputs in requests)
+        return await asyncio.wait_for(
+            asyncio.gather(*predictions, return_exceptions=True), timeout=10
         )
     finally:
         await batcher.aclose()
