@@ -56,9 +56,10 @@ def test_identity_variables() -> None:
 
 def test_the_environment_overrides_the_repositorys_defaults() -> None:
     defaults = Settings(model_name="churn-model", latency_slo_seconds=0.25, port=9000)
-    settings = Settings.from_env({"PORT": "9100", "LOG_LEVEL": "DEBUG"}, defaults)
+    environ = {"PORT": "9100", "LOG_LEVEL": "DEBUG", "DRAIN_SECONDS": "0.5"}
+    settings = Settings.from_env(environ, defaults)
     assert (settings.model_name, settings.latency_slo_seconds) == ("churn-model", 0.25)
-    assert (settings.port, settings.log_level) == (9100, "debug")
+    assert (settings.port, settings.log_level, settings.drain_seconds) == (9100, "debug", 0.5)
 
 
 def test_the_batch_wait_is_read_in_milliseconds() -> None:
