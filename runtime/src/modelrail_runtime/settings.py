@@ -120,21 +120,28 @@ class Settings:
         return dataclasses.replace(defaults or cls(), **changes)
 
     def check(self) -> Settings:
-        """``self``, after checking the values given in code as the environment would be.
+        """``self`` with the values given in code checked and read as the environment's are.
+
+        ``predict_mode="thread"`` becomes `PredictMode.THREAD` and ``model_uri="models"`` a
+        `Path`, as PREDICT_MODE and MODEL_URI would give them.
 
         Raises:
             SettingsError: a value is not one its variable would accept.
         """
+        changes: dict[str, Any] = {}
         for field_name, variable, parse in _SOURCES:
             value = getattr(self, field_name)
-            raw = str(value * 1000) if field_name == "batch_max_wait_seconds" else str(value)
+            milliseconds = field_name == "batch_max_wait_seconds"
+            raw = str(value * 1000) if milliseconds else str(value)
             try:
-                parse(raw)
+                parsed = parse(raw)
             except ValueError as exc:
                 raise SettingsError(
                     f"{field_name}={value!r} ({variable}) is not valid: expected {exc}."
                 ) from None
-        return self
+            # The seconds as given: a round trip through milliseconds could change the float.
+            changes[field_name] = float(value) if milliseconds else parsed
+        return dataclasses.replace(self, **changes)
 
 
 def _integer(low: int, high: int) -> Callable[[str], int]:

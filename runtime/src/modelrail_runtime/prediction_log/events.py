@@ -60,7 +60,13 @@ def inputs_sha256(signature: ModelSignature, inputs: Mapping[str, Tensor]) -> st
     for spec in signature.inputs:
         tensor = np.ascontiguousarray(inputs[spec.name])
         digest.update(f"{spec.name}|{tensor.dtype.str}|{tensor.shape}|".encode())
-        digest.update(tensor.tobytes())
+        if tensor.dtype.kind != "O":
+            digest.update(tensor.tobytes())
+            continue
+        # BYTES: an object array's own bytes are pointers; hash each element, length first.
+        for value in tensor.ravel():
+            item = value.encode() if isinstance(value, str) else bytes(value)
+            digest.update(len(item).to_bytes(8, "little") + item)
     return digest.hexdigest()
 
 

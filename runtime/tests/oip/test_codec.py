@@ -1,0 +1,223 @@
+"""Request bodies: every problem is a 400 whose message says what to fix, never echoing data."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from modelrail_runtime.oip.codec import (
+    ProtocolError,
+    encode_infer_response,
+    parse_infer_request,
+)
+from modelrail_runtime.oip.signature import ModelSignature, TensorSpec
+
+IRIS = ModelSignature(
+    inputs=(TensorSpec("input-0", "FP64", (-1, 4)),),
+    outputs=(TensorSpec("label", "INT64", (-1,)), TensorSpec("probabilities", "FP64", (-1, 3))),
+)
+TWO_INPUTS = ModelSignature(
+    inputs=(TensorSpec("a", "FP32", (-1, 2)), TensorSpec("b", "INT64", (-1,))),
+    outputs=(TensorSpec("y", "FP32", (-1,)),),
+)
+CANARY = 987654.123456
+
+
+def tensor(**changes: Any) -> dict[str, Any]:
+    base = {"name": "input-0", "shape": [1, 4], "datatype": "FP64", "data": [1.0, 2.0, 3.0, CANARY]}
+    return {**base, **changes}
+
+
+def encoded(document: Any) -> bytes:
+    return json.dumps(document).encode()
+
+
+# What is wrong, and the message that must say so (naming the input where there is one).
+PROBLEMS = {
+    "not JSON": (b"{not json", "request body is not valid JSON"),
+    "a JSON array": (b"[1, 2]", "request body must be a JSON object with an 'inputs' list"),
+    "id not a string": (encoded({"id": 7, "inputs": [tensor()]}), "'id' must be a string"),
+    "no inputs": (
+        encoded({"inputs": []}),
+        "'inputs' must be a non-empty list; this model takes 'input-0'",
+    ),
+    "an input without a name": (
+        encoded({"inputs": [{"shape": [1, 4]}]}),
+        "each entry of 'inputs' must be an object with a 'name'",
+    ),
+    "an unknown input": (
+        encoded({"inputs": [tensor(name="x")]}),
+        "'inputs' names an unknown input; this model takes 'input-0'",
+    ),
+    "a duplicate input": (
+        encoded({"inputs": [tensor(), tensor()]}),
+        "input 'input-0' appears more than once",
+    ),
+    "the wrong datatype": (
+        encoded({"inputs": [tensor(datatype="FP32")]}),
+        "input 'input-0': 'datatype' must be 'FP64'",
+    ),
+    "the wrong shape": (
+        encoded({"inputs": [tensor(shape=[1, 3])]}),
+        "input 'input-0': 'shape' must be [N, 4] with N >= 1",
+    ),
+    "zero rows": (
+        encoded({"inputs": [tensor(shape=[0, 4], data=[])]}),
+        "input 'input-0': 'shape' must be [N, 4] with N >= 1",
+    ),
+    "a boolean in the shape": (
+        encoded({"inputs": [tensor(shape=[True, 4])]}),
+        "input 'input-0': 'shape' must be [N, 4]",
+    ),
+    "data not a list": (
+        encoded({"inputs": [tensor(data=CANARY)]}),
+        "input 'input-0': 'data' must be a list (flat row-major, or nested)",
+    ),
+    "too few elements": (
+        encoded({"inputs": [tensor(data=[1.0, 2.0, 3.0])]}),
+        "input 'input-0': 'data' has 3 elements but 'shape' needs 4",
+    ),
+    "nested data of the wrong shape": (
+        encoded({"inputs": [tensor(data=[[1.0, 2.0], [3.0, CANARY]])]}),
+        "input 'input-0': nested 'data' does not match 'shape'",
+    ),
+    "nested data deeper than the shape": (
+        encoded({"inputs": [tensor(data=[[1.0, 2.0, 3.0, [CANARY]]])]}),
+        "input 'input-0': nested 'data' is deeper than 'shape'",
+    ),
+    "a string element": (
+        encoded({"inputs": [tensor(data=[1.0, 2.0, 3.0, str(CANARY)])]}),
+        "input 'input-0': every element of 'data' must be a FP64 value",
+    ),
+    "an integer beyond 64 bits": (
+        encoded({"inputs": [tensor(data=[1, 2, 3, 10**400])]}),
+        "request body is not valid JSON",
+    ),
+    "NaN": (
+        encoded({"inputs": [tensor(data=[1.0, 2.0, 3.0, float("nan")])]}),
+        "request body is not valid JSON",
+    ),
+    "outputs not a list": (
+        encoded({"inputs": [tensor()], "outputs": {"name": "label"}}),
+        "'outputs' must be a non-empty list of objects naming 'label', 'probabilities'",
+    ),
+    "an unknown output": (
+        encoded({"inputs": [tensor()], "outputs": [{"name": "logits"}]}),
+        "'outputs' requests an unknown output; this model has 'label', 'probabilities'",
+    ),
+    "a duplicate output": (
+        encoded({"inputs": [tensor()], "outputs": [{"name": "label"}, {"name": "label"}]}),
+        "output 'label' is requested more than once",
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "message"), PROBLEMS.values(), ids=PROBLEMS.keys())
+def test_each_problem_has_its_message_and_never_echoes_data(body: bytes, message: str) -> None:
+    with pytest.raises(ProtocolError) as error:
+        parse_infer_request(body, IRIS)
+    assert message in str(error.value)
+    assert "987654" not in str(error.value)
+
+
+def test_a_missing_input_is_named() -> None:
+    only_a = {"name": "a", "shape": [1, 2], "datatype": "FP32", "data": [1, 2]}
+    with pytest.raises(ProtocolError, match=r"missing input\(s\): 'b'"):
+        parse_infer_request(encoded({"inputs": [only_a]}), TWO_INPUTS)
+
+
+def test_a_valid_request_becomes_arrays_of_the_declared_dtypes() -> None:
+    body = {
+        "id": "r-1",
+        "inputs": [
+            {"name": "b", "shape": [2], "datatype": "INT64", "data": [7, -1]},
+            {"name": "a", "shape": [2, 2], "datatype": "FP32", "data": [[1, 2.5], [3, 4]]},
+        ],
+    }
+    request = parse_infer_request(encoded(body), TWO_INPUTS)
+    assert request.id == "r-1"
+    assert request.outputs == ("y",), "every output by default"
+    assert request.inputs["a"].dtype == np.float32
+    assert request.inputs["a"].tolist() == [[1.0, 2.5], [3.0, 4.0]]
+    assert request.inputs["b"].dtype == np.int64
+    assert request.inputs["b"].tolist() == [7, -1]
+
+
+def test_the_response_holds_the_requested_outputs_in_the_requested_order() -> None:
+    body = {
+        "id": "r-2",
+        "inputs": [tensor()],
+        "outputs": [{"name": "probabilities"}, {"name": "label"}],
+    }
+    request = parse_infer_request(encoded(body), IRIS)
+    results = {"label": np.array([2]), "probabilities": np.array([[0.1, 0.2, 0.7]])}
+    response = encode_infer_response(request, "iris", "0123456789ab", IRIS, results)
+    assert response == {
+        "model_name": "iris",
+        "model_version": "0123456789ab",
+        "id": "r-2",
+        "outputs": [
+            {"name": "probabilities", "datatype": "FP64", "shape": [1, 3], "data": [0.1, 0.2, 0.7]},
+            {"name": "label", "datatype": "INT64", "shape": [1], "data": [2]},
+        ],
+    }
+    without_id = parse_infer_request(encoded({"inputs": [tensor()]}), IRIS)
+    assert "id" not in encode_infer_response(without_id, "iris", "v", IRIS, results)
+
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+tensor_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.sampled_from(["input-0", "x"]) | st.integers(),
+        "shape": st.lists(st.integers(min_value=-2, max_value=5), max_size=3),
+        "datatype": st.sampled_from(["FP64", "FP32", "INT64", "BYTES"]),
+        "data": st.lists(finite | st.lists(finite, max_size=5), max_size=10) | json_values,
+    },
+)
+bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "inputs": st.lists(tensor_like, max_size=3) | json_values,
+        "id": json_values,
+        "outputs": st.lists(st.fixed_dictionaries({"name": st.text(max_size=12)}), max_size=3)
+        | json_values,
+    },
+)
+
+
+@given(document=bodies | json_values)
+def test_any_body_is_parsed_or_refused_with_a_protocol_error(document: Any) -> None:
+    # json.dumps writes NaN and infinity, which are not JSON: they must be refused too.
+    raw = json.dumps(document).encode()
+    try:
+        request = parse_infer_request(raw, IRIS)
+    except ProtocolError:
+        return
+    (array,) = request.inputs.values()
+    assert array.shape[1:] == (4,)
+    assert np.isfinite(array).all()
+
+
+@given(rows=st.lists(st.lists(finite, min_size=4, max_size=4), min_size=1, max_size=20))
+def test_nested_and_flat_data_give_the_same_array(rows: list[list[float]]) -> None:
+    flat = [value for row in rows for value in row]
+    parsed = [
+        parse_infer_request(encoded({"inputs": [tensor(shape=[len(rows), 4], data=data)]}), IRIS)
+        for data in (rows, flat)
+    ]
+    np.testing.assert_array_equal(parsed[0].inputs["input-0"], parsed[1].inputs["input-0"])
+    assert math.isclose(float(parsed[0].inputs["input-0"].sum()), math.fsum(flat), abs_tol=1e-6)

@@ -1,0 +1,92 @@
+"""`save_model`: reproducible files, and metadata that ties them together with their hashes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.linear_model import LogisticRegression
+
+from modelrail_runtime import SavedModel, adapter_for, load_model, save_model
+from modelrail_runtime.artifacts import sha256_hex
+
+FILES = ("model.skops", "metadata.json", "reference_profile.json")
+Iris = tuple[NDArray[np.float64], NDArray[np.int64]]
+
+
+def test_the_same_training_gives_the_same_bytes(
+    tmp_path: Path, artifacts: Path, train_iris: Callable[[Path], SavedModel]
+) -> None:
+    first = train_iris(tmp_path / "a")
+    second = train_iris(tmp_path / "b")
+    assert first.metadata == second.metadata
+    for name in FILES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+        assert (tmp_path / "a" / name).read_bytes() == (artifacts / name).read_bytes(), name
+    assert sorted(path.name for path in (tmp_path / "a").iterdir()) == sorted(FILES)
+
+
+def test_metadata_records_the_files_and_their_hashes(artifacts: Path) -> None:
+    metadata = json.loads((artifacts / "metadata.json").read_text())
+    assert metadata["artifact"] == "model.skops"
+    assert metadata["artifact_sha256"] == sha256_hex((artifacts / "model.skops").read_bytes())
+    assert metadata["reference_profile"] == {
+        "file": "reference_profile.json",
+        "sha256": sha256_hex((artifacts / "reference_profile.json").read_bytes()),
+    }
+
+
+def test_metadata_records_what_the_service_and_the_model_card_need(artifacts: Path) -> None:
+    metadata = json.loads((artifacts / "metadata.json").read_text())
+    assert metadata["framework"] == "scikit-learn"
+    assert set(metadata["libraries"]) == {"python", "scikit-learn", "skops", "numpy", "scipy"}
+    assert metadata["feature_names"] == [
+        "sepal_length",
+        "sepal_width",
+        "petal_length",
+        "petal_width",
+    ]
+    assert metadata["signature"] == {
+        "inputs": [{"name": "input-0", "datatype": "FP64", "shape": [-1, 4]}],
+        "outputs": [
+            {"name": "label", "datatype": "INT64", "shape": [-1]},
+            {"name": "probabilities", "datatype": "FP64", "shape": [-1, 3]},
+        ],
+    }
+    # What the caller records is kept as it is.
+    assert metadata["model_name"] == "iris"
+    assert metadata["data"] == {"name": "iris", "rows": 150}
+
+
+def test_the_saved_model_is_what_the_service_loads(
+    tmp_path: Path, train_iris: Callable[[Path], SavedModel], iris: Iris
+) -> None:
+    saved = train_iris(tmp_path)
+    loaded = load_model(tmp_path, name="iris")
+    assert saved.version == loaded.version == saved.metadata["artifact_sha256"][:12]
+    assert (loaded.name, loaded.platform) == ("iris", "sklearn_skops")
+    assert loaded.signature == saved.predictor.signature
+    assert loaded.monitoring == saved.predictor.monitoring
+    assert loaded.reference is not None
+    features, _ = iris
+    np.testing.assert_array_equal(
+        loaded.predictor.predict({"input-0": features})["probabilities"],
+        saved.predictor.predict({"input-0": features})["probabilities"],
+    )
+
+
+def test_without_feature_names_the_columns_are_numbered(tmp_path: Path, iris: Iris) -> None:
+    features, labels = iris
+    model = LogisticRegression(max_iter=1000).fit(features, labels)
+    saved = save_model(
+        tmp_path, adapter_for("scikit-learn"), model, training_inputs={"input-0": features}
+    )
+    assert "feature_names" not in saved.metadata
+    profile = json.loads((tmp_path / "reference_profile.json").read_text())
+    assert [feature["name"] for feature in profile["features"]] == [
+        f"feature_{column}" for column in range(4)
+    ]
+    assert profile["rows"] == len(labels)
