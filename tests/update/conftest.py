@@ -27,6 +27,9 @@ from tests.update.projects import (
     update,
 )
 from tests.update.template_versions import (
+    BASE,
+    LATEST,
+    NEXT,
     REMOVED,
     RENAMED,
     TAGS,
@@ -46,7 +49,8 @@ PREVIOUS = dict(zip(TARGETS, TAGS, strict=True))
 
 @pytest.fixture(scope="session")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> TemplateRepo:
-    """This checkout as v0.1.0, then v0.2.0, v0.3.0 and an untagged HEAD."""
+    """This checkout as `BASE` (its own version), then `NEXT`, `LATEST` and an untagged
+    HEAD."""
     return build_template_repo(tmp_path_factory.mktemp("template") / "modelrail")
 
 
@@ -93,7 +97,7 @@ class History:
 
 def migrations_of(target: str) -> list[tuple[str, ...]]:
     """The migrations an update to ``target`` runs (script and arguments), in order."""
-    crossing = {"v0.2.0": [("rename.py", *RENAMED)], "v0.3.0": [("remove.py", REMOVED)]}
+    crossing = {NEXT: [("rename.py", *RENAMED)], LATEST: [("remove.py", REMOVED)]}
     return [*crossing.get(target, []), ("post_update.py",)]
 
 
@@ -144,13 +148,13 @@ def main_edits(package: str) -> list[Edit]:
 
 @pytest.fixture(scope="session")
 def history(template_repo: TemplateRepo, tmp_path_factory: pytest.TempPathFactory) -> History:
-    """The main scenario: a trusted copy at v0.1.0 (git, uv.lock, hooks), typical local
+    """The main scenario: a trusted copy at `BASE` (git, uv.lock, hooks), typical local
     edits committed (model code, README, model card, a dependency re-locked, tweaks in
     template-owned files, one the template later removes, an added file), then updates to
-    v0.2.0, v0.3.0 and HEAD, each
-    followed by the migrations run again and by a second update to the same version."""
+    `NEXT`, `LATEST` and HEAD, each followed by the migrations run again and by a second
+    update to the same version."""
     parent = tmp_path_factory.mktemp("history")
-    project = copy_at(template_repo, parent, TAGS[0], MATRIX[MAIN_ANSWERS], tasks=True)
+    project = copy_at(template_repo, parent, BASE, MATRIX[MAIN_ANSWERS], tasks=True)
     package = "churn_model"
     applied = main_edits(package)
     edited = {edit.path: edit.apply(project) for edit in applied}
@@ -172,8 +176,8 @@ class Untouched:
 
 @pytest.fixture(scope="session")
 def untouched(template_repo: TemplateRepo, tmp_path_factory: pytest.TempPathFactory) -> Untouched:
-    """A copy at v0.1.0 with non-default answers, committed, updated to each target."""
+    """A copy at `BASE` with non-default answers, committed, updated to each target."""
     parent = tmp_path_factory.mktemp("untouched")
-    project = copy_at(template_repo, parent, TAGS[0], MATRIX[UNTOUCHED_ANSWERS])
+    project = copy_at(template_repo, parent, BASE, MATRIX[UNTOUCHED_ANSWERS])
     first = snapshot(project)
     return Untouched(first=first, steps=record_updates(project, template_repo, rerun=False))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import tomllib
 
 import pytest
 
 from tests.helpers import REPO_ROOT
 from tests.update.changelog import ChangelogError, parse
-from tests.update.template_versions import TAGS, TemplateRepo, git
+from tests.update.template_versions import TAGS, TemplateRepo, git, project_version
 
 CHANGELOG = REPO_ROOT / "CHANGELOG.md"
 GOOD_ENTRY = (
@@ -20,8 +19,7 @@ GOOD_ENTRY = (
 
 def test_this_changelog_is_well_formed_and_names_the_project_version() -> None:
     entries = parse(CHANGELOG.read_text(encoding="utf-8"))
-    version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert entries[0].tag == f"v{version}"
+    assert entries[0].tag == project_version()
 
 
 def test_every_tag_of_this_repository_has_an_entry() -> None:
@@ -33,16 +31,18 @@ def test_every_tag_of_this_repository_has_an_entry() -> None:
     assert tags - documented == set()
 
 
-def test_every_version_of_the_test_template_has_an_entry(template_repo: TemplateRepo) -> None:
-    """The scripted versions are released the documented way too.
-
-    The first is this checkout under the name ``TAGS[0]``: its newest entry is the
-    project's own version (checked above), which the scripted ones come after.
-    """
-    version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
+def test_every_version_of_the_test_template_is_released_the_documented_way(
+    template_repo: TemplateRepo,
+) -> None:
+    """The first is this checkout under its own version; the scripted ones come after it,
+    each with its CHANGELOG entry and its version in pyproject.toml."""
+    assert TAGS[0] == project_version()
     for tag in TAGS:
         text = git(template_repo.path, "show", f"{tag}:CHANGELOG.md")
-        assert parse(text)[0].tag == (f"v{version}" if tag == TAGS[0] else tag)
+        assert parse(text)[0].tag == tag
+        assert f'\nversion = "{tag[1:]}"\n' in git(
+            template_repo.path, "show", f"{tag}:pyproject.toml"
+        )
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """hooks/migrations/: the cases the update histories do not reach, one script at a time.
 
 The scripts run as Copier runs them (in the project, after the merge, HEAD = the project
-before the update); here HEAD is a project at v0.1.0 and the "update" is simulated by
+before the update); here HEAD is a project at `BASE` and the "update" is simulated by
 editing its working tree.
 """
 
@@ -18,14 +18,14 @@ import yaml
 
 from tests.helpers import REPO_ROOT
 from tests.update.projects import clean_environ, copy_at, snapshot
-from tests.update.template_versions import GIT_IDENTITY, TemplateRepo, git
+from tests.update.template_versions import BASE, GIT_IDENTITY, TemplateRepo, git
 
 MIGRATIONS = REPO_ROOT / "hooks" / "migrations"
 
 
 @pytest.fixture(scope="module")
 def project(template_repo: TemplateRepo, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_at(template_repo, tmp_path_factory.mktemp("migrations"), "v0.1.0")
+    return copy_at(template_repo, tmp_path_factory.mktemp("migrations"), BASE)
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def migrate(project: Path, script: str, *args: str) -> str:
     proc = subprocess.run(
         [sys.executable, str(MIGRATIONS / script), *args],
         cwd=project,
-        env={**clean_environ(), **GIT_IDENTITY, "VERSION_FROM": "v0.1.0"},
+        env={**clean_environ(), **GIT_IDENTITY, "VERSION_FROM": BASE},
         capture_output=True,
         text=True,
         check=False,

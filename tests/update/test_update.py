@@ -1,10 +1,13 @@
 """``copier update`` across template versions, one test per promise of the update contract.
 
-The main history (tests/update/conftest.py) is a project generated at v0.1.0, edited the
-way owners edit, then updated to v0.2.0, v0.3.0 and HEAD. Expected contents are computed,
-not written down: a fresh copy at the target version, with the owner's edits applied to
-the template-owned files they touched, and the project's own versions of project-owned
-files.
+The main history (tests/update/conftest.py) is a project generated at this checkout's own
+version (`BASE`), edited the way owners edit, then updated to the scripted `NEXT`, `LATEST`
+and HEAD. Expected contents are computed, not written down: a fresh copy at the target
+version, with the owner's edits applied to the template-owned files they touched, and the
+project's own versions of project-owned files.
+
+The last part updates projects generated at this repository's real releases
+(releases.toml) to this checkout, untouched and edited, as their owners will.
 """
 
 from __future__ import annotations
@@ -19,9 +22,15 @@ from copier.errors import UserMessageError
 from hypothesis import HealthCheck, given, settings
 from modelrail_conformance.fleet.cli import main as modelrail
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, answers_with_index
 from tests.template.answers import valid_answers
-from tests.update.conftest import MAIN_ANSWERS, UNTOUCHED_ANSWERS, FreshCopies, History, Untouched
+from tests.update.conftest import (
+    MAIN_ANSWERS,
+    UNTOUCHED_ANSWERS,
+    FreshCopies,
+    History,
+    Untouched,
+)
 from tests.update.edits import Edit, appending, overlapping
 from tests.update.projects import (
     PROJECT_DIR,
@@ -37,13 +46,15 @@ from tests.update.projects import (
     update,
 )
 from tests.update.template_versions import (
+    BASE,
     CHANGED_PROJECT_OWNED,
     GIT_IDENTITY,
-    NEW_METRIC,
+    LATEST,
+    NEW_ALERT,
     NEW_QUESTION,
+    NEXT,
     REMOVED,
     RENAMED,
-    TAGS,
     TARGETS,
     TemplateRepo,
     git,
@@ -63,13 +74,13 @@ def differing(actual: Snapshot, expected: Snapshot) -> list[str]:
 
 def template_owned_edits(history: History, fresh: FreshCopies) -> list[Edit]:
     """The owners' edits of files the template renders and owns."""
-    first = snapshot(fresh(TAGS[0], MAIN_ANSWERS))
+    first = snapshot(fresh(BASE, MAIN_ANSWERS))
     return [e for e in history.edits if e.path in first and not is_project_owned(e.path)]
 
 
 def expected_after(history: History, fresh: FreshCopies, target: str) -> Snapshot:
     """The project after updating to ``target``: new standard in, owner's edits kept."""
-    first, new = snapshot(fresh(TAGS[0], MAIN_ANSWERS)), snapshot(fresh(target, MAIN_ANSWERS))
+    first, new = snapshot(fresh(BASE, MAIN_ANSWERS)), snapshot(fresh(target, MAIN_ANSWERS))
     expected = dict(new)
     for path in new:
         if is_project_owned(path):
@@ -96,7 +107,7 @@ def test_untouched_template_owned_files_equal_a_fresh_copy(
     new = snapshot(fresh(target, MAIN_ANSWERS))
     edited = {e.path_at(target) for e in history.edits}
     untouched = [p for p in new if not is_project_owned(p) and p not in edited]
-    assert len(untouched) > 50
+    assert len(untouched) > 40
     assert [p for p in untouched if after.get(p) != new[p]] == []
 
 
@@ -117,10 +128,10 @@ def test_project_owned_files_survive_byte_for_byte(
 ) -> None:
     after = history.steps[target].after
     for path, content in history.edited.items():
-        if is_project_owned(path) or path not in snapshot(fresh(TAGS[0], MAIN_ANSWERS)):
+        if is_project_owned(path) or path not in snapshot(fresh(BASE, MAIN_ANSWERS)):
             assert after.get(path) == content, path
     assert after[LOCKFILE] == history.lock
-    first = snapshot(fresh(TAGS[0], MAIN_ANSWERS))
+    first = snapshot(fresh(BASE, MAIN_ANSWERS))
     untouched_owned = [p for p in first if is_project_owned(p) and p not in history.edited]
     assert [p for p in untouched_owned if after.get(p) != first[p]] == []
 
@@ -157,25 +168,32 @@ def test_migrations_run_again_change_nothing(history: History, target: str) -> N
     assert "conflict" not in step.rerun_output
 
 
-def test_renames_and_new_questions_reach_the_project(history: History) -> None:
-    v2 = history.steps["v0.2.0"].after
+def test_renames_new_rules_and_new_questions_reach_the_project(history: History) -> None:
+    after = history.steps[NEXT].after
     old, new = RENAMED
-    assert old not in v2
-    assert b"## Our alerts" in v2[new]
-    assert v2[new].startswith(b"# Monitoring\n")
-    assert NEW_METRIC.encode() in v2["src/churn_model/metrics.py"]
-    assert b"--interval=15s" in v2["Dockerfile"]
-    assert b"uv lock --check" in v2[".github/workflows/ci.yml"]
+    assert old not in after
+    assert b"## Our alerts" in after[new]
+    assert after[new].startswith(b"# Monitoring\n")
+    assert f"\n### {NEW_ALERT}\n".encode() in after[new]
+    runbook = f"docs/monitoring.md#{NEW_ALERT.lower()}".encode()
+    rules, rule_tests = "monitoring/prometheus/rules.yml", "monitoring/tests/model_test.yml"
+    assert f"- alert: {NEW_ALERT}\n".encode() in after[rules]
+    assert f"alertname: {NEW_ALERT}\n".encode() in after[rule_tests]
+    assert runbook in after[rules]
+    assert runbook in after[rule_tests]
+    assert b"docs/monitoring.md" in after["tests/test_monitoring_assets.py"]
+    assert b"--interval=15s" in after["Dockerfile"]
+    assert b"uv lock --check" in after[".github/workflows/ci.yml"]
     name, default = NEW_QUESTION
-    assert f"{name}: {default}\n".encode() in v2[".copier-answers.yml"]
-    assert REMOVED in v2
+    assert f"{name}: {default}\n".encode() in after[".copier-answers.yml"]
+    assert REMOVED in after
 
 
 def test_a_removed_file_is_deleted_unless_the_owners_edited_it(
     history: History, untouched: Untouched
 ) -> None:
-    assert REMOVED not in untouched.steps["v0.3.0"].after
-    step = history.steps["v0.3.0"]
+    assert REMOVED not in untouched.steps[LATEST].after
+    step = history.steps[LATEST]
     assert step.after[REMOVED] == history.edited[REMOVED]
     assert REMOVED not in step.status
     assert f"kept {REMOVED}: the template no longer provides it" in step.rerun_output
@@ -184,8 +202,8 @@ def test_a_removed_file_is_deleted_unless_the_owners_edited_it(
 def test_a_project_owned_file_the_template_changed_keeps_the_projects_version(
     history: History, fresh: FreshCopies
 ) -> None:
-    assert b"## Fairness" in snapshot(fresh("v0.3.0", MAIN_ANSWERS))[CHANGED_PROJECT_OWNED]
-    for target in ("v0.3.0", "HEAD"):
+    assert b"## Fairness" in snapshot(fresh(LATEST, MAIN_ANSWERS))[CHANGED_PROJECT_OWNED]
+    for target in (LATEST, "HEAD"):
         card = history.steps[target].after[CHANGED_PROJECT_OWNED]
         assert card == history.edited[CHANGED_PROJECT_OWNED]
         assert b"## Fairness" not in card
@@ -197,11 +215,11 @@ def test_an_untouched_project_updated_to_a_version_equals_a_fresh_copy(
     untouched: Untouched, fresh: FreshCopies, target: str
 ) -> None:
     """Equal file for file, except project-owned files the template changed meanwhile:
-    those keep the project's version (here only the model card, from v0.3.0 on)."""
+    those keep the project's version (here only the model card, from `LATEST` on)."""
     new = snapshot(fresh(target, UNTOUCHED_ANSWERS))
     after = untouched.steps[target].after
     differences = differing(after, new)
-    assert differences == ([] if target == "v0.2.0" else [CHANGED_PROJECT_OWNED])
+    assert differences == ([] if target == NEXT else [CHANGED_PROJECT_OWNED])
     for path in differences:
         assert after[path] == untouched.first[path]
 
@@ -218,7 +236,7 @@ def test_any_answers_untouched_project_updated_to_head_equals_a_fresh_copy(
 ) -> None:
     """Two drawn answer sets (each costs a copy, an update across every version and a
     fresh copy): the update equals a fresh copy, whatever the names and choices."""
-    project = copy_at(template_repo, tmp_path_factory.mktemp("drawn"), TAGS[0], answers)
+    project = copy_at(template_repo, tmp_path_factory.mktemp("drawn"), BASE, answers)
     first = snapshot(project)
     update(project, "HEAD")
     reference = fresh_copy(template_repo, tmp_path_factory.mktemp("drawn-fresh"), "HEAD", answers)
@@ -247,7 +265,7 @@ def commit_with_hooks(project: Path) -> subprocess.CompletedProcess[str]:
     """
     git(project, "add", "-A")
     return subprocess.run(
-        ["git", "commit", "-m", "Update modelrail template to v0.2.0"],
+        ["git", "commit", "-m", f"Update modelrail template to {NEXT}"],
         cwd=project,
         env={**clean_environ(), **GIT_IDENTITY, "SKIP": "ruff,ruff-format,mypy"},
         capture_output=True,
@@ -259,15 +277,15 @@ def commit_with_hooks(project: Path) -> subprocess.CompletedProcess[str]:
 def test_overlapping_edits_conflict_inline_and_the_hooks_refuse_to_commit_them(
     template_repo: TemplateRepo, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    project = copy_at(template_repo, tmp_path, TAGS[0])
+    project = copy_at(template_repo, tmp_path, BASE)
     subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=project, check=True)
     for edit in overlapping():
         edit.apply(project)
-    commit_all(project, "Local edits on the lines v0.2.0 changes")
+    commit_all(project, f"Local edits on the lines {NEXT} changes")
     before = head(project)
     capfd.readouterr()
 
-    update(project, "v0.2.0")
+    update(project, NEXT)
 
     dockerfile = (project / "Dockerfile").read_text()
     assert re.search(
@@ -314,14 +332,14 @@ def test_overlapping_edits_conflict_inline_and_the_hooks_refuse_to_commit_them(
 def test_an_update_in_a_dirty_tree_is_refused_and_changes_nothing(
     template_repo: TemplateRepo, tmp_path: Path, change: str
 ) -> None:
-    project = copy_at(template_repo, tmp_path, TAGS[0])
+    project = copy_at(template_repo, tmp_path, BASE)
     if change == "modified":
         Edit("Dockerfile", appending("# work in progress\n")).apply(project)
     else:
         Edit("notes.txt", appending("work in progress\n")).apply(project)
     before, before_status, before_head = snapshot(project), status(project), head(project)
     with pytest.raises(UserMessageError, match=r"dirty.*commit or stash your local changes"):
-        update(project, "v0.2.0")
+        update(project, NEXT)
     assert snapshot(project) == before
     assert status(project) == before_status
     assert head(project) == before_head
@@ -337,22 +355,22 @@ def test_a_repository_without_answers_file_is_told_how_to_adopt_the_template(
     (repo / "README.md").write_text("# Churn model\n\nOur own README.\n")
     git(repo, "init", "-q", "-b", "main")
     commit_all(repo, "A service written before the template")
-    args = ["fleet", "update", str(repo), "--to", "v0.2.0", "--run", "true"]
+    args = ["fleet", "update", str(repo), "--to", NEXT, "--run", "true"]
     assert modelrail([*args, "--template", template_repo.source]) == 1
     out = capsys.readouterr().out
-    adopt = f"uvx copier copy --trust --overwrite --vcs-ref v0.2.0 {template_repo.source} ."
+    adopt = f"uvx copier copy --trust --overwrite --vcs-ref {NEXT} {template_repo.source} ."
     assert "refused" in out
     assert "no .copier-answers.yml" in out
     assert adopt in out
 
     from copier import run_copy
 
-    run_copy(template_repo.source, str(repo), vcs_ref="v0.2.0", defaults=True, overwrite=True,
-             unsafe=True, skip_tasks=True, quiet=True)  # fmt: skip
+    run_copy(template_repo.source, str(repo), data=answers_with_index(), vcs_ref=NEXT,
+             defaults=True, overwrite=True, unsafe=True, skip_tasks=True, quiet=True)  # fmt: skip
     assert (repo / "README.md").read_text() == "# Churn model\n\nOur own README.\n"
-    commit_all(repo, "Adopt modelrail v0.2.0")
+    commit_all(repo, f"Adopt modelrail {NEXT}")
     assert modelrail(["fleet", "status", str(repo)]) == 0
-    assert f"| {repo} | v0.2.0 | v0.3.0 | yes | no report | — |" in capsys.readouterr().out
+    assert f"| {repo} | {NEXT} | {LATEST} | yes | no report | — |" in capsys.readouterr().out
 
 
 # --- every release of this repository -----------------------------------------------------
