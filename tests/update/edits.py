@@ -149,3 +149,36 @@ def keep_dockerfile() -> Edit:
 def lint_error(package: str) -> Edit:
     """An unused import in the model code: `make lint` fails."""
     return Edit(f"src/{package}/dataset.py", after("import hashlib\n", "import os\n"))
+
+
+def runtime_edits(package: str) -> list[Edit]:
+    """Edits of v0.1.x's runtime modules and one of their tests, which later versions take
+    from modelrail-runtime instead: the update must keep each edited copy and say so."""
+    return [
+        Edit(
+            f"src/{package}/frameworks/sklearn.py",
+            replacing(
+                "TRUSTED_TYPES: Final[tuple[str, ...]] = ()",
+                'TRUSTED_TYPES: Final[tuple[str, ...]] = ("sklearn.tree._tree.Tree",)',
+            ),
+        ),
+        Edit(
+            f"src/{package}/app.py",
+            replacing(
+                "logger = logging.getLogger(__name__)",
+                f'logger = logging.getLogger("{package}.service")',
+            ),
+        ),
+        Edit(
+            "tests/test_health.py",
+            appending(
+                "\n\ndef test_liveness_answers_while_the_model_loads(client: TestClient) -> None:\n"
+                '    assert client.get("/v2/health/live").status_code == 200\n'
+            ),
+        ),
+    ]
+
+
+def training_code_edit(package: str) -> Edit:
+    """A function the owners added to their data code (project-owned)."""
+    return model_code(package)[0]

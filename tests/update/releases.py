@@ -1,25 +1,48 @@
-"""This repository's template releases (releases.toml), checked against CHANGELOG.md.
+"""This repository's real template releases (releases.toml), tagged in a temporary clone.
 
 Tags do not travel with every clone, so releases.toml records the commit each version was
-released from. `release_problems` checks it against CHANGELOG.md and the history.
+released from. `build_release_repo` clones this repository, tags each recorded release at
+its commit, and commits this checkout's working tree (uncommitted changes included) on top,
+tagged with this checkout's own version: a project generated at a real release is then
+updated to this checkout exactly as its owners will update to the next release, across real
+tags, so that Copier runs the ``version:`` migrations the update crosses. (Copier runs them
+only between two PEP 440 versions: an update to an untagged HEAD whose description is
+``0.1.1.postN`` would not cross v0.2.0.)
+
+`release_problems` checks releases.toml against CHANGELOG.md and the history.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import subprocess
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+import yaml
 from packaging.version import Version
 
 from tests.helpers import REPO_ROOT
 from tests.update.changelog import ChangelogError, parse
+from tests.update.template_versions import (
+    HEAD,
+    TemplateRepo,
+    copy_working_tree,
+    git,
+    project_version,
+)
 
 RELEASES_FILE = REPO_ROOT / "releases.toml"
 TAG = re.compile(r"v\d+\.\d+\.\d+")
 COMMIT = re.compile(r"[0-9a-f]{40}")
+NO_RELEASE = (
+    "releases.toml lists no release, so no real release is updated to this checkout: "
+    "record the commit of each released version under [releases] (docs/rolling-out.md, "
+    '"Releasing a template version")'
+)
 
 
 class ReleasesError(ValueError):
@@ -138,3 +161,108 @@ def commit_problems(release: Release, repo: Path) -> list[str]:
             f"{release.tag}: record the commit that released {release.tag}"
         )
     return problems
+
+
+def users_release(releases: list[Release], version: str) -> Release:
+    """The release owners are on now: the newest one older than ``version``."""
+    older = [release for release in releases if release.version < Version(version)]
+    if not older:
+        pytest.fail(NO_RELEASE, pytrace=False)
+    return older[-1]
+
+
+def each_release(releases: list[Release]) -> pytest.MarkDecorator:
+    """Parametrize a test's ``tag`` with every release. With none recorded, the test gets
+    one case, ``tag=None``, which `require_release` fails: an empty parametrize would
+    only skip the test, and a skip is easy to miss."""
+    tags = [release.tag for release in releases]
+    return pytest.mark.parametrize("tag", tags or [pytest.param(None, id="no-release")])
+
+
+def require_release(tag: str | None) -> str:
+    """``tag``, or a failed test when it is `each_release`'s "no release" case."""
+    if tag is None:
+        pytest.fail(NO_RELEASE, pytrace=False)
+    return tag
+
+
+@dataclass(frozen=True)
+class ReleaseRepo:
+    """A clone of this repository with a tag per release and this checkout on top."""
+
+    template: TemplateRepo
+    releases: list[Release]
+    target: str
+    """The ref of this checkout: its version's tag, or HEAD when that version is already
+    released (then this checkout is a later, untagged commit)."""
+
+
+def build_release_repo(
+    dst: Path, source: Path = REPO_ROOT, releases: list[Release] | None = None
+) -> ReleaseRepo:
+    """Clone ``source`` into ``dst``, tag its releases, commit its working tree on top."""
+    releases = recorded_releases(source / "releases.toml") if releases is None else releases
+    missing = [release.tag for release in releases if not has_commit(source, release.commit)]
+    if missing:
+        pytest.fail(
+            f"releases {', '.join(missing)}: their commits are not in {source} (a shallow "
+            "clone? `git fetch --unshallow`)",
+            pytrace=False,
+        )
+    subprocess.run(["git", "clone", "-q", str(source), str(dst)], check=True)
+    git(dst, "rm", "-r", "-q", ".")
+    copy_working_tree(source, dst)
+    git(dst, "add", "-A")
+    git(dst, "commit", "-q", "--allow-empty", "-m", "This checkout's working tree")
+    for release in releases:
+        git(dst, "tag", release.tag, release.commit)
+    version = project_version(source)
+    target = HEAD if version in {release.tag for release in releases} else version
+    if target != HEAD:
+        git(dst, "tag", version)
+    return ReleaseRepo(TemplateRepo(dst), releases, target)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A ``version:`` migration of copier.yml: its script, ``--hint`` and patterns."""
+
+    version: Version
+    script: str
+    hint: str | None
+    patterns: tuple[str, ...]
+
+    def matches(self, path: str) -> bool:
+        """Whether ``path`` matches a pattern (one segment per ``*``, as in the scripts)."""
+        return any(
+            len(path.split("/")) == len(pattern.split("/"))
+            and all(map(fnmatch.fnmatchcase, path.split("/"), pattern.split("/")))
+            for pattern in self.patterns
+        )
+
+
+def crossed_migrations(
+    from_tag: str, to_version: Version, config: Path = REPO_ROOT / "copier.yml"
+) -> list[Migration]:
+    """The ``version:`` migrations an update from ``from_tag`` to ``to_version`` runs, as
+    Copier picks them: ``from < version <= to``."""
+    crossed = []
+    for entry in yaml.safe_load(config.read_text(encoding="utf-8")).get("_migrations", []):
+        if not isinstance(entry, dict) or "version" not in entry:
+            continue
+        version = Version(entry["version"])
+        if not Version(from_tag) < version <= to_version:
+            continue
+        command = [str(arg) for arg in entry["command"]]
+        script = next(i for i, arg in enumerate(command) if "/hooks/migrations/" in arg)
+        args = command[script + 1 :]
+        hints = [arg.removeprefix("--hint=") for arg in args if arg.startswith("--hint=")]
+        crossed.append(
+            Migration(
+                version=version,
+                script=Path(command[script]).name,
+                hint=hints[-1] if hints else None,
+                patterns=tuple(arg for arg in args if not arg.startswith("--")),
+            )
+        )
+    return crossed

@@ -171,3 +171,21 @@ def test_a_broken_copy_of_releases_toml_is_reported_with_the_fix(
 def test_an_unreadable_releases_toml_is_refused_with_the_fix(text: str, message: str) -> None:
     with pytest.raises(ReleasesError, match=re.escape(message)):
         parse_releases(text)
+
+
+def test_release_tests_fail_rather_than_skip_without_a_recorded_release(
+    pytester: pytest.Pytester,
+) -> None:
+    """An empty parametrize would skip the release tests; `each_release` fails them."""
+    pytester.makepyfile(
+        """
+        from tests.update.releases import each_release, require_release
+
+        @each_release([])
+        def test_every_release(tag):
+            require_release(tag)
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*releases.toml lists no release*"])

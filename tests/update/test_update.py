@@ -12,23 +12,28 @@ The last part updates projects generated at this repository's real releases
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from copier.errors import UserMessageError
 from hypothesis import HealthCheck, given, settings
 from modelrail_conformance.fleet.cli import main as modelrail
+from packaging.version import Version
 
-from tests.helpers import REPO_ROOT, answers_with_index
+from tests.helpers import CONFORMANCE_DIR, answers_with_index, run
 from tests.template.answers import valid_answers
 from tests.update.conftest import (
     MAIN_ANSWERS,
     UNTOUCHED_ANSWERS,
     FreshCopies,
     History,
+    ReleaseUpdate,
     Untouched,
 )
 from tests.update.edits import Edit, appending, overlapping
@@ -45,6 +50,13 @@ from tests.update.projects import (
     status,
     update,
 )
+from tests.update.releases import (
+    Migration,
+    ReleaseRepo,
+    crossed_migrations,
+    each_release,
+    recorded_releases,
+)
 from tests.update.template_versions import (
     BASE,
     CHANGED_PROJECT_OWNED,
@@ -58,6 +70,7 @@ from tests.update.template_versions import (
     TARGETS,
     TemplateRepo,
     git,
+    project_version,
 )
 
 pytestmark = pytest.mark.slow
@@ -65,6 +78,7 @@ targets = pytest.mark.parametrize("target", TARGETS)
 
 CONFLICT = re.compile(rb"^(<<<<<<< |=======$|>>>>>>> )", re.MULTILINE)
 LOCKFILE = "uv.lock"
+ANSWERS = ".copier-answers.yml"
 
 
 def differing(actual: Snapshot, expected: Snapshot) -> list[str]:
@@ -373,45 +387,163 @@ def test_a_repository_without_answers_file_is_told_how_to_adopt_the_template(
     assert f"| {repo} | {NEXT} | {LATEST} | yes | no report | — |" in capsys.readouterr().out
 
 
-# --- every release of this repository -----------------------------------------------------
-def release_tags() -> list[str]:
-    proc = subprocess.run(
-        ["git", "tag", "--list", "v*"], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+# --- every release of this repository (releases.toml) -----------------------------------
+RELEASES = recorded_releases()
+# Overridable so that two checkouts testing on one Docker engine do not retag each other's image.
+RELEASE_IMAGE = os.environ.get("MODELRAIL_RELEASE_UPDATE_IMAGE", "modelrail-release-update:test")
+KEPT_AS_THEY_WERE = (
+    "README.md",
+    "docs/model-card.md",
+    "tests/golden/infer_request.json",
+    "tests/golden/infer_response.json",
+)
+"""The project-owned files an update from a release leaves as they were, even when this
+version renders them otherwise: every other file of an untouched project is this version's."""
+
+
+def crossed(update: ReleaseUpdate) -> list[Migration]:
+    return crossed_migrations(update.tag, Version(project_version()))
+
+
+def renewed(update: ReleaseUpdate, path: str) -> bool:
+    """Whether the update renews ``path`` (a ``renew.py`` migration matches it)."""
+    return any(m.script == "renew.py" and m.matches(path) for m in crossed(update))
+
+
+def expected_from_release(update: ReleaseUpdate, fresh: Snapshot) -> Snapshot:
+    """The project after an update from a release: a fresh copy of this checkout, but for
+    `KEPT_AS_THEY_WERE` and the files the owners edited, which keep their bytes (those
+    this version no longer renders or renews are kept with a word). uv.lock, never
+    rendered, is left out (`make check` checks it)."""
+    expected = dict(fresh)
+    for path in (*KEPT_AS_THEY_WERE, *update.edited()):
+        expected[path] = update.before[path]
+    return expected
+
+
+def without_lockfile(files: Snapshot) -> Snapshot:
+    return {path: content for path, content in files.items() if path != LOCKFILE}
+
+
+@each_release(RELEASES)
+def test_every_release_updates_to_this_checkout_like_a_fresh_copy(
+    release_repo: ReleaseRepo,
+    release_updates: Callable[[str | None], ReleaseUpdate],
+    release_fresh: Path,
+    tag: str | None,
+) -> None:
+    """An untouched project from each release of releases.toml, updated to this checkout
+    (its migrations included), equals a fresh copy of this checkout: the same files, the
+    answers file included, but for README, model card and golden files, as they were."""
+    update = release_updates(tag)
+    fresh = snapshot(release_fresh)
+    assert differing(without_lockfile(update.after), expected_from_release(update, fresh)) == []
+    for path in KEPT_AS_THEY_WERE:
+        assert update.after[path] == update.before[path], path
+    assert update.after[ANSWERS] == fresh[ANSWERS]
+    if release_repo.target != "HEAD":
+        assert f"_commit: {release_repo.target}\n".encode() in update.after[ANSWERS]
+    assert update.unmerged == ""
+    assert [line for line in update.said if line.startswith("kept")] == []
+    assert "uv.lock updated for the new pyproject.toml: review and commit it with the update" in (
+        update.said
     )
-    return sorted(proc.stdout.split()) if proc.returncode == 0 else []
 
 
-@pytest.mark.parametrize("tag", release_tags())
-def test_every_release_updates_to_this_checkout_like_a_fresh_copy(tag: str, tmp_path: Path) -> None:
-    """An untouched project from each released tag of this repository, updated to the
-    working tree, equals a fresh copy of it (apart from project-owned files)."""
-    from copier import run_copy, run_update
-
-    project = tmp_path / "from" / PROJECT_DIR
-    run_copy(str(REPO_ROOT), str(project), vcs_ref=tag, defaults=True, unsafe=True,
-             skip_tasks=True, quiet=True)  # fmt: skip
-    git(project, "init", "-q", "-b", "main")
-    commit_all(project, f"Generated from {tag}")
-    run_update(str(project), vcs_ref="HEAD", defaults=True, overwrite=True, conflict="inline",
-               unsafe=True, skip_tasks=True, quiet=True)  # fmt: skip
-    reference = tmp_path / "fresh" / PROJECT_DIR
-    run_copy(str(REPO_ROOT), str(reference), vcs_ref="HEAD", defaults=True, unsafe=True,
-             skip_tasks=True, quiet=True)  # fmt: skip
-    updated, fresh = snapshot(project), snapshot(reference)
-    if uncommitted_changes(REPO_ROOT):
-        # Copier renders a dirty checkout from a commit of its own, made anew on each run:
-        # `_commit` ends in a different `-g<hash>` each time. A CI checkout is clean.
-        for files in (updated, fresh):
-            files[ANSWERS] = DIRTY_COMMIT.sub(rb"\1-g<dirty>", files[ANSWERS])
-    differences = differing(updated, fresh)
-    assert [p for p in differences if not is_project_owned(p)] == []
-    assert updated[ANSWERS] == fresh[ANSWERS]
+def test_the_release_owners_are_on_passes_make_check_once_updated(
+    users_update: ReleaseUpdate,
+) -> None:
+    """Lint, format check, mypy --strict and the project's tests, on the runtime from the
+    local index, as uv.lock (re-locked by the update) pins it."""
+    proc = run(["make", "check"], users_update.project, timeout=1800)
+    assert re.search(r"\d+ passed", proc.stdout), proc.stdout[-2000:]
 
 
-ANSWERS = ".copier-answers.yml"
-DIRTY_COMMIT = re.compile(rb"^(_commit: \S+?)-g[0-9a-f]+$", re.MULTILINE)
+@pytest.mark.docker
+def test_the_release_owners_are_on_builds_an_image_that_passes_every_conformance_rule(
+    users_update: ReleaseUpdate, base_image: str
+) -> None:
+    """The updated project's own `make image` and `make conformance-only` (with this
+    checkout's suite): every active rule passes, SHOULD rules included."""
+    from modelrail_conformance import build_registry
+
+    project = users_update.project
+    run(["make", "image", f"BASE_IMAGE={base_image}", f"IMAGE={RELEASE_IMAGE}"], project)
+    suite = f"MODELRAIL_CONFORMANCE={CONFORMANCE_DIR}"
+    proc = run(["make", "conformance-only", f"IMAGE={RELEASE_IMAGE}", suite], project,
+               ok_codes=(0, 1))  # fmt: skip
+    report = json.loads((project / "reports" / "conformance" / "report.json").read_text())
+    failed = [rule for rule in report["rules"] if rule["status"] != "pass"]
+    assert failed == [], json.dumps(failed, indent=1)[:4000]
+    active = {rule.id for rule in build_registry().active()}
+    assert {rule["rule_id"] for rule in report["rules"]} == active
+    assert (proc.returncode, report["passed"]) == (0, True)
 
 
-def uncommitted_changes(repo: Path) -> bool:
-    """Whether ``repo``'s working tree differs from its HEAD (untracked files included)."""
-    return bool(git(repo, "status", "--porcelain").strip())
+# --- an edited project from the last release with the runtime as source -----------------
+TRAINING_CODE = (
+    "src/churn_model/train.py",
+    "src/churn_model/evaluate.py",
+    "src/churn_model/dataset.py",
+    "tests/test_training.py",
+)
+"""Project-owned, but importing runtime modules up to v0.1.x: v0.2.0 renews unedited copies."""
+
+
+def kept_line(update: ReleaseUpdate, path: str, script: str, opening: str) -> str:
+    """What ``script`` says of an edited ``path`` it keeps: ``opening``, then its hint."""
+    (migration,) = [m for m in crossed(update) if m.script == script and m.matches(path)]
+    assert migration.hint, f"the {script} migration of {migration.version} has no --hint"
+    return opening + migration.hint.format(path=path)
+
+
+def test_edited_runtime_files_are_kept_and_named_with_what_to_do(
+    edited_release: ReleaseUpdate,
+) -> None:
+    update = edited_release
+    for path in update.edited("runtime"):
+        assert update.after[path] == update.before[path], path
+        opening = f"kept {path}: the template no longer provides it, but this repository "
+        line = kept_line(update, path, "remove.py", opening + "changed it; ")
+        assert line in update.said
+        assert f"then `git rm {path}`" in line
+
+
+def test_an_edited_training_file_is_kept_and_named_with_what_to_change(
+    edited_release: ReleaseUpdate,
+) -> None:
+    update = edited_release
+    (path,) = update.edited("training")
+    assert renewed(update, path)
+    assert update.after[path] == update.before[path]
+    opening = f"kept {path} as you changed it, but this version changes what it must contain: "
+    assert kept_line(update, path, "renew.py", opening) in update.said
+
+
+def test_unedited_runtime_files_go_and_unedited_training_files_are_the_new_versions(
+    edited_release: ReleaseUpdate, release_fresh: Path
+) -> None:
+    update, fresh = edited_release, snapshot(release_fresh)
+    edited = update.edited()
+    dropped = [path for path in update.before if path not in fresh and path not in edited]
+    assert len(dropped) > 40, dropped
+    assert [path for path in dropped if path in update.after] == []
+    unedited = [path for path in TRAINING_CODE if path not in edited]
+    assert len(unedited) == 3
+    for path in unedited:
+        assert update.before[path] != fresh[path], f"{path}: no renewal to test"
+        assert update.after[path] == fresh[path], path
+
+
+def test_an_edited_release_keeps_the_owners_files_and_updates_without_conflicts(
+    edited_release: ReleaseUpdate, release_fresh: Path
+) -> None:
+    """README, model card and golden files as they were; nothing else but the fresh copy
+    and the kept edited files; no conflict marker, *.rej file or unmerged path."""
+    update = edited_release
+    for path in (*update.edited("own"), *KEPT_AS_THEY_WERE):
+        assert update.after[path] == update.before[path], path
+    expected = expected_from_release(update, snapshot(release_fresh))
+    assert differing(update.after, expected) == []
+    assert [p for p, content in update.after.items() if CONFLICT.search(content)] == []
+    assert update.unmerged == ""
