@@ -209,7 +209,9 @@ def build_release_repo(
             "clone? `git fetch --unshallow`)",
             pytrace=False,
         )
-    subprocess.run(["git", "clone", "-q", str(source), str(dst)], check=True)
+    # Without the source's own tags: a maintainer's clone may hold v0.1.0 and the like,
+    # which `git tag` below would refuse to create again.
+    subprocess.run(["git", "clone", "-q", "--no-tags", str(source), str(dst)], check=True)
     git(dst, "rm", "-r", "-q", ".")
     copy_working_tree(source, dst)
     git(dst, "add", "-A")
