@@ -40,7 +40,7 @@ def remove(path: str, hint: str = DEFAULT_HINT) -> None:
         git("checkout", "HEAD", "--", path)
     say(
         f"kept {path}: the template no longer provides it, but this repository changed it; "
-        + hint.format(path=path),
+        + hint.replace("{path}", path),
         problem=True,
     )
 
@@ -52,6 +52,10 @@ def main() -> int:
     paths = head_paths(patterns)
     if not paths:
         say(f"nothing to remove: no file matches {' '.join(patterns)}")
+    else:
+        unmatched = [pattern for pattern in patterns if not head_paths([pattern])]
+        if unmatched:
+            say(f"no file matches {' '.join(unmatched)}: nothing to remove there")
     for path in paths:
         remove(path, hint or DEFAULT_HINT)
     return 0

@@ -40,7 +40,7 @@ def renew(path: str, hint: str = DEFAULT_HINT) -> None:
         return
     say(
         f"kept {path} as you changed it, but this version changes what it must contain: "
-        + hint.format(path=path),
+        + hint.replace("{path}", path),
         problem=True,
     )
 

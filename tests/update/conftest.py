@@ -19,14 +19,25 @@ from tests.update.edits import Edit
 from tests.update.projects import (
     Snapshot,
     commit_all,
+    copier_update,
     copy_at,
     fresh_copy,
     rerun_migration,
+    said,
     snapshot,
     status,
     update,
 )
+from tests.update.releases import (
+    ReleaseRepo,
+    build_release_repo,
+    require_release,
+    users_release,
+)
 from tests.update.template_versions import (
+    BASE,
+    LATEST,
+    NEXT,
     REMOVED,
     RENAMED,
     TAGS,
@@ -34,6 +45,7 @@ from tests.update.template_versions import (
     TemplateRepo,
     build_template_repo,
     git,
+    project_version,
 )
 
 FreshCopies = Callable[[str, str], Path]
@@ -46,7 +58,8 @@ PREVIOUS = dict(zip(TARGETS, TAGS, strict=True))
 
 @pytest.fixture(scope="session")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> TemplateRepo:
-    """This checkout as v0.1.0, then v0.2.0, v0.3.0 and an untagged HEAD."""
+    """This checkout as `BASE` (its own version), then `NEXT`, `LATEST` and an untagged
+    HEAD."""
     return build_template_repo(tmp_path_factory.mktemp("template") / "modelrail")
 
 
@@ -93,7 +106,7 @@ class History:
 
 def migrations_of(target: str) -> list[tuple[str, ...]]:
     """The migrations an update to ``target`` runs (script and arguments), in order."""
-    crossing = {"v0.2.0": [("rename.py", *RENAMED)], "v0.3.0": [("remove.py", REMOVED)]}
+    crossing = {NEXT: [("rename.py", *RENAMED)], LATEST: [("remove.py", REMOVED)]}
     return [*crossing.get(target, []), ("post_update.py",)]
 
 
@@ -144,13 +157,13 @@ def main_edits(package: str) -> list[Edit]:
 
 @pytest.fixture(scope="session")
 def history(template_repo: TemplateRepo, tmp_path_factory: pytest.TempPathFactory) -> History:
-    """The main scenario: a trusted copy at v0.1.0 (git, uv.lock, hooks), typical local
+    """The main scenario: a trusted copy at `BASE` (git, uv.lock, hooks), typical local
     edits committed (model code, README, model card, a dependency re-locked, tweaks in
     template-owned files, one the template later removes, an added file), then updates to
-    v0.2.0, v0.3.0 and HEAD, each
-    followed by the migrations run again and by a second update to the same version."""
+    `NEXT`, `LATEST` and HEAD, each followed by the migrations run again and by a second
+    update to the same version."""
     parent = tmp_path_factory.mktemp("history")
-    project = copy_at(template_repo, parent, TAGS[0], MATRIX[MAIN_ANSWERS], tasks=True)
+    project = copy_at(template_repo, parent, BASE, MATRIX[MAIN_ANSWERS], tasks=True)
     package = "churn_model"
     applied = main_edits(package)
     edited = {edit.path: edit.apply(project) for edit in applied}
@@ -172,8 +185,115 @@ class Untouched:
 
 @pytest.fixture(scope="session")
 def untouched(template_repo: TemplateRepo, tmp_path_factory: pytest.TempPathFactory) -> Untouched:
-    """A copy at v0.1.0 with non-default answers, committed, updated to each target."""
+    """A copy at `BASE` with non-default answers, committed, updated to each target."""
     parent = tmp_path_factory.mktemp("untouched")
-    project = copy_at(template_repo, parent, TAGS[0], MATRIX[UNTOUCHED_ANSWERS])
+    project = copy_at(template_repo, parent, BASE, MATRIX[UNTOUCHED_ANSWERS])
     first = snapshot(project)
     return Untouched(first=first, steps=record_updates(project, template_repo, rerun=False))
+
+
+# --- the real releases of this repository (releases.toml) -------------------------------
+RUNTIME_AS_SOURCE = "v0.1.1"
+"""The last release whose repositories carry the serving runtime as template-owned source
+(v0.2.0 moved it into modelrail-runtime): the edited-release scenario edits those files."""
+
+
+@pytest.fixture(scope="session")
+def release_repo(tmp_path_factory: pytest.TempPathFactory) -> ReleaseRepo:
+    """This repository with a tag per release of releases.toml, and this checkout on top."""
+    return build_release_repo(tmp_path_factory.mktemp("releases") / "modelrail")
+
+
+@pytest.fixture(scope="session")
+def release_fresh(release_repo: ReleaseRepo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh copy of this checkout (from the release repository), default answers."""
+    parent = tmp_path_factory.mktemp("release-fresh")
+    return fresh_copy(release_repo.template, parent, release_repo.target, MATRIX[MAIN_ANSWERS])
+
+
+@dataclass
+class ReleaseUpdate:
+    """A project generated at a release, maybe edited, committed, then updated with
+    ``copier update`` to this checkout (not committed)."""
+
+    tag: str
+    project: Path
+    edits: dict[str, list[Edit]]
+    """The owners' edits by kind."""
+    before: Snapshot
+    after: Snapshot
+    said: list[str]
+    unmerged: str
+
+    def edited(self, kind: str | None = None) -> list[str]:
+        """The paths the owners edited (of one ``kind``, or all)."""
+        kinds = [kind] if kind else list(self.edits)
+        return [edit.path for each in kinds for edit in self.edits.get(each, [])]
+
+
+def update_from(
+    repo: ReleaseRepo, parent: Path, tag: str, changes: dict[str, list[Edit]], *, tasks: bool
+) -> ReleaseUpdate:
+    """Generate a project at ``tag``, apply ``changes`` and commit, update to this checkout."""
+    project = copy_at(repo.template, parent, tag, MATRIX[MAIN_ANSWERS], tasks=tasks)
+    for change in (change for group in changes.values() for change in group):
+        change.apply(project)
+    commit_all(project, "Local edits")
+    before = snapshot(project)
+    proc = copier_update(project, repo.target)
+    return ReleaseUpdate(
+        tag=tag,
+        project=project,
+        edits=changes,
+        before=before,
+        after=snapshot(project),
+        said=said(proc.stderr),
+        unmerged=git(project, "ls-files", "--unmerged"),
+    )
+
+
+@pytest.fixture(scope="session")
+def release_updates(
+    release_repo: ReleaseRepo, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str | None], ReleaseUpdate]:
+    """``release_updates(tag)``: a trusted copy at release ``tag`` (git, uv.lock, hooks), as
+    its owners made it, untouched, updated to this checkout; made once per run."""
+    cache: dict[str, ReleaseUpdate] = {}
+
+    def get(tag: str | None) -> ReleaseUpdate:
+        tag = require_release(tag)
+        if tag not in cache:
+            parent = tmp_path_factory.mktemp(f"release-{tag}")
+            cache[tag] = update_from(release_repo, parent, tag, {}, tasks=True)
+        return cache[tag]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def users_update(
+    release_repo: ReleaseRepo, release_updates: Callable[[str | None], ReleaseUpdate]
+) -> ReleaseUpdate:
+    """The untouched update from the release owners are on (the newest one before this
+    checkout's version): the one checked end to end."""
+    return release_updates(users_release(release_repo.releases, project_version()).tag)
+
+
+@pytest.fixture(scope="session")
+def edited_release(
+    release_repo: ReleaseRepo, tmp_path_factory: pytest.TempPathFactory
+) -> ReleaseUpdate:
+    """A copy (no tasks) at `RUNTIME_AS_SOURCE`, with the owners' edits of runtime modules
+    and a runtime test (``runtime``), of training code (``training``), of README and model
+    card (``own``), committed and updated to this checkout."""
+    tag = RUNTIME_AS_SOURCE
+    if tag not in [release.tag for release in release_repo.releases]:
+        pytest.fail(f"releases.toml does not record {tag}", pytrace=False)
+    package = "churn_model"
+    changes = {
+        "runtime": edits.runtime_edits(package),
+        "training": [edits.training_code_edit(package)],
+        "own": edits.readme_and_model_card(),
+    }
+    parent = tmp_path_factory.mktemp(f"edited-{tag}")
+    return update_from(release_repo, parent, tag, changes, tasks=False)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.update.template_versions import REMOVED, RENAMED
+from tests.update.template_versions import BASE, REMOVED, RENAMED
 
 
 def after(anchor: str, text: str) -> Callable[[str], str]:
@@ -51,7 +51,7 @@ def chain(*changes: Callable[[str], str]) -> Callable[[str], str]:
 
 @dataclass(frozen=True)
 class Edit:
-    """A change to one file of a project generated at v0.1.0."""
+    """A change to one file of a project generated at `BASE`."""
 
     path: str
     change: Callable[[str], str]
@@ -67,7 +67,7 @@ class Edit:
     def path_at(self, version: str) -> str:
         """Where the file is at ``version`` (after the rename, for the renamed file)."""
         old, new = RENAMED
-        return new if self.path == old and version != "v0.1.0" else self.path
+        return new if self.path == old and version != BASE else self.path
 
 
 def model_code(package: str) -> list[Edit]:
@@ -87,7 +87,7 @@ def model_code(package: str) -> list[Edit]:
             chain(
                 replacing("import pytest\n", "import numpy as np\nimport pytest\n"),
                 after(
-                    f"from {package}.artifact import ModelLoadError, sha256_hex\n",
+                    f"from {package} import evaluate\n",
                     f"from {package}.dataset import class_balance\n",
                 ),
                 appending(
@@ -112,7 +112,7 @@ def readme_and_model_card() -> list[Edit]:
 
 def dependency() -> Edit:
     """A dependency added to pyproject.toml (template-owned, merged)."""
-    return Edit("pyproject.toml", after('    "numpy>=1.26",\n', '    "pyyaml>=6",\n'))
+    return Edit("pyproject.toml", after("dependencies = [\n", '    "pyyaml>=6",\n'))
 
 
 def template_tweaks() -> list[Edit]:
@@ -124,7 +124,7 @@ def template_tweaks() -> list[Edit]:
 
 
 def removed_file_edit() -> Edit:
-    """An edit of the file v0.3.0 removes: the update must keep it and say so."""
+    """An edit of the file `LATEST` removes: the update must keep it and say so."""
     return Edit(REMOVED, appending("- [ ] The on-call runbook is updated\n"))
 
 
@@ -134,7 +134,7 @@ def added_file() -> Edit:
 
 
 def overlapping() -> list[Edit]:
-    """Edits of the very lines v0.2.0 changes: they must conflict."""
+    """Edits of the very lines `NEXT` changes: they must conflict."""
     return [
         Edit("Dockerfile", replacing("--interval=10s", "--interval=30s")),
         Edit(RENAMED[0], replacing("# Monitor\n", "# Monitoring the churn model\n")),
@@ -149,3 +149,36 @@ def keep_dockerfile() -> Edit:
 def lint_error(package: str) -> Edit:
     """An unused import in the model code: `make lint` fails."""
     return Edit(f"src/{package}/dataset.py", after("import hashlib\n", "import os\n"))
+
+
+def runtime_edits(package: str) -> list[Edit]:
+    """Edits of v0.1.x's runtime modules and one of their tests, which later versions take
+    from modelrail-runtime instead: the update must keep each edited copy and say so."""
+    return [
+        Edit(
+            f"src/{package}/frameworks/sklearn.py",
+            replacing(
+                "TRUSTED_TYPES: Final[tuple[str, ...]] = ()",
+                'TRUSTED_TYPES: Final[tuple[str, ...]] = ("sklearn.tree._tree.Tree",)',
+            ),
+        ),
+        Edit(
+            f"src/{package}/app.py",
+            replacing(
+                "logger = logging.getLogger(__name__)",
+                f'logger = logging.getLogger("{package}.service")',
+            ),
+        ),
+        Edit(
+            "tests/test_health.py",
+            appending(
+                "\n\ndef test_liveness_answers_while_the_model_loads(client: TestClient) -> None:\n"
+                '    assert client.get("/v2/health/live").status_code == 200\n'
+            ),
+        ),
+    ]
+
+
+def training_code_edit(package: str) -> Edit:
+    """A function the owners added to their data code (project-owned)."""
+    return model_code(package)[0]

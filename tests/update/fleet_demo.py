@@ -4,9 +4,10 @@
 
 Builds the versioned test template and the fleet of tests/update/fleet.py in a temporary
 directory (or DIR, kept afterwards), then runs ``modelrail fleet status`` and
-``modelrail fleet update --to v0.3.0 --run "make lint"`` on it. Their Markdown tables are
-the ones docs/rolling-out.md shows (tests/update/test_fleet.py checks they match), with
-the temporary template's path written as ``<template>``; ``--write-docs`` puts them there.
+``modelrail fleet update --to <its latest tag> --run "make lint"`` on it. Their Markdown
+tables are the ones docs/rolling-out.md shows (tests/update/test_fleet.py checks they
+match), with the temporary template's path written as ``<template>``; ``--write-docs``
+puts them there.
 """
 
 from __future__ import annotations

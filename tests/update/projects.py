@@ -11,7 +11,7 @@ from typing import Any
 import pathspec
 import yaml
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, answers_with_index, run
 from tests.update.template_versions import GIT_IDENTITY, TemplateRepo, git
 
 PROJECT_DIR = "churn-model"
@@ -44,7 +44,8 @@ def copy_at(
     """Generate ``parent/name`` at ``version``; without tasks, also git init and commit it.
 
     With tasks (``--trust``), the template's own post-copy task does git init, uv lock,
-    the first commit and ``pre-commit install``.
+    the first commit and ``pre-commit install``. The runtime comes from this checkout's
+    local index (`answers_with_index`), which versions without the question ignore.
     """
     from copier import run_copy
 
@@ -52,7 +53,7 @@ def copy_at(
     run_copy(
         template.source,
         str(project),
-        data=answers or {},
+        data=answers_with_index(answers),
         vcs_ref=version,
         defaults=True,
         unsafe=True,
@@ -73,7 +74,7 @@ def fresh_copy(template: TemplateRepo, parent: Path, version: str, answers: dict
     run_copy(
         template.source,
         str(project),
-        data=answers,
+        data=answers_with_index(answers),
         vcs_ref=version,
         defaults=True,
         unsafe=True,
@@ -104,6 +105,21 @@ def update(project: Path, version: str, **options: Any) -> None:
         quiet=True,
         **options,
     )
+
+
+def copier_update(project: Path, version: str) -> subprocess.CompletedProcess[str]:
+    """``copier update`` as owners run it (a generated repo's docs/updating.md), with the
+    runtime from this checkout's local index. Raises with Copier's output if it fails;
+    its stderr holds what the migrations said (`said`)."""
+    data = [f"--data={key}={value}" for key, value in answers_with_index().items()]
+    command = ["--trust", "--defaults", "--conflict", "inline", "--vcs-ref", version, *data]
+    return run([sys.executable, "-m", "copier", "update", *command], project, env=GIT_IDENTITY)
+
+
+def said(stderr: str) -> list[str]:
+    """What the migrations reported (their ``modelrail: ...`` lines), prefix removed."""
+    prefix = "modelrail: "
+    return [line.removeprefix(prefix) for line in stderr.splitlines() if line.startswith(prefix)]
 
 
 def snapshot(project: Path) -> Snapshot:

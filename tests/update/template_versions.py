@@ -1,13 +1,17 @@
 """A temporary template repository with tagged versions, built from this checkout.
 
-v0.1.0 is this checkout's working tree (uncommitted files included). Later versions are
-made by scripted edits that exercise each kind of change a real release makes:
+The first version, `BASE`, is this checkout's working tree (uncommitted files included)
+under this checkout's own version (pyproject.toml, e.g. v0.2.0): its real migrations, those
+of `BASE` and older, are behind every update between the scripted versions, as they are
+behind real users' updates to later releases. The later versions are made by scripted
+edits that exercise each kind of change a real release makes:
 
-- v0.2.0: a changed Dockerfile line, a new CI step, a new metric (code, test and docs),
-  a renamed file (with a migration) and a new question with a default;
-- v0.3.0: a removed file (with a migration), a change to a project-owned file (which must
-  not reach projects) and a change to pyproject.toml;
-- HEAD: one more commit after v0.3.0, untagged.
+- `NEXT` (the next minor version): a changed Dockerfile line, a new CI step, a new alert
+  rule (the rule, its promtool test and its runbook section, which the generated tests
+  check), a renamed file (with a migration) and a new question with a default;
+- `LATEST` (the one after): a removed file (with a migration), a change to a project-owned
+  file (which must not reach projects) and a change to pyproject.toml;
+- HEAD: one more commit after `LATEST`, untagged.
 
 Each edit names the exact text it changes: when the template's text moves on, the edit
 fails with a message saying which anchor to update here.
@@ -18,26 +22,48 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.version import Version
+
 from tests.helpers import REPO_ROOT
 
-TAGS = ("v0.1.0", "v0.2.0", "v0.3.0")
+
+def project_version(root: Path = REPO_ROOT) -> str:
+    """The template version ``root`` is (or is about to be released as): ``v`` and
+    pyproject.toml's ``version``."""
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    return "v" + pyproject["project"]["version"]
+
+
+def next_minor(tag: str) -> str:
+    """The minor version after ``tag`` (v0.2.0 -> v0.3.0)."""
+    major, minor = Version(tag).release[:2]
+    return f"v{major}.{minor + 1}.0"
+
+
+BASE = project_version()
+"""This checkout, as the test template's first version."""
+NEXT = next_minor(BASE)
+LATEST = next_minor(NEXT)
+TAGS = (BASE, NEXT, LATEST)
 HEAD = "HEAD"
-TARGETS = ("v0.2.0", "v0.3.0", HEAD)
+TARGETS = (NEXT, LATEST, HEAD)
 """What a project generated at the oldest tag is updated to, in order."""
 
 RENAMED = ("docs/monitor.md", "docs/monitoring.md")
-"""The file v0.2.0 renames (old, new), in a generated project."""
+"""The file `NEXT` renames (old, new), in a generated project."""
 REMOVED = ".github/pull_request_template.md"
-"""The file v0.3.0 removes, in a generated project."""
+"""The file `LATEST` removes, in a generated project."""
 NEW_QUESTION = ("min_replicas", 2)
-"""The question v0.2.0 adds, and its default."""
-NEW_METRIC = "service_start_time_seconds"
+"""The question `NEXT` adds, and its default."""
+NEW_ALERT = "ServiceRestarting"
+"""The alert rule `NEXT` adds (template-owned code, its test and its docs)."""
 CHANGED_PROJECT_OWNED = "docs/model-card.md"
-"""A project-owned file v0.3.0 changes in the template."""
+"""A project-owned file `LATEST` changes in the template."""
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "modelrail tests",
@@ -114,8 +140,9 @@ class Editor:
             if old in text:
                 file.write_text(text.replace(old, new), encoding="utf-8")
 
-    def changelog(self, version: str, changes: str, owners: str) -> None:
-        """Add a CHANGELOG entry above the newest one."""
+    def release(self, version: str, changes: str, owners: str) -> None:
+        """Release ``version`` the documented way: a CHANGELOG entry above the newest one,
+        and the version in pyproject.toml."""
         entry = (
             f"## {version}\n\n### What changes in a generated repo\n\n{changes}\n\n"
             f"### What owners must do\n\n{owners}\n\n"
@@ -126,6 +153,10 @@ class Editor:
         if newest < 0:
             raise AnchorError("CHANGELOG.md has no '## vX.Y.Z' entry to add a newer one above")
         file.write_text(text[: newest + 1] + entry + text[newest + 1 :], encoding="utf-8")
+        current = project_version(self.root).removeprefix("v")
+        self.replace(
+            "pyproject.toml", f'\nversion = "{current}"\n', f'\nversion = "{version[1:]}"\n'
+        )
 
     def migration(self, version: str, script: str, *args: str) -> None:
         """Add a ``_migrations`` entry for ``version``, in order, before post_update (last)."""
@@ -142,42 +173,22 @@ class Editor:
         self.replace("copier.yml", post_update, entry + post_update)
 
 
-def v0_2_0(edit: Editor) -> None:
+def next_version(edit: Editor) -> None:
     edit.replace("template/Dockerfile.jinja", "--interval=10s", "--interval=15s")
     edit.insert_after(
         "template/.github/workflows/ci.yml.jinja",
         "      - run: make test\n",
         "      - name: lockfile matches pyproject.toml\n        run: uv lock --check\n",
     )
-    metrics = "template/src/{{ package_name }}/metrics.py"
-    edit.insert_after(
-        metrics,
-        "        build_info.labels(version=version, revision=revision).set(1)\n",
-        "        self.start_time = Gauge(\n"
-        f'            "{NEW_METRIC}",\n'
-        '            "Unix time at which the service started.",\n'
-        "            registry=self.registry,\n"
-        "        )\n"
-        "        self.start_time.set_to_current_time()\n",
-    )
-    edit.insert_after(
-        "template/tests/test_metrics.py.jinja",
-        '        "service_build_info",\n',
-        f'        "{NEW_METRIC}",\n',
-    )
+    new_alert(edit)
     old, new = (f"template/{path}.jinja" for path in RENAMED)
     edit.move(old, new)
     edit.replace(new, "# Monitor\n", "# Monitoring\n")
-    edit.insert_after(
-        new,
-        "| `service_build_info` | gauge (1) | `version`, `revision` |\n",
-        f"| `{NEW_METRIC}` | gauge | |\n",
-    )
     # Not in project-owned files: updates never change them, so their links are the
     # owners' to fix (the changelog says so).
     project_owned = ("template/README.md.jinja", "template/docs/model-card.md.jinja")
     edit.replace_everywhere("template", "monitor.md", "monitoring.md", keep=project_owned)
-    edit.migration("v0.2.0", "rename.py", *RENAMED)
+    edit.migration(NEXT, "rename.py", *RENAMED)
     name, default = NEW_QUESTION
     edit.replace(
         "copier.yml",
@@ -197,11 +208,11 @@ def v0_2_0(edit: Editor) -> None:
         f"\nRun at least {{{{ {name} }}}} replicas, so that a rollout or a node drain never "
         "leaves the model without a ready pod.\n",
     )
-    edit.changelog(
-        "v0.2.0",
+    edit.release(
+        NEXT,
         f"- The image's health check runs every 15 s (was 10 s).\n"
         f"- CI checks that uv.lock matches pyproject.toml.\n"
-        f"- New metric `{NEW_METRIC}`.\n"
+        f"- New alert `{NEW_ALERT}`, with its promtool test and runbook section.\n"
         f"- `{RENAMED[0]}` is now `{RENAMED[1]}` (local edits are carried over).\n"
         f"- New question `{name}` (default {default}), used in docs/deploy.md.",
         f"Point the links to docs/monitor.md in README.md and docs/model-card.md (yours) at "
@@ -210,9 +221,75 @@ def v0_2_0(edit: Editor) -> None:
     )
 
 
-def v0_3_0(edit: Editor) -> None:
+def new_alert(edit: Editor) -> None:
+    """`NEW_ALERT`: the rule, a promtool unit test of it, its runbook section. The generated
+    tests/test_monitoring_assets.py checks the rule against the metrics the service
+    exports and the runbook; `make rules` runs the promtool test."""
+    instance = "{% raw %}{{ $labels.instance }}{% endraw %}"
+    runbook = f"docs/monitor.md#{NEW_ALERT.lower()}"
+    summary = "restarted 3 times or more in 30 minutes"
+    description = (
+        "The process started 3 times or more in 30 minutes: it crashes, or the orchestrator "
+        "kills it (out of memory, failed liveness probes), and it comes back."
+    )
+    edit.insert_after(
+        "template/monitoring/prometheus/rules.yml.jinja",
+        '          runbook_url: "docs/monitor.md#predictionlogeventsdropped"\n',
+        f"      - alert: {NEW_ALERT}\n"
+        "        expr: |\n"
+        "          changes(process_start_time_seconds{ {{- job }}}[30m]) >= 3\n"
+        "        labels:\n"
+        "          severity: ticket\n"
+        "        annotations:\n"
+        f'          summary: "{{{{ model_name }}}} on {instance} {summary}"\n'
+        f"          description: >-\n            {description}\n"
+        f'          runbook_url: "{runbook}"\n',
+    )
+    edit.insert_after(
+        "template/monitoring/tests/model_test.yml.jinja",
+        "      # Ten minutes after the last drop the alert resolves.\n"
+        "      - eval_time: 30m\n"
+        "        alertname: PredictionLogEventsDropped\n"
+        "        exp_alerts: []\n",
+        f"\n  # {NEW_ALERT}: a replica that starts again every 5 minutes, one that starts once.\n"
+        "  - interval: 1m\n"
+        "    input_series:\n"
+        "      - series: 'process_start_time_seconds{ {{- job }},instance=\"replica-a\"}'\n"
+        "        values: '0x4 300x4 600x4 900x4 1200x4'\n"
+        "      - series: 'process_start_time_seconds{ {{- job }},instance=\"replica-b\"}'\n"
+        "        values: '0x24'\n"
+        "    alert_rule_test:\n"
+        "      - eval_time: 12m\n"
+        f"        alertname: {NEW_ALERT}\n"
+        "        exp_alerts: []\n"
+        "      - eval_time: 17m\n"
+        f"        alertname: {NEW_ALERT}\n"
+        "        exp_alerts:\n"
+        "          - exp_labels:\n"
+        "              job: {{ model_name }}\n"
+        "              instance: replica-a\n"
+        "              severity: ticket\n"
+        "            exp_annotations:\n"
+        f'              summary: "{{{{ model_name }}}} on replica-a {summary}"\n'
+        f'              description: "{description}"\n'
+        f'              runbook_url: "{runbook}"\n',
+    )
+    edit.replace(
+        "template/docs/monitor.md.jinja",
+        "\n## Drift detection\n",
+        f"\n### {NEW_ALERT}\n\n"
+        "A replica's process started 3 times or more in 30 minutes: it crashes, or the\n"
+        "orchestrator kills it, and it comes back.\n\n"
+        "1. The pod's last state: `OOMKilled` needs a higher memory limit (or a smaller model);\n"
+        "   a failed liveness probe, a service too slow to answer it under load.\n"
+        '2. Otherwise the service log before each start: "model failed to load" and its reason.\n'
+        "\n## Drift detection\n",
+    )
+
+
+def latest_version(edit: Editor) -> None:
     edit.delete(f"template/{REMOVED}")
-    edit.migration("v0.3.0", "remove.py", REMOVED)
+    edit.migration(LATEST, "remove.py", REMOVED)
     edit.insert_after(
         "template/docs/model-card.md.jinja",
         "# Model card: {{ model_name }}\n",
@@ -223,8 +300,8 @@ def v0_3_0(edit: Editor) -> None:
         'ignore = ["PLR2004", "PLR0913"]',
         'ignore = ["PLR2004", "PLR0913", "PLR0911"]',
     )
-    edit.changelog(
-        "v0.3.0",
+    edit.release(
+        LATEST,
         f"- `{REMOVED}` is no longer provided (a copy with local edits is kept).\n"
         f"- ruff also ignores PLR0911.\n"
         f"- The model card template has a Fairness section.",
@@ -242,8 +319,8 @@ def head(edit: Editor) -> None:
 
 
 VERSIONS: tuple[tuple[str, Callable[[Editor], None]], ...] = (
-    ("v0.2.0", v0_2_0),
-    ("v0.3.0", v0_3_0),
+    (NEXT, next_version),
+    (LATEST, latest_version),
     (HEAD, head),
 )
 
@@ -260,17 +337,23 @@ def working_tree_files(root: Path) -> list[str]:
     return [path for path in out.split("\0") if path and (root / path).is_file()]
 
 
-def build_template_repo(dst: Path, source: Path = REPO_ROOT) -> TemplateRepo:
-    """Copy ``source``'s working tree to ``dst``, tag v0.1.0, then make the later versions."""
-    dst.mkdir(parents=True)
+def copy_working_tree(source: Path, dst: Path) -> None:
+    """Copy ``source``'s working tree (`working_tree_files`) into ``dst``."""
     for path in working_tree_files(source):
         target = dst / path
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / path, target)
+
+
+def build_template_repo(dst: Path, source: Path = REPO_ROOT) -> TemplateRepo:
+    """Copy ``source``'s working tree to ``dst``, tag it `BASE`, then make the later
+    versions."""
+    dst.mkdir(parents=True)
+    copy_working_tree(source, dst)
     git(dst, "init", "-q", "-b", "main")
     git(dst, "add", "-A")
-    git(dst, "commit", "-q", "-m", "modelrail v0.1.0")
-    git(dst, "tag", TAGS[0])
+    git(dst, "commit", "-q", "-m", f"modelrail {BASE}")
+    git(dst, "tag", BASE)
     edit = Editor(dst)
     for version, make in VERSIONS:
         make(edit)

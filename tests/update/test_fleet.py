@@ -27,7 +27,15 @@ from tests.helpers import REPO_ROOT
 from tests.update import edits
 from tests.update.fleet import MEMBERS, TARGET, as_in_docs, build_fleet, package_of
 from tests.update.projects import Snapshot, commit_all, copy_at, snapshot
-from tests.update.template_versions import GIT_IDENTITY, TemplateRepo, git
+from tests.update.template_versions import (
+    BASE,
+    GIT_IDENTITY,
+    LATEST,
+    NEW_ALERT,
+    NEXT,
+    TemplateRepo,
+    git,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -134,12 +142,12 @@ def test_status_shows_versions_updates_and_conformance(fleet: FleetRuns) -> None
     rows = fleet.status_json.json()
     assert list(rows) == [member.name for member in MEMBERS]
     expected = {
-        "churn-model": ("v0.1.0", True),
-        "fraud-detector": ("v0.1.0", True),
-        "demand-forecast": ("v0.1.0", True),
-        "pricing": ("v0.2.0", True),
-        "recsys": ("v0.2.0", True),
-        "ranking": ("v0.3.0", False),
+        "churn-model": (BASE, True),
+        "fraud-detector": (BASE, True),
+        "demand-forecast": (BASE, True),
+        "pricing": (NEXT, True),
+        "recsys": (NEXT, True),
+        "ranking": (LATEST, False),
         "legacy-scorer": (None, None),
     }
     for name, (version, available) in expected.items():
@@ -149,8 +157,8 @@ def test_status_shows_versions_updates_and_conformance(fleet: FleetRuns) -> None
     assert rows["recsys"]["conformance"]["passed"] is False
     assert rows["demand-forecast"]["conformance"] is None
     table = fleet.status.out
-    assert "| churn-model | v0.1.0 | v0.3.0 | yes | passed (2026-01-05) |" in table
-    assert "| recsys | v0.2.0 | v0.3.0 | yes | FAILED: MUST 1 fail (2026-01-05) |" in table
+    assert f"| churn-model | {BASE} | {TARGET} | yes | passed (2026-01-05) |" in table
+    assert f"| recsys | {NEXT} | {TARGET} | yes | FAILED: MUST 1 fail (2026-01-05) |" in table
     assert "1 uncommitted change(s): update refused" in fleet.status.out
     legacy = " ".join(rows["legacy-scorer"]["notes"])
     assert "no .copier-answers.yml" in legacy
@@ -209,7 +217,8 @@ def test_a_kept_file_stays_byte_for_byte_and_owner_edits_survive(fleet: FleetRun
     dataset = f"src/{package}/dataset.py"
     assert git(repo, "show", f"{BRANCH}:{dataset}") == git(repo, "show", f"main:{dataset}")
     assert "def class_balance" in git(repo, "show", f"{BRANCH}:{dataset}")
-    assert "service_start_time_seconds" in git(repo, "show", f"{BRANCH}:src/{package}/metrics.py")
+    rules = git(repo, "show", f"{BRANCH}:monitoring/prometheus/rules.yml")
+    assert f"- alert: {NEW_ALERT}\n" in rules
 
 
 def test_failed_and_refused_repositories_are_exactly_as_they_were(fleet: FleetRuns) -> None:
@@ -222,7 +231,7 @@ def test_status_after_the_update_lists_the_branches_ready_to_push(fleet: FleetRu
     for name in ("churn-model", "fraud-detector"):
         assert rows[name]["pending_branches"] == [BRANCH]
         assert f"ready to push: {BRANCH}" in rows[name]["notes"]
-        assert rows[name]["template"] == "v0.1.0"  # main did not move
+        assert rows[name]["template"] == BASE  # main did not move
     assert rows["demand-forecast"]["pending_branches"] == []
 
 
@@ -259,7 +268,7 @@ def test_the_real_make_check_runs_on_the_updated_branch(
 ) -> None:
     """One repository with the owners' model code, updated with `--run "make check"`:
     lint, format check, mypy --strict and its own tests, on the update branch."""
-    repo = copy_at(template_repo, tmp_path, "v0.2.0", tasks=True, name="search-ranker")
+    repo = copy_at(template_repo, tmp_path, NEXT, tasks=True, name="search-ranker")
     for edit in edits.model_code(package_of(repo)):
         edit.apply(repo)
     commit_all(repo, "Our model code")

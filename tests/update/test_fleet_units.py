@@ -23,7 +23,7 @@ from modelrail_fleet.versions import git_url, latest, parse_version
 from packaging.version import Version
 
 from tests.update.projects import copy_at
-from tests.update.template_versions import GIT_IDENTITY, TemplateRepo, git
+from tests.update.template_versions import BASE, GIT_IDENTITY, LATEST, NEXT, TemplateRepo, git
 
 
 @pytest.mark.parametrize(
@@ -126,17 +126,17 @@ def test_status_explains_what_is_not_a_repository(
 
 # --- refusals before anything is touched -------------------------------------------------
 @pytest.fixture(scope="module")
-def at_v2(template_repo: TemplateRepo, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A committed project at v0.2.0 (no tasks: nothing here runs its checks). Shared:
+def at_next(template_repo: TemplateRepo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A committed project at `NEXT` (no tasks: nothing here runs its checks). Shared:
     every test below checks that the repository is left exactly as it was."""
-    return copy_at(template_repo, tmp_path_factory.mktemp("at-v2"), "v0.2.0")
+    return copy_at(template_repo, tmp_path_factory.mktemp("at-next"), NEXT)
 
 
 def refusal(repo: Path, monkeypatch: pytest.MonkeyPatch, **settings: object) -> UpdateResult:
     for key, value in GIT_IDENTITY.items():
         monkeypatch.setenv(key, value)
     before = git(repo, "for-each-ref") + git(repo, "status", "--porcelain")
-    options: dict[str, Any] = {"to_version": "v0.3.0", "commands": ("false",), **settings}
+    options: dict[str, Any] = {"to_version": LATEST, "commands": ("false",), **settings}
     result = Updater(**options).update(RepoRef(repo.name, repo))
     assert git(repo, "for-each-ref") + git(repo, "status", "--porcelain") == before
     return result
@@ -146,26 +146,26 @@ def refusal(repo: Path, monkeypatch: pytest.MonkeyPatch, **settings: object) -> 
     ("settings", "outcome", "reason"),
     [
         ({"to_version": "latest"}, "refused", "--to latest is not a version tag"),
-        ({"to_version": "v9.9.9"}, "refused", "has no tag v9.9.9 (latest: v0.3.0)"),
-        ({"to_version": "v0.1.0"}, "refused", "newer than v0.1.0: downgrades"),
-        ({"to_version": "v0.2.0"}, "up-to-date", ""),
+        ({"to_version": "v9.9.9"}, "refused", f"has no tag v9.9.9 (latest: {LATEST})"),
+        ({"to_version": BASE}, "refused", f"newer than {BASE}: downgrades"),
+        ({"to_version": NEXT}, "up-to-date", ""),
         ({"base": "trunk"}, "refused", "no branch trunk: updates start from it; pass --base"),
     ],
 )
 def test_what_cannot_be_updated_is_refused_before_anything_changes(
-    at_v2: Path,
+    at_next: Path,
     monkeypatch: pytest.MonkeyPatch,
     settings: dict[str, object],
     outcome: str,
     reason: str,
 ) -> None:
-    result = refusal(at_v2, monkeypatch, **settings)
+    result = refusal(at_next, monkeypatch, **settings)
     assert (result.outcome, result.branch) == (outcome, None)
     assert reason in result.reason
 
 
 def test_no_git_identity_is_refused(
-    at_v2: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    at_next: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
@@ -175,14 +175,14 @@ def test_no_git_identity_is_refused(
         monkeypatch.setenv(f"GIT_CONFIG_{key}", value)
     for key in GIT_IDENTITY:
         monkeypatch.delenv(key, raising=False)
-    result = Updater(to_version="v0.3.0").update(RepoRef(at_v2.name, at_v2))
+    result = Updater(to_version=LATEST).update(RepoRef(at_next.name, at_next))
     assert result.outcome == "refused"
     assert "git has no identity" in result.reason
     assert "set user.name and user.email" in result.reason
 
 
 def test_a_missing_copier_is_refused_with_how_to_reinstall(
-    at_v2: Path, monkeypatch: pytest.MonkeyPatch
+    at_next: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import importlib.util
 
@@ -190,6 +190,6 @@ def test_a_missing_copier_is_refused_with_how_to_reinstall(
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "copier" else real(name, *a)
     )
-    result = refusal(at_v2, monkeypatch)
+    result = refusal(at_next, monkeypatch)
     assert result.outcome == "refused"
     assert "uv tool install --reinstall 'modelrail-fleet @ git+" in result.reason

@@ -11,6 +11,7 @@ import yaml
 from tests.helpers import REPO_ROOT
 from tests.update.conftest import MAIN_ANSWERS, UNTOUCHED_ANSWERS, FreshCopies
 from tests.update.projects import PROJECT_OWNED, SKIP_IF_EXISTS, snapshot
+from tests.update.template_versions import BASE
 
 answer_sets = pytest.mark.parametrize("answer_id", [MAIN_ANSWERS, UNTOUCHED_ANSWERS])
 BACKTICKED = re.compile(r"`([^`\s]+)`")
@@ -25,7 +26,7 @@ def test_every_project_owned_pattern_matches_a_rendered_file(
     fresh: FreshCopies, answer_id: str
 ) -> None:
     """A pattern that matches nothing is a typo: the file it meant would be overwritten."""
-    files = snapshot(fresh("v0.1.0", answer_id))
+    files = snapshot(fresh(BASE, answer_id))
     for pattern in SKIP_IF_EXISTS:
         spec = pathspec.GitIgnoreSpec.from_lines([pattern])
         assert any(spec.match_file(path) for path in files), f"{pattern} matches no file"
@@ -35,7 +36,7 @@ def test_every_project_owned_pattern_matches_a_rendered_file(
 def test_the_generated_updating_page_lists_exactly_the_project_owned_files(
     fresh: FreshCopies, answer_id: str
 ) -> None:
-    files = snapshot(fresh("v0.1.0", answer_id))
+    files = snapshot(fresh(BASE, answer_id))
     page = files["docs/updating.md"].decode()
     section = page.split("**Project-owned**", 1)[1].split("**Template-owned**", 1)[0]
     listed = {
@@ -55,7 +56,7 @@ def test_the_rolling_out_page_names_every_project_owned_pattern() -> None:
 def test_no_rendered_file_trips_the_generated_conflict_hook(fresh: FreshCopies) -> None:
     """The hook that refuses conflict markers must not refuse the template's own files
     (a docs example of a conflict once did)."""
-    files = snapshot(fresh("v0.1.0", MAIN_ANSWERS))
+    files = snapshot(fresh(BASE, MAIN_ANSWERS))
     config = yaml.safe_load(files[".pre-commit-config.yaml"])
     hooks = [hook for repo in config["repos"] for hook in repo["hooks"]]
     (hook,) = [hook for hook in hooks if hook["id"] == "check-merge-conflict"]

@@ -1,27 +1,41 @@
 """``copier update`` across template versions, one test per promise of the update contract.
 
-The main history (tests/update/conftest.py) is a project generated at v0.1.0, edited the
-way owners edit, then updated to v0.2.0, v0.3.0 and HEAD. Expected contents are computed,
-not written down: a fresh copy at the target version, with the owner's edits applied to
-the template-owned files they touched, and the project's own versions of project-owned
-files.
+The main history (tests/update/conftest.py) is a project generated at this checkout's own
+version (`BASE`), edited the way owners edit, then updated to the scripted `NEXT`, `LATEST`
+and HEAD. Expected contents are computed, not written down: a fresh copy at the target
+version, with the owner's edits applied to the template-owned files they touched, and the
+project's own versions of project-owned files.
+
+The last part updates projects generated at this repository's real releases
+(releases.toml) to this checkout, untouched and edited, as their owners will.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from copier.errors import UserMessageError
 from hypothesis import HealthCheck, given, settings
 from modelrail_fleet.cli import main as modelrail
+from packaging.version import Version
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import CONFORMANCE_DIR, answers_with_index, run
 from tests.template.answers import valid_answers
-from tests.update.conftest import MAIN_ANSWERS, UNTOUCHED_ANSWERS, FreshCopies, History, Untouched
+from tests.update.conftest import (
+    MAIN_ANSWERS,
+    UNTOUCHED_ANSWERS,
+    FreshCopies,
+    History,
+    ReleaseUpdate,
+    Untouched,
+)
 from tests.update.edits import Edit, appending, overlapping
 from tests.update.projects import (
     PROJECT_DIR,
@@ -36,17 +50,27 @@ from tests.update.projects import (
     status,
     update,
 )
+from tests.update.releases import (
+    Migration,
+    ReleaseRepo,
+    crossed_migrations,
+    each_release,
+    recorded_releases,
+)
 from tests.update.template_versions import (
+    BASE,
     CHANGED_PROJECT_OWNED,
     GIT_IDENTITY,
-    NEW_METRIC,
+    LATEST,
+    NEW_ALERT,
     NEW_QUESTION,
+    NEXT,
     REMOVED,
     RENAMED,
-    TAGS,
     TARGETS,
     TemplateRepo,
     git,
+    project_version,
 )
 
 pytestmark = pytest.mark.slow
@@ -54,6 +78,7 @@ targets = pytest.mark.parametrize("target", TARGETS)
 
 CONFLICT = re.compile(rb"^(<<<<<<< |=======$|>>>>>>> )", re.MULTILINE)
 LOCKFILE = "uv.lock"
+ANSWERS = ".copier-answers.yml"
 
 
 def differing(actual: Snapshot, expected: Snapshot) -> list[str]:
@@ -63,13 +88,13 @@ def differing(actual: Snapshot, expected: Snapshot) -> list[str]:
 
 def template_owned_edits(history: History, fresh: FreshCopies) -> list[Edit]:
     """The owners' edits of files the template renders and owns."""
-    first = snapshot(fresh(TAGS[0], MAIN_ANSWERS))
+    first = snapshot(fresh(BASE, MAIN_ANSWERS))
     return [e for e in history.edits if e.path in first and not is_project_owned(e.path)]
 
 
 def expected_after(history: History, fresh: FreshCopies, target: str) -> Snapshot:
     """The project after updating to ``target``: new standard in, owner's edits kept."""
-    first, new = snapshot(fresh(TAGS[0], MAIN_ANSWERS)), snapshot(fresh(target, MAIN_ANSWERS))
+    first, new = snapshot(fresh(BASE, MAIN_ANSWERS)), snapshot(fresh(target, MAIN_ANSWERS))
     expected = dict(new)
     for path in new:
         if is_project_owned(path):
@@ -96,7 +121,7 @@ def test_untouched_template_owned_files_equal_a_fresh_copy(
     new = snapshot(fresh(target, MAIN_ANSWERS))
     edited = {e.path_at(target) for e in history.edits}
     untouched = [p for p in new if not is_project_owned(p) and p not in edited]
-    assert len(untouched) > 50
+    assert len(untouched) > 40
     assert [p for p in untouched if after.get(p) != new[p]] == []
 
 
@@ -117,10 +142,10 @@ def test_project_owned_files_survive_byte_for_byte(
 ) -> None:
     after = history.steps[target].after
     for path, content in history.edited.items():
-        if is_project_owned(path) or path not in snapshot(fresh(TAGS[0], MAIN_ANSWERS)):
+        if is_project_owned(path) or path not in snapshot(fresh(BASE, MAIN_ANSWERS)):
             assert after.get(path) == content, path
     assert after[LOCKFILE] == history.lock
-    first = snapshot(fresh(TAGS[0], MAIN_ANSWERS))
+    first = snapshot(fresh(BASE, MAIN_ANSWERS))
     untouched_owned = [p for p in first if is_project_owned(p) and p not in history.edited]
     assert [p for p in untouched_owned if after.get(p) != first[p]] == []
 
@@ -157,25 +182,32 @@ def test_migrations_run_again_change_nothing(history: History, target: str) -> N
     assert "conflict" not in step.rerun_output
 
 
-def test_renames_and_new_questions_reach_the_project(history: History) -> None:
-    v2 = history.steps["v0.2.0"].after
+def test_renames_new_rules_and_new_questions_reach_the_project(history: History) -> None:
+    after = history.steps[NEXT].after
     old, new = RENAMED
-    assert old not in v2
-    assert b"## Our alerts" in v2[new]
-    assert v2[new].startswith(b"# Monitoring\n")
-    assert NEW_METRIC.encode() in v2["src/churn_model/metrics.py"]
-    assert b"--interval=15s" in v2["Dockerfile"]
-    assert b"uv lock --check" in v2[".github/workflows/ci.yml"]
+    assert old not in after
+    assert b"## Our alerts" in after[new]
+    assert after[new].startswith(b"# Monitoring\n")
+    assert f"\n### {NEW_ALERT}\n".encode() in after[new]
+    runbook = f"docs/monitoring.md#{NEW_ALERT.lower()}".encode()
+    rules, rule_tests = "monitoring/prometheus/rules.yml", "monitoring/tests/model_test.yml"
+    assert f"- alert: {NEW_ALERT}\n".encode() in after[rules]
+    assert f"alertname: {NEW_ALERT}\n".encode() in after[rule_tests]
+    assert runbook in after[rules]
+    assert runbook in after[rule_tests]
+    assert b"docs/monitoring.md" in after["tests/test_monitoring_assets.py"]
+    assert b"--interval=15s" in after["Dockerfile"]
+    assert b"uv lock --check" in after[".github/workflows/ci.yml"]
     name, default = NEW_QUESTION
-    assert f"{name}: {default}\n".encode() in v2[".copier-answers.yml"]
-    assert REMOVED in v2
+    assert f"{name}: {default}\n".encode() in after[".copier-answers.yml"]
+    assert REMOVED in after
 
 
 def test_a_removed_file_is_deleted_unless_the_owners_edited_it(
     history: History, untouched: Untouched
 ) -> None:
-    assert REMOVED not in untouched.steps["v0.3.0"].after
-    step = history.steps["v0.3.0"]
+    assert REMOVED not in untouched.steps[LATEST].after
+    step = history.steps[LATEST]
     assert step.after[REMOVED] == history.edited[REMOVED]
     assert REMOVED not in step.status
     assert f"kept {REMOVED}: the template no longer provides it" in step.rerun_output
@@ -184,8 +216,8 @@ def test_a_removed_file_is_deleted_unless_the_owners_edited_it(
 def test_a_project_owned_file_the_template_changed_keeps_the_projects_version(
     history: History, fresh: FreshCopies
 ) -> None:
-    assert b"## Fairness" in snapshot(fresh("v0.3.0", MAIN_ANSWERS))[CHANGED_PROJECT_OWNED]
-    for target in ("v0.3.0", "HEAD"):
+    assert b"## Fairness" in snapshot(fresh(LATEST, MAIN_ANSWERS))[CHANGED_PROJECT_OWNED]
+    for target in (LATEST, "HEAD"):
         card = history.steps[target].after[CHANGED_PROJECT_OWNED]
         assert card == history.edited[CHANGED_PROJECT_OWNED]
         assert b"## Fairness" not in card
@@ -197,11 +229,11 @@ def test_an_untouched_project_updated_to_a_version_equals_a_fresh_copy(
     untouched: Untouched, fresh: FreshCopies, target: str
 ) -> None:
     """Equal file for file, except project-owned files the template changed meanwhile:
-    those keep the project's version (here only the model card, from v0.3.0 on)."""
+    those keep the project's version (here only the model card, from `LATEST` on)."""
     new = snapshot(fresh(target, UNTOUCHED_ANSWERS))
     after = untouched.steps[target].after
     differences = differing(after, new)
-    assert differences == ([] if target == "v0.2.0" else [CHANGED_PROJECT_OWNED])
+    assert differences == ([] if target == NEXT else [CHANGED_PROJECT_OWNED])
     for path in differences:
         assert after[path] == untouched.first[path]
 
@@ -218,7 +250,7 @@ def test_any_answers_untouched_project_updated_to_head_equals_a_fresh_copy(
 ) -> None:
     """Two drawn answer sets (each costs a copy, an update across every version and a
     fresh copy): the update equals a fresh copy, whatever the names and choices."""
-    project = copy_at(template_repo, tmp_path_factory.mktemp("drawn"), TAGS[0], answers)
+    project = copy_at(template_repo, tmp_path_factory.mktemp("drawn"), BASE, answers)
     first = snapshot(project)
     update(project, "HEAD")
     reference = fresh_copy(template_repo, tmp_path_factory.mktemp("drawn-fresh"), "HEAD", answers)
@@ -247,7 +279,7 @@ def commit_with_hooks(project: Path) -> subprocess.CompletedProcess[str]:
     """
     git(project, "add", "-A")
     return subprocess.run(
-        ["git", "commit", "-m", "Update modelrail template to v0.2.0"],
+        ["git", "commit", "-m", f"Update modelrail template to {NEXT}"],
         cwd=project,
         env={**clean_environ(), **GIT_IDENTITY, "SKIP": "ruff,ruff-format,mypy"},
         capture_output=True,
@@ -259,15 +291,15 @@ def commit_with_hooks(project: Path) -> subprocess.CompletedProcess[str]:
 def test_overlapping_edits_conflict_inline_and_the_hooks_refuse_to_commit_them(
     template_repo: TemplateRepo, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    project = copy_at(template_repo, tmp_path, TAGS[0])
+    project = copy_at(template_repo, tmp_path, BASE)
     subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=project, check=True)
     for edit in overlapping():
         edit.apply(project)
-    commit_all(project, "Local edits on the lines v0.2.0 changes")
+    commit_all(project, f"Local edits on the lines {NEXT} changes")
     before = head(project)
     capfd.readouterr()
 
-    update(project, "v0.2.0")
+    update(project, NEXT)
 
     dockerfile = (project / "Dockerfile").read_text()
     assert re.search(
@@ -314,14 +346,14 @@ def test_overlapping_edits_conflict_inline_and_the_hooks_refuse_to_commit_them(
 def test_an_update_in_a_dirty_tree_is_refused_and_changes_nothing(
     template_repo: TemplateRepo, tmp_path: Path, change: str
 ) -> None:
-    project = copy_at(template_repo, tmp_path, TAGS[0])
+    project = copy_at(template_repo, tmp_path, BASE)
     if change == "modified":
         Edit("Dockerfile", appending("# work in progress\n")).apply(project)
     else:
         Edit("notes.txt", appending("work in progress\n")).apply(project)
     before, before_status, before_head = snapshot(project), status(project), head(project)
     with pytest.raises(UserMessageError, match=r"dirty.*commit or stash your local changes"):
-        update(project, "v0.2.0")
+        update(project, NEXT)
     assert snapshot(project) == before
     assert status(project) == before_status
     assert head(project) == before_head
@@ -337,63 +369,181 @@ def test_a_repository_without_answers_file_is_told_how_to_adopt_the_template(
     (repo / "README.md").write_text("# Churn model\n\nOur own README.\n")
     git(repo, "init", "-q", "-b", "main")
     commit_all(repo, "A service written before the template")
-    args = ["fleet", "update", str(repo), "--to", "v0.2.0", "--run", "true"]
+    args = ["fleet", "update", str(repo), "--to", NEXT, "--run", "true"]
     assert modelrail([*args, "--template", template_repo.source]) == 1
     out = capsys.readouterr().out
-    adopt = f"uvx copier copy --trust --overwrite --vcs-ref v0.2.0 {template_repo.source} ."
+    adopt = f"uvx copier copy --trust --overwrite --vcs-ref {NEXT} {template_repo.source} ."
     assert "refused" in out
     assert "no .copier-answers.yml" in out
     assert adopt in out
 
     from copier import run_copy
 
-    run_copy(template_repo.source, str(repo), vcs_ref="v0.2.0", defaults=True, overwrite=True,
-             unsafe=True, skip_tasks=True, quiet=True)  # fmt: skip
+    run_copy(template_repo.source, str(repo), data=answers_with_index(), vcs_ref=NEXT,
+             defaults=True, overwrite=True, unsafe=True, skip_tasks=True, quiet=True)  # fmt: skip
     assert (repo / "README.md").read_text() == "# Churn model\n\nOur own README.\n"
-    commit_all(repo, "Adopt modelrail v0.2.0")
+    commit_all(repo, f"Adopt modelrail {NEXT}")
     assert modelrail(["fleet", "status", str(repo)]) == 0
-    assert f"| {repo} | v0.2.0 | v0.3.0 | yes | no report | — |" in capsys.readouterr().out
+    assert f"| {repo} | {NEXT} | {LATEST} | yes | no report | — |" in capsys.readouterr().out
 
 
-# --- every release of this repository -----------------------------------------------------
-def release_tags() -> list[str]:
-    proc = subprocess.run(
-        ["git", "tag", "--list", "v*"], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+# --- every release of this repository (releases.toml) -----------------------------------
+RELEASES = recorded_releases()
+# Overridable so that two checkouts testing on one Docker engine do not retag each other's image.
+RELEASE_IMAGE = os.environ.get("MODELRAIL_RELEASE_UPDATE_IMAGE", "modelrail-release-update:test")
+KEPT_AS_THEY_WERE = (
+    "README.md",
+    "docs/model-card.md",
+    "tests/golden/infer_request.json",
+    "tests/golden/infer_response.json",
+)
+"""The project-owned files an update from a release leaves as they were, even when this
+version renders them otherwise: every other file of an untouched project is this version's."""
+
+
+def crossed(update: ReleaseUpdate) -> list[Migration]:
+    return crossed_migrations(update.tag, Version(project_version()))
+
+
+def renewed(update: ReleaseUpdate, path: str) -> bool:
+    """Whether the update renews ``path`` (a ``renew.py`` migration matches it)."""
+    return any(m.script == "renew.py" and m.matches(path) for m in crossed(update))
+
+
+def expected_from_release(update: ReleaseUpdate, fresh: Snapshot) -> Snapshot:
+    """The project after an update from a release: a fresh copy of this checkout, but for
+    `KEPT_AS_THEY_WERE` and the files the owners edited, which keep their bytes (those
+    this version no longer renders or renews are kept with a word). uv.lock, never
+    rendered, is left out (`make check` checks it)."""
+    expected = dict(fresh)
+    for path in (*KEPT_AS_THEY_WERE, *update.edited()):
+        expected[path] = update.before[path]
+    return expected
+
+
+def without_lockfile(files: Snapshot) -> Snapshot:
+    return {path: content for path, content in files.items() if path != LOCKFILE}
+
+
+@each_release(RELEASES)
+def test_every_release_updates_to_this_checkout_like_a_fresh_copy(
+    release_repo: ReleaseRepo,
+    release_updates: Callable[[str | None], ReleaseUpdate],
+    release_fresh: Path,
+    tag: str | None,
+) -> None:
+    """An untouched project from each release of releases.toml, updated to this checkout
+    (its migrations included), equals a fresh copy of this checkout: the same files, the
+    answers file included, but for README, model card and golden files, as they were."""
+    update = release_updates(tag)
+    fresh = snapshot(release_fresh)
+    assert differing(without_lockfile(update.after), expected_from_release(update, fresh)) == []
+    for path in KEPT_AS_THEY_WERE:
+        assert update.after[path] == update.before[path], path
+    assert update.after[ANSWERS] == fresh[ANSWERS]
+    if release_repo.target != "HEAD":
+        assert f"_commit: {release_repo.target}\n".encode() in update.after[ANSWERS]
+    assert update.unmerged == ""
+    assert [line for line in update.said if line.startswith("kept")] == []
+    assert "uv.lock updated for the new pyproject.toml: review and commit it with the update" in (
+        update.said
     )
-    return sorted(proc.stdout.split()) if proc.returncode == 0 else []
 
 
-@pytest.mark.parametrize("tag", release_tags())
-def test_every_release_updates_to_this_checkout_like_a_fresh_copy(tag: str, tmp_path: Path) -> None:
-    """An untouched project from each released tag of this repository, updated to the
-    working tree, equals a fresh copy of it (apart from project-owned files)."""
-    from copier import run_copy, run_update
-
-    project = tmp_path / "from" / PROJECT_DIR
-    run_copy(str(REPO_ROOT), str(project), vcs_ref=tag, defaults=True, unsafe=True,
-             skip_tasks=True, quiet=True)  # fmt: skip
-    git(project, "init", "-q", "-b", "main")
-    commit_all(project, f"Generated from {tag}")
-    run_update(str(project), vcs_ref="HEAD", defaults=True, overwrite=True, conflict="inline",
-               unsafe=True, skip_tasks=True, quiet=True)  # fmt: skip
-    reference = tmp_path / "fresh" / PROJECT_DIR
-    run_copy(str(REPO_ROOT), str(reference), vcs_ref="HEAD", defaults=True, unsafe=True,
-             skip_tasks=True, quiet=True)  # fmt: skip
-    updated, fresh = snapshot(project), snapshot(reference)
-    if uncommitted_changes(REPO_ROOT):
-        # Copier renders a dirty checkout from a commit of its own, made anew on each run:
-        # `_commit` ends in a different `-g<hash>` each time. A CI checkout is clean.
-        for files in (updated, fresh):
-            files[ANSWERS] = DIRTY_COMMIT.sub(rb"\1-g<dirty>", files[ANSWERS])
-    differences = differing(updated, fresh)
-    assert [p for p in differences if not is_project_owned(p)] == []
-    assert updated[ANSWERS] == fresh[ANSWERS]
+def test_the_release_owners_are_on_passes_make_check_once_updated(
+    users_update: ReleaseUpdate,
+) -> None:
+    """Lint, format check, mypy --strict and the project's tests, on the runtime from the
+    local index, as uv.lock (re-locked by the update) pins it."""
+    proc = run(["make", "check"], users_update.project, timeout=1800)
+    assert re.search(r"\d+ passed", proc.stdout), proc.stdout[-2000:]
 
 
-ANSWERS = ".copier-answers.yml"
-DIRTY_COMMIT = re.compile(rb"^(_commit: \S+?)-g[0-9a-f]+$", re.MULTILINE)
+@pytest.mark.docker
+def test_the_release_owners_are_on_builds_an_image_that_passes_every_conformance_rule(
+    users_update: ReleaseUpdate, base_image: str
+) -> None:
+    """The updated project's own `make image` and `make conformance-only` (with this
+    checkout's suite): every active rule passes, SHOULD rules included."""
+    from modelrail_conformance import build_registry
+
+    project = users_update.project
+    run(["make", "image", f"BASE_IMAGE={base_image}", f"IMAGE={RELEASE_IMAGE}"], project)
+    suite = f"MODELRAIL_CONFORMANCE={CONFORMANCE_DIR}"
+    proc = run(["make", "conformance-only", f"IMAGE={RELEASE_IMAGE}", suite], project,
+               ok_codes=(0, 1))  # fmt: skip
+    report = json.loads((project / "reports" / "conformance" / "report.json").read_text())
+    failed = [rule for rule in report["rules"] if rule["status"] != "pass"]
+    assert failed == [], json.dumps(failed, indent=1)[:4000]
+    active = {rule.id for rule in build_registry().active()}
+    assert {rule["rule_id"] for rule in report["rules"]} == active
+    assert (proc.returncode, report["passed"]) == (0, True)
 
 
-def uncommitted_changes(repo: Path) -> bool:
-    """Whether ``repo``'s working tree differs from its HEAD (untracked files included)."""
-    return bool(git(repo, "status", "--porcelain").strip())
+# --- an edited project from the last release with the runtime as source -----------------
+TRAINING_CODE = (
+    "src/churn_model/train.py",
+    "src/churn_model/evaluate.py",
+    "src/churn_model/dataset.py",
+    "tests/test_training.py",
+)
+"""Project-owned, but importing runtime modules up to v0.1.x: v0.2.0 renews unedited copies."""
+
+
+def kept_line(update: ReleaseUpdate, path: str, script: str, opening: str) -> str:
+    """What ``script`` says of an edited ``path`` it keeps: ``opening``, then its hint."""
+    (migration,) = [m for m in crossed(update) if m.script == script and m.matches(path)]
+    assert migration.hint, f"the {script} migration of {migration.version} has no --hint"
+    return opening + migration.hint.format(path=path)
+
+
+def test_edited_runtime_files_are_kept_and_named_with_what_to_do(
+    edited_release: ReleaseUpdate,
+) -> None:
+    update = edited_release
+    for path in update.edited("runtime"):
+        assert update.after[path] == update.before[path], path
+        opening = f"kept {path}: the template no longer provides it, but this repository "
+        line = kept_line(update, path, "remove.py", opening + "changed it; ")
+        assert line in update.said
+        assert f"then `git rm {path}`" in line
+
+
+def test_an_edited_training_file_is_kept_and_named_with_what_to_change(
+    edited_release: ReleaseUpdate,
+) -> None:
+    update = edited_release
+    (path,) = update.edited("training")
+    assert renewed(update, path)
+    assert update.after[path] == update.before[path]
+    opening = f"kept {path} as you changed it, but this version changes what it must contain: "
+    assert kept_line(update, path, "renew.py", opening) in update.said
+
+
+def test_unedited_runtime_files_go_and_unedited_training_files_are_the_new_versions(
+    edited_release: ReleaseUpdate, release_fresh: Path
+) -> None:
+    update, fresh = edited_release, snapshot(release_fresh)
+    edited = update.edited()
+    dropped = [path for path in update.before if path not in fresh and path not in edited]
+    assert len(dropped) > 40, dropped
+    assert [path for path in dropped if path in update.after] == []
+    unedited = [path for path in TRAINING_CODE if path not in edited]
+    assert len(unedited) == 3
+    for path in unedited:
+        assert update.before[path] != fresh[path], f"{path}: no renewal to test"
+        assert update.after[path] == fresh[path], path
+
+
+def test_an_edited_release_keeps_the_owners_files_and_updates_without_conflicts(
+    edited_release: ReleaseUpdate, release_fresh: Path
+) -> None:
+    """README, model card and golden files as they were; nothing else but the fresh copy
+    and the kept edited files; no conflict marker, *.rej file or unmerged path."""
+    update = edited_release
+    for path in (*update.edited("own"), *KEPT_AS_THEY_WERE):
+        assert update.after[path] == update.before[path], path
+    expected = expected_from_release(update, snapshot(release_fresh))
+    assert differing(update.after, expected) == []
+    assert [p for p, content in update.after.items() if CONFLICT.search(content)] == []
+    assert update.unmerged == ""
