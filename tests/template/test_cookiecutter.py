@@ -34,15 +34,17 @@ def same_moment(tmp_path: Path) -> dict[str, str]:
     configuration file: the local runtime index has no upload dates, so modelrail-runtime
     is exempt), and Copier commits a dirty working tree before rendering it, so with a
     fixed date the commit id recorded in the answers file (`_commit`) does not depend on
-    the second each route ran in. Both routes run as commands: Copier's in-process runner
-    keeps the environment it was imported with.
+    the second each route ran in. Both resolve from fresh index pages (UV_REFRESH): a
+    page uv had cached earlier may lack a release the other route sees (filelock 4.3.1
+    against 4.3.2 once). Both routes run as commands: Copier's in-process runner keeps the
+    environment it was imported with.
     """
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     config = tmp_path / "uv.toml"
     config.write_text(
         f'exclude-newer = "{now}"\nexclude-newer-package = {{ modelrail-runtime = false }}\n'
     )
-    env = {**os.environ, "UV_CONFIG_FILE": str(config), "GIT_AUTHOR_DATE": now}
+    env = {**os.environ, "UV_CONFIG_FILE": str(config), "UV_REFRESH": "1", "GIT_AUTHOR_DATE": now}
     env["GIT_COMMITTER_DATE"] = now
     env.pop("VIRTUAL_ENV", None)
     return env

@@ -20,6 +20,10 @@ from modelrail_conformance.target import Target
 
 MAX_ELEMENTS = 64
 EXAMPLES = 30
+ERROR_KINDS = ("malformed", "datatype", "value_type", "shape", "missing")
+"""What an ERR-002 request breaks, one at a time."""
+JUNK_KINDS = ("extra", "nonfinite", "huge", "deep", "unicode", "json_type", "not_object", "empty")
+"""What an ERR-005 request holds, one kind at a time."""
 
 HYPOTHESIS_SETTINGS = settings(
     max_examples=EXAMPLES,
@@ -112,10 +116,9 @@ def _dump(body: Any) -> bytes:
 
 
 @st.composite
-def contract_error_case(draw: st.DrawFn, metadata: dict[str, Any]) -> Case:
-    """A request with one of the errors the contract names for 400 (ERR-002)."""
+def contract_error_case(draw: st.DrawFn, metadata: dict[str, Any], kind: str) -> Case:
+    """A request with one of the errors the contract names for 400 (ERR-002), of ``kind``."""
     request = draw(valid_request(metadata))
-    kind = draw(st.sampled_from(["malformed", "datatype", "value_type", "shape", "missing"]))
     index = draw(st.integers(0, len(request["inputs"]) - 1))
     tensor_ = request["inputs"][index]
     if kind == "malformed":
@@ -150,32 +153,34 @@ def contract_error_case(draw: st.DrawFn, metadata: dict[str, Any]) -> Case:
     return Case(f"input {tensor_['name']!r} missing", _dump(request))
 
 
+def _out_of_range(datatype: str, kind: str) -> list[str]:
+    """JSON number literals no value of ``datatype`` can hold (``nonfinite`` or ``huge``).
+
+    10**40 is out of range for every integer datatype, but an ordinary FP32 or FP64
+    value; 1e999 overflows every float.
+    """
+    if kind == "nonfinite":
+        return ["NaN", "Infinity", "-Infinity"]
+    if datatype in _INT_RANGES:
+        return ["1e999", str(10**40), str(-(10**40))]
+    return ["1e999", "-1e999"]
+
+
 def _nested(depth: int) -> str:
     return "[" * depth + "1" + "]" * depth
 
 
 @st.composite
-def junk_case(draw: st.DrawFn, metadata: dict[str, Any]) -> Case:
-    """Hostile or nonsensical input: extra inputs, non-finite or huge numbers, junk."""
+def junk_case(draw: st.DrawFn, metadata: dict[str, Any], kind: str) -> Case:
+    """Hostile or nonsensical input of ``kind``: extra inputs, non-finite or huge numbers, junk."""
     request = draw(valid_request(metadata))
     tensor_ = request["inputs"][0]
-    kind = draw(
-        st.sampled_from(
-            ["extra", "nonfinite", "huge", "deep", "unicode", "json_type", "not_object", "empty"]
-        )
-    )
     if kind == "extra":
         extra = dict(tensor_, name=f"unexpected_{draw(st.integers(0, 999))}")
         request["inputs"].append(extra)
         return Case("an extra input the model does not declare", _dump(request))
     if kind in ("nonfinite", "huge"):
-        literal = draw(
-            st.sampled_from(
-                ["NaN", "Infinity", "-Infinity"]
-                if kind == "nonfinite"
-                else ["1e999", "-1e999", str(10**40)]
-            )
-        )
+        literal = draw(st.sampled_from(_out_of_range(tensor_["datatype"], kind)))
         tensor_["data"][0] = "__LITERAL__"
         text = _dump(request).decode().replace('"__LITERAL__"', literal, 1)
         return Case(f"{literal} in the data of {tensor_['name']!r}", text.encode())
