@@ -23,10 +23,11 @@ import pytest
 from modelrail_fleet.cli import main as modelrail
 from modelrail_fleet.update import DEFAULT_COMMANDS
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, runtime_index
 from tests.update import edits
 from tests.update.fleet import MEMBERS, TARGET, as_in_docs, build_fleet, package_of
 from tests.update.projects import Snapshot, commit_all, copy_at, snapshot
+from tests.update.releases import ReleaseRepo, users_release
 from tests.update.template_versions import (
     BASE,
     GIT_IDENTITY,
@@ -35,6 +36,7 @@ from tests.update.template_versions import (
     NEXT,
     TemplateRepo,
     git,
+    project_version,
 )
 
 pytestmark = pytest.mark.slow
@@ -279,3 +281,38 @@ def test_the_real_make_check_runs_on_the_updated_branch(
     (check,) = result["commands"]
     assert check["exit_code"] == 0
     assert re.search(r"\d+ passed", check["output_tail"])
+
+
+# --- the real v0.2.0 rollout -------------------------------------------------------------
+def test_the_fleet_rolls_the_release_owners_are_on_out_to_this_checkout(
+    release_repo: ReleaseRepo, tmp_path: Path
+) -> None:
+    """A repository at the release owners are on (with the runtime copied into it up to
+    v0.1.x), updated by the fleet command to this checkout, the new question answered for
+    the whole fleet (``--data``), and its `make check` run on the update branch."""
+    tag = users_release(release_repo.releases, project_version()).tag
+    repo = copy_at(release_repo.template, tmp_path, tag, tasks=True, name="churn-model")
+    assert (repo / "src" / "churn_model" / "app.py").is_file(), f"{tag} copied the runtime in"
+    index = f"runtime_index={runtime_index()}"
+    run = invoke("fleet", "update", str(repo), "--to", release_repo.target, "--data", index,
+                 "--run", "make check", "--format", "json")  # fmt: skip
+    (result,) = run.json().values()
+    assert (run.code, result["outcome"]) == (0, "updated"), json.dumps(result, indent=1)
+    (check,) = result["commands"]
+    assert check["exit_code"] == 0
+    assert re.search(r"\d+ passed", check["output_tail"])
+    branch = result["branch"]
+    files = git(repo, "ls-tree", "-r", "--name-only", branch, "src/").split()
+    assert sorted(Path(path).name for path in files) == sorted(
+        ["__init__.py", "__main__.py", "dataset.py", "estimator.py", "evaluate.py",
+         "py.typed", "train.py", "training_config.py"]
+    )  # fmt: skip
+
+
+def test_an_answer_that_is_not_name_equals_value_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as usage:
+        modelrail(["fleet", "update", ".", "--to", "v1.0.0", "--data", "runtime_index"])
+    assert usage.value.code == 2
+    assert "'runtime_index' is not NAME=VALUE" in capsys.readouterr().err

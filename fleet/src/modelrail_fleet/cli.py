@@ -77,6 +77,15 @@ def parser() -> argparse.ArgumentParser:
         help="check run on the updated branch, in order, with bash; repeatable "
         f"(default: {' then '.join(repr(c) for c in DEFAULT_COMMANDS)})",
     )
+    update.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        type=answer,
+        metavar="NAME=VALUE",
+        help="an answer for every repository, e.g. to a question --to adds (copier --data); "
+        "repeatable",
+    )
     update.add_argument("--base", default="main", help="branch updates start from (default: main)")
     update.add_argument(
         "--timeout",
@@ -86,6 +95,16 @@ def parser() -> argparse.ArgumentParser:
         help=f"limit for copier and for each check (default: {DEFAULT_TIMEOUT:g})",
     )
     return top
+
+
+def answer(raw: str) -> str:
+    """A ``NAME=VALUE`` answer, as Copier's ``--data`` takes it."""
+    name, equals, _ = raw.partition("=")
+    if not equals or not name.strip() or not name.isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} is not NAME=VALUE (a question's name, e.g. runtime_index=https://...)"
+        )
+    return raw
 
 
 def progress(message: str) -> None:
@@ -125,6 +144,7 @@ def _update(refs: list[RepoRef], tags: TagCache, hint: str | None, args: argpars
         timeout=args.timeout,
         tags=tags,
         template_hint=hint,
+        data=tuple(args.data),
         progress=progress,
     )
     results = [updater.update(ref) for ref in refs]

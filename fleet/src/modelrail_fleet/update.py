@@ -107,6 +107,8 @@ class Updater:
     timeout: float = DEFAULT_TIMEOUT
     tags: TagCache = field(default_factory=TagCache)
     template_hint: str | None = None
+    data: tuple[str, ...] = ()
+    """``NAME=VALUE`` answers for every repository (a question the target version adds)."""
     progress: Callable[[str], None] = lambda message: None
 
     @property
@@ -241,6 +243,8 @@ class Updater:
             sys.executable, "-m", "copier", "update", "--trust", "--defaults",
             "--conflict", "inline", "--vcs-ref", self.to_version,
         ]  # fmt: skip
+        for answer in self.data:
+            cmd += ["--data", answer]
         for path in self._kept_files(worktree):
             cmd += ["--skip", path]
         proc = self._run(cmd, worktree)
