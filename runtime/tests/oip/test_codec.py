@@ -1,4 +1,8 @@
-"""Request bodies: every problem is a 400 whose message says what to fix, never echoing data."""
+"""Request bodies: every problem is a 400 whose message says what to fix, never echoing data.
+
+The property tests at the end send the same hostile bodies through HTTP too: any finite
+batch is answered, and no body produces a 5xx.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from modelrail_runtime import ServiceClient
 from modelrail_runtime.oip.codec import (
     ProtocolError,
     encode_infer_response,
@@ -172,6 +177,7 @@ def test_the_response_holds_the_requested_outputs_in_the_requested_order() -> No
 
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+batches = st.lists(st.lists(finite, min_size=4, max_size=4), min_size=1, max_size=20)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
     lambda children: (
@@ -212,7 +218,7 @@ def test_any_body_is_parsed_or_refused_with_a_protocol_error(document: Any) -> N
     assert np.isfinite(array).all()
 
 
-@given(rows=st.lists(st.lists(finite, min_size=4, max_size=4), min_size=1, max_size=20))
+@given(rows=batches)
 def test_nested_and_flat_data_give_the_same_array(rows: list[list[float]]) -> None:
     flat = [value for row in rows for value in row]
     parsed = [
@@ -221,3 +227,36 @@ def test_nested_and_flat_data_give_the_same_array(rows: list[list[float]]) -> No
     ]
     np.testing.assert_array_equal(parsed[0].inputs["input-0"], parsed[1].inputs["input-0"])
     assert math.isclose(float(parsed[0].inputs["input-0"].sum()), math.fsum(flat), abs_tol=1e-6)
+
+
+relaxed = settings(max_examples=60, deadline=None)
+
+
+@relaxed
+@given(
+    batch=st.lists(st.lists(finite, min_size=4, max_size=4), min_size=1, max_size=20),
+    nested=st.booleans(),
+)
+def test_any_finite_batch_is_answered(
+    client: ServiceClient, batch: list[list[float]], nested: bool
+) -> None:
+    data: list[Any] = batch if nested else [value for row in batch for value in row]
+    request = {
+        "inputs": [{"name": "input-0", "shape": [len(batch), 4], "datatype": "FP64", "data": data}]
+    }
+    response = client.infer(request)
+    assert response.status_code == 200
+    outputs = {output["name"]: output for output in response.json()["outputs"]}
+    assert outputs["label"]["shape"] == [len(batch)]
+    assert set(outputs["label"]["data"]) <= {0, 1, 2}
+    assert outputs["probabilities"]["shape"] == [len(batch), 3]
+
+
+@relaxed
+@given(payload=bodies | json_values)
+def test_no_body_produces_a_server_error(client: ServiceClient, payload: Any) -> None:
+    # json.dumps writes inf as Infinity, which is not JSON: the service must refuse it.
+    response = client.post(client.infer_path, content=json.dumps(payload))
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert set(response.json()) == {"error"}
