@@ -29,7 +29,7 @@ is accepted.
 | `DRIFT_THRESHOLD` | `0.2` | Stability index (PSI) above which the drift alerts fire |
 | `PREDICTION_LOG_URL` | `prediction-logs` | Directory or URL (`s3://...`) of the prediction logs |
 | `PREDICTION_LOG_SAMPLE_RATE` | `1.0` | Share of predictions logged; `0`: no logging |
-| `PREDICTION_LOG_INPUTS` | `hash` | Inputs in the events: `store`, `hash` (sha256) or `drop` |
+| `PREDICTION_LOG_INPUTS` | `store` | Inputs in the log: `store`, `hash` (sha256) or `drop` |
 | `PREDICTION_LOG_FLUSH_SECONDS` | `10` | Queued events are written at least this often |
 | `PREDICTION_LOG_QUEUE_SIZE` | `10000` | Queued events beyond this are dropped (and counted) |
 """
@@ -82,7 +82,7 @@ class Settings:
     drift_threshold: float = 0.2
     prediction_log_url: str = "prediction-logs"
     prediction_log_sample_rate: float = 1.0
-    prediction_log_inputs: InputPolicy = "hash"
+    prediction_log_inputs: InputPolicy = "store"
     prediction_log_flush_seconds: float = 10.0
     prediction_log_queue_size: int = 10_000
 

@@ -11,7 +11,8 @@ import importlib
 import importlib.util
 from typing import TYPE_CHECKING, Final
 
-from ..artifacts import ModelLoadError
+from ..artifacts import ModelLoadError, VerifiedArtifact
+from ..tabular import SchemaError, TabularSchema
 
 if TYPE_CHECKING:
     from ..adapter import ModelAdapter
@@ -44,6 +45,18 @@ def adapter_for(framework: str) -> ModelAdapter:
             f"modelrail-runtime[{extra}]"
         )
     return adapter
+
+
+def recorded_schema(artifact: VerifiedArtifact) -> TabularSchema | None:
+    """The tabular schema metadata.json records beside ``artifact`` (None: none recorded).
+
+    Raises:
+        ModelLoadError: the recorded schema is malformed.
+    """
+    try:
+        return TabularSchema.from_metadata(artifact.metadata)
+    except SchemaError as exc:
+        raise ModelLoadError(str(exc)) from None
 
 
 def adapter_missing_libraries(adapter: object) -> list[str]:
