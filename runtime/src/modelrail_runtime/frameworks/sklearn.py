@@ -35,12 +35,12 @@ if TYPE_CHECKING:
 
 INPUT: Final = "input-0"
 
-DEFAULT_TRUSTED_TYPES: Final = ("sklearn.tree._tree.Tree",)
+DEFAULT_TRUSTED_TYPES: Final = ("sklearn.tree._tree.Tree", "numpy.dtype")
 """Types trusted beyond skops' own defaults (scikit-learn estimators, numpy arrays).
 
-skops rebuilds a tree from its node arrays without running code from the file, but leaves
-the type out of its defaults; every tree ensemble (RandomForest, GradientBoosting,
-ExtraTrees) needs it.
+skops rebuilds them from plain data without running code from the file, but leaves them
+out of its defaults: a tree (every RandomForest, GradientBoosting and ExtraTrees needs
+it), and a dtype (an encoder's ``dtype`` parameter, e.g. OneHotEncoder's).
 """
 
 # A fixed timestamp for every zip entry: the artifact's bytes must not depend on the clock.

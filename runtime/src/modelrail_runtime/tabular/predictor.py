@@ -33,8 +33,10 @@ class TabularPredictor:
         self._model = model
         task = schema.task
         self._classification = task.kind is TaskKind.CLASSIFICATION
-        label_type = object if isinstance(task.classes[0], str) else np.int64
-        self._classes = np.asarray(task.classes, dtype=label_type) if task.classes else None
+        self._classes = None
+        if task.classes:
+            label_type = object if isinstance(task.classes[0], str) else np.int64
+            self._classes = np.asarray(task.classes, dtype=label_type)
         self._targets = task.targets
 
     def predict(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:

@@ -311,7 +311,7 @@ def _feature_from(item: Mapping[str, Any]) -> Feature:
 def _plain(value: Any) -> int | str:
     """A class label as JSON holds it: numpy integers become int, strings stay."""
     if isinstance(value, str):
-        return value
+        return str(value)  # a numpy string becomes a plain one
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return int(value)
     raise SchemaError(f"class {value!r} is neither an integer nor a string")
