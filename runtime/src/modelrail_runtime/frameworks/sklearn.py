@@ -189,11 +189,19 @@ def _matrix_model(model: Any, task: Task) -> MatrixModel:
         method = model.predict
     else:
         fitted = [_plain(value) for value in getattr(model, "classes_", [])]
-        indices = list(range(len(task.classes)))
-        if not hasattr(model, "predict_proba") or fitted not in (list(task.classes), indices):
+        classes = list(task.classes)
+        indices = list(range(len(classes)))
+        if not hasattr(model, "predict_proba") or fitted not in (classes, indices):
             raise ModelLoadError(
                 "model artifact does not hold a fitted scikit-learn classifier with "
-                f"predict_proba over the recorded classes {list(task.classes)}"
+                f"predict_proba over the recorded classes {classes}"
+            )
+        if fitted == indices != classes and set(classes) == set(indices):
+            # Fitted on the classes themselves (columns in another order than recorded) or
+            # on their indices: both fit, and they give different labels.
+            raise ModelLoadError(
+                f"the recorded classes {classes} are the model's classes in another order: "
+                f"record them in the model's order {fitted}"
             )
         method = model.predict_proba
 

@@ -1,7 +1,8 @@
 """OIP v2 (REST) bodies: parse and check inference requests, build inference responses.
 
 Every problem with a request is a `ProtocolError` whose message says what is wrong and
-what is expected, and never repeats a value taken from the request.
+what is expected, and never repeats a value taken from the request (but for the name of
+an unknown input: quoted, escaped and cut to 64 characters).
 """
 
 from __future__ import annotations

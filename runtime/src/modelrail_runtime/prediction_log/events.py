@@ -68,7 +68,9 @@ def row_sha256(signature: ModelSignature, inputs: Mapping[str, Tensor], row: int
     """
     digest = hashlib.sha256()
     for spec in signature.inputs:
-        value = np.asarray(inputs[spec.name])[row]
+        tensor = np.asarray(inputs[spec.name])
+        # A row of a BYTES tensor is a plain str: kept as an array, so that it has a dtype.
+        value = np.asarray(tensor[row], dtype=tensor.dtype)
         digest.update(f"{spec.name}|{value.dtype.str}|{np.shape(value)}|".encode())
         if value.dtype.kind != "O":
             digest.update(np.ascontiguousarray(value).tobytes())

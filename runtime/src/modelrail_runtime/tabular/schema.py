@@ -23,6 +23,7 @@ from ..oip.signature import ModelSignature, TensorSpec
 
 CATEGORICAL_TYPES: Final = frozenset({"BYTES", "BOOL"})
 NUMERIC_TYPES: Final = frozenset({"FP64", "FP32", "INT64"})
+FLOAT_TYPES: Final = frozenset({"FP64", "FP32"})
 PACKED_INPUT: Final = "input-0"
 """The one tensor ``[N, features]`` a request may send instead of one tensor per feature,
 when every feature has the same numeric datatype."""
@@ -36,6 +37,12 @@ RESERVED: Final = frozenset(
         "latency_seconds",
         "row",
         "inputs_sha256",
+        # Readers of the prediction log add `date` from the partition path, and each output
+        # is a column `output_<name>`: a feature of either name would clash with them.
+        "date",
+        "output_label",
+        "output_probabilities",
+        "output_prediction",
         PACKED_INPUT,
     }
 )
@@ -155,11 +162,7 @@ class TabularSchema:
         features = []
         for name, raw in table.items():
             column = np.asarray(raw)
-            if name in RESERVED or not name or not name.isprintable():
-                raise SchemaError(
-                    f"feature {name!r} cannot be served under that name (reserved: "
-                    f"{', '.join(sorted(RESERVED))}): rename the column"
-                )
+            _check_name(name)
             if column.ndim != 1 or len(column) == 0:
                 raise SchemaError(f"feature {name!r} must be a non-empty column of values")
             features.append(_infer_feature(name, column))
@@ -249,6 +252,8 @@ class TabularSchema:
             ) from None
         if not features:
             raise SchemaError("metadata.json lists no features; re-run `make train`")
+        if len({feature.name for feature in features}) != len(features):
+            raise SchemaError("metadata.json lists a feature twice; re-run `make train`")
         return cls(features, parsed)
 
 
@@ -292,10 +297,23 @@ def _infer_feature(name: str, column: NDArray[Any]) -> Feature:
     )
 
 
+def _check_name(name: str) -> None:
+    if name in RESERVED or not name or not name.isprintable():
+        raise SchemaError(
+            f"feature {name!r} cannot be served under that name (reserved: "
+            f"{', '.join(sorted(RESERVED))}): rename the column"
+        )
+
+
 def _feature_from(item: Mapping[str, Any]) -> Feature:
+    _check_name(str(item["name"]))
     datatype = str(item["datatype"])
     if datatype not in NUMERIC_TYPES | CATEGORICAL_TYPES:
         raise SchemaError(f"feature {item['name']!r} has datatype {datatype!r}")
+    nullable = bool(item.get("nullable", False))
+    if nullable and datatype not in FLOAT_TYPES:
+        # The protocol layer turns null into NaN, which only a float column can hold.
+        raise SchemaError(f"feature {item['name']!r} of datatype {datatype} cannot be nullable")
     minimum = item.get("minimum")
     maximum = item.get("maximum")
     return Feature(
@@ -304,7 +322,7 @@ def _feature_from(item: Mapping[str, Any]) -> Feature:
         categories=tuple(str(value) for value in item.get("categories", ())),
         minimum=None if minimum is None else float(minimum),
         maximum=None if maximum is None else float(maximum),
-        nullable=bool(item.get("nullable", False)),
+        nullable=nullable,
     )
 
 
