@@ -15,10 +15,10 @@ from modelrail_conformance.rules._tensors import (
     ERROR_KINDS,
     EXAMPLES,
     HYPOTHESIS_SETTINGS,
-    JUNK_KINDS,
     Case,
     contract_error_case,
     junk_case,
+    junk_kinds,
     model_metadata,
     send,
 )
@@ -107,8 +107,10 @@ def bad_requests_400(target: Target) -> None:
 
     Checked by:
         Hypothesis derives invalid requests from the model metadata (6 of each kind,
-        derandomised), each breaking one thing in an otherwise valid request; every one
-        must be a 400.
+        derandomised), each breaking one thing in one input of an otherwise valid request;
+        every one must be a 400. A wrong datatype is one of another kind than the declared
+        one (strings or booleans for a number, floats for an integer, anything else for a
+        boolean or a string), never another width of the same kind (FP32 for FP64).
         A failure is shrunk and shown as a curl command.
 
     Fix:
@@ -196,14 +198,16 @@ def hostile_input_4xx(target: Target) -> None:
 
     Checked by:
         Hypothesis derives hostile requests from the model metadata (4 of each kind,
-        derandomised); each must get a status from 400 to 499. A failure is shrunk and shown as a curl command.
+        derandomised), non-finite and out-of-range numbers in numeric inputs only (none
+        when the model has no numeric input); each must get a status from 400 to 499. A
+        failure is shrunk and shown as a curl command.
 
     Fix:
         Reject unknown inputs and non-finite numbers during validation, and map JSON
         recursion and decoding errors to 400.
     """
     metadata = model_metadata(target)
-    strategies = [junk_case(metadata, kind) for kind in JUNK_KINDS]
+    strategies = [junk_case(metadata, kind) for kind in junk_kinds(metadata)]
     _check_cases(target, strategies, set(range(400, 500)), 'a 4xx with {"error"}')
 
 

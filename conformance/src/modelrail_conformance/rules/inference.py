@@ -13,16 +13,14 @@ from modelrail_conformance.registry import Level
 from modelrail_conformance.rules._support import exchange, model_path, rule
 from modelrail_conformance.rules._tensors import (
     HYPOTHESIS_SETTINGS,
+    flatten,
     model_metadata,
     valid_request,
 )
 from modelrail_conformance.target import Target
 
-
-def _flatten(data: Any) -> list[Any]:
-    if isinstance(data, list):
-        return [x for item in data for x in _flatten(item)]
-    return [data]
+PER_REQUEST = frozenset({"prediction_id"})
+"""Outputs whose values are new on every request: compared by datatype and shape only."""
 
 
 def _same(expected: Any, received: Any, tolerance: float) -> bool:
@@ -40,16 +38,17 @@ def _infer(target: Target, body: Any) -> Any:
 
 @rule("INF-001", Level.MUST, "The golden request gives the golden response")
 def golden_response(target: Target) -> None:
-    """POST /v2/models/{name}/infer with the golden request MUST answer 200 with every output listed in the golden response: same name, datatype and shape, numbers within ``tolerance``.
+    """POST /v2/models/{name}/infer with the golden request MUST answer 200 with every output listed in the golden response: same name, datatype and shape, numbers within ``tolerance``, strings and booleans exactly.
 
     Why:
         The golden pair pins the model's behaviour end to end: serialisation, feature
-        order and the artefact that was actually packaged.
+        names and types, and the artefact that was actually packaged.
 
     Checked by:
         Sending ``golden_request`` and comparing each output of ``golden_response`` (which
-        may list only a subset) element by element; floats within ``tolerance``
-        (absolute), everything else exactly.
+        may list only a subset) element by element; numbers within ``tolerance``
+        (absolute), everything else (BYTES class names, booleans) exactly.
+        ``prediction_id`` (new on every request) is compared by datatype and shape only.
 
     Fix:
         Package the model artefact the golden files were made from, or regenerate the
@@ -80,7 +79,9 @@ def golden_response(target: Target) -> None:
                     f"{want[key]!r}",
                     reproduce=ex.curl,
                 )
-        expected_data, received_data = _flatten(want.get("data")), _flatten(got.get("data"))
+        if name in PER_REQUEST:
+            continue
+        expected_data, received_data = flatten(want.get("data")), flatten(got.get("data"))
         if len(expected_data) != len(received_data):
             raise RuleViolation(
                 ex.request, f"{len(received_data)} values in {name}",
@@ -88,11 +89,10 @@ def golden_response(target: Target) -> None:
             )  # fmt: skip
         for index, (e, r) in enumerate(zip(expected_data, received_data, strict=True)):
             if not _same(e, r, config.tolerance):
+                numeric = isinstance(e, int | float) and not isinstance(e, bool)
+                how = f"tolerance {config.tolerance:g}" if numeric else "exactly"
                 raise RuleViolation(
-                    ex.request,
-                    f"{name}[{index}] = {r!r}",
-                    f"{e!r} (tolerance {config.tolerance:g})",
-                    reproduce=ex.curl,
+                    ex.request, f"{name}[{index}] = {r!r}", f"{e!r} ({how})", reproduce=ex.curl
                 )
 
 
@@ -132,13 +132,16 @@ def metadata_requests_succeed(target: Target) -> None:
         crashes for batch sizes or values the model never saw in the golden files.
 
     Checked by:
-        Hypothesis derives 30 requests from the metadata (derandomised, so runs repeat),
-        with batch sizes 1-4 and finite values, and shrinks a failure to a minimal curl
-        command.
+        Hypothesis derives 30 requests from the metadata (derandomised, so runs repeat):
+        one tensor per declared input, all with the same batch size (1-4), finite numbers,
+        JSON booleans for BOOL and short printable strings for BYTES (mostly values the
+        model never saw: an unseen category must still get an answer), never null. A
+        failure is shrunk to a minimal curl command.
 
     Fix:
-        Make the handler generic over the batch dimension and validate against the
-        metadata, not against the golden request's sizes.
+        Make the handler generic over the batch dimension, validate against the metadata,
+        not against the golden request's sizes, and encode categories so that an unseen
+        one is handled (one-hot encoding with ``handle_unknown="ignore"`` does).
     """
     metadata = model_metadata(target)
     names = [o.get("name") for o in metadata.get("outputs") or []]
@@ -162,7 +165,7 @@ def metadata_requests_succeed(target: Target) -> None:
                     reproduce=ex.curl,
                 )
             shape = out.get("shape") or []
-            count = len(_flatten(out.get("data")))
+            count = len(flatten(out.get("data")))
             if not isinstance(shape, list) or math.prod(shape) != count:
                 raise RuleViolation(
                     ex.request,
