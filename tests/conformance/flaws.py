@@ -23,6 +23,7 @@ class Flaw:
         dockerfile: Extra Dockerfile lines for ``dockerfile`` flaws.
         config: ``[tool.modelrail]`` overrides (dotted keys for sub-tables).
         base: Image to derive from (``dockerfile`` flaws), default the fixture image.
+        model: The fixture's model (``FIXTURE_MODEL``): ``tabular`` or ``single``.
     """
 
     name: str
@@ -33,6 +34,24 @@ class Flaw:
     dockerfile: str = ""
     config: dict[str, object] = field(default_factory=dict)
     base: str = ""
+    model: str = "tabular"
+
+    @property
+    def id(self) -> str:
+        """The test ID: the flaw's name, prefixed by the model unless it is the default."""
+        return self.name if self.model == "tabular" else f"{self.model}-{self.name}"
+
+    @property
+    def project_config(self) -> dict[str, object]:
+        """``[tool.modelrail]`` overrides: the model's golden files, then ``config``."""
+        return {**(SINGLE_TENSOR if self.model == "single" else {}), **self.config}
+
+
+SINGLE_TENSOR: dict[str, object] = {
+    "golden_request": "golden/single/request.json",
+    "golden_response": "golden/single/response.json",
+}
+"""``[tool.modelrail]`` overrides for the fixture's single-tensor model."""
 
 
 def _f(name: str, kind: str, rules: str, fails: str = "", warns: str = "", **kw: object) -> Flaw:
@@ -52,6 +71,8 @@ HTTP_FLAWS = [
     _f("wrong_answer", "http", "INF", "INF-001"),
     _f("no_id_echo", "http", "INF", "INF-002"),
     _f("crash_on_batch", "http", "INF", "INF-003"),
+    _f("unknown_category_500", "http", "INF", "INF-003"),
+    _f("classes_swapped", "http", "INF", "INF-001"),
     _f("detail_errors", "http", "ERR", "ERR-001"),
     _f("validation_422", "http", "ERR", "ERR-001,ERR-002"),
     _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005"),
@@ -72,6 +93,12 @@ HTTP_FLAWS = [
     _f("no_request_id_echo", "http", "LOG-005", "LOG-005"),
     _f("cors_star", "http", "SEC-004", warns="SEC-004"),
     _f("server_banner", "http", "SEC-004", warns="SEC-004"),
+    # The single-tensor model (one FP64 input): the flaws whose requests depend on the
+    # model's shape.
+    _f("wrong_answer", "http", "INF", "INF-001", model="single"),
+    _f("crash_on_batch", "http", "INF", "INF-003", model="single"),
+    _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005", model="single"),
+    _f("nan_passthrough", "http", "ERR", "ERR-005", model="single"),
 ]
 
 CONTAINER_FLAWS = [

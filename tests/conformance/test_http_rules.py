@@ -9,7 +9,7 @@ import pytest
 from modelrail_conformance.registry import build_registry
 
 from tests.conformance.conftest import make_project
-from tests.conformance.flaws import HTTP_FLAWS, Flaw
+from tests.conformance.flaws import HTTP_FLAWS, SINGLE_TENSOR, Flaw
 
 REGISTRY = build_registry()
 ALL_RULES = {r.id for r in REGISTRY}
@@ -28,14 +28,25 @@ def test_conforming_service_passes_every_http_rule(serve, run_suite) -> None:
     assert run.report["latency"]["measured_requests"] > 0
 
 
-@pytest.mark.parametrize("flaw", HTTP_FLAWS, ids=lambda f: f.name)
+def test_single_tensor_model_passes_every_http_rule(serve, run_suite, tmp_path) -> None:
+    # The older shape (one FP64 tensor [-1, 4], INT64 labels) still passes.
+    project = make_project(tmp_path, SINGLE_TENSOR)
+    run = run_suite("--modelrail-base-url", serve(None, "single"), project=project)
+    assert run.with_status("fail") == set(), run.result.stdout.str()[-3000:]
+    assert run.with_status("warn") == set()
+    assert run.with_status("error") == set()
+    assert run.with_status("not_applicable") == CONTAINER_RULES
+    assert run.with_status("pass") == ALL_RULES - CONTAINER_RULES
+    assert run.result.ret == 0
+
+
+@pytest.mark.parametrize("flaw", HTTP_FLAWS, ids=lambda f: f.id)
 def test_http_flaw_is_reported_with_exactly_its_rule(
     flaw: Flaw, serve, run_suite, tmp_path: Path
 ) -> None:
-    project = make_project(tmp_path, flaw.config)
-    run = run_suite(
-        "--modelrail-base-url", serve(flaw.name), "--modelrail-rules", flaw.rules, project=project
-    )
+    project = make_project(tmp_path, flaw.project_config)
+    base = serve(flaw.name, flaw.model)
+    run = run_suite("--modelrail-base-url", base, "--modelrail-rules", flaw.rules, project=project)
     assert run.with_status("fail") == flaw.fails, run.result.stdout.str()[-3000:]
     assert run.with_status("warn") == flaw.warns
     assert run.with_status("error") == set()
