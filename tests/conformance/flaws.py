@@ -74,11 +74,16 @@ HTTP_FLAWS = [
     _f("unknown_category_500", "http", "INF", "INF-003"),
     _f("classes_swapped", "http", "INF", "INF-001"),
     _f("detail_errors", "http", "ERR", "ERR-001"),
-    _f("validation_422", "http", "ERR", "ERR-001,ERR-002"),
-    _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005"),
+    _f("validation_422", "http", "ERR", "ERR-001,ERR-002,ERR-006,ERR-007,ERR-008"),
+    _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005,ERR-006"),
     _f("ignore_version", "http", "ERR", "ERR-003"),
     _f("no_405_413", "http", "ERR", warns="ERR-004"),
     _f("nan_passthrough", "http", "ERR", "ERR-005"),
+    _f("missing_feature_unnamed", "http", "ERR", "ERR-006"),
+    _f("mistyped_feature_unnamed", "http", "ERR", "ERR-007"),
+    _f("datatype_not_checked", "http", "ERR", "ERR-002,ERR-007"),
+    _f("extra_feature_unnamed", "http", "ERR", "ERR-008"),
+    _f("extra_inputs_ignored", "http", "ERR", "ERR-005,ERR-008"),
     _f("metrics_missing", "http", "MET-001", "MET-001"),
     _f("metrics_mount", "http", "MET", "MET-001"),
     _f("bad_metric_names", "http", "MET", "MET-002"),
@@ -94,11 +99,12 @@ HTTP_FLAWS = [
     _f("cors_star", "http", "SEC-004", warns="SEC-004"),
     _f("server_banner", "http", "SEC-004", warns="SEC-004"),
     # The single-tensor model (one FP64 input): the flaws whose requests depend on the
-    # model's shape.
+    # model's shape. ERR-006 to ERR-008 are not applicable to it.
     _f("wrong_answer", "http", "INF", "INF-001", model="single"),
     _f("crash_on_batch", "http", "INF", "INF-003", model="single"),
     _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005", model="single"),
     _f("nan_passthrough", "http", "ERR", "ERR-005", model="single"),
+    _f("datatype_not_checked", "http", "ERR", "ERR-002", model="single"),
 ]
 
 CONTAINER_FLAWS = [

@@ -14,6 +14,7 @@ from tests.conformance.flaws import HTTP_FLAWS, SINGLE_TENSOR, Flaw
 REGISTRY = build_registry()
 ALL_RULES = {r.id for r in REGISTRY}
 CONTAINER_RULES = {r.id for r in REGISTRY if r.needs_container}
+NAMED_FEATURE_RULES = {"ERR-006", "ERR-007", "ERR-008"}
 
 
 def test_conforming_service_passes_every_http_rule(serve, run_suite) -> None:
@@ -28,15 +29,21 @@ def test_conforming_service_passes_every_http_rule(serve, run_suite) -> None:
     assert run.report["latency"]["measured_requests"] > 0
 
 
-def test_single_tensor_model_passes_every_http_rule(serve, run_suite, tmp_path) -> None:
-    # The older shape (one FP64 tensor [-1, 4], INT64 labels) still passes.
+def test_single_tensor_model_passes_every_http_rule_it_can(serve, run_suite, tmp_path) -> None:
+    # The older shape (one FP64 tensor [-1, 4], INT64 labels) still passes; the rules about
+    # named features say why they do not apply instead of passing.
     project = make_project(tmp_path, SINGLE_TENSOR)
     run = run_suite("--modelrail-base-url", serve(None, "single"), project=project)
     assert run.with_status("fail") == set(), run.result.stdout.str()[-3000:]
     assert run.with_status("warn") == set()
     assert run.with_status("error") == set()
-    assert run.with_status("not_applicable") == CONTAINER_RULES
-    assert run.with_status("pass") == ALL_RULES - CONTAINER_RULES
+    assert run.with_status("not_applicable") == CONTAINER_RULES | NAMED_FEATURE_RULES
+    assert run.with_status("pass") == ALL_RULES - CONTAINER_RULES - NAMED_FEATURE_RULES
+    for rule_id in NAMED_FEATURE_RULES:
+        assert run.message(rule_id) == (
+            "not applicable: the model has one input ('features'); "
+            "the named-feature rules need more"
+        )
     assert run.result.ret == 0
 
 
