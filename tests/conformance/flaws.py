@@ -73,6 +73,8 @@ HTTP_FLAWS = [
     _f("crash_on_batch", "http", "INF", "INF-003"),
     _f("unknown_category_500", "http", "INF", "INF-003"),
     _f("classes_swapped", "http", "INF", "INF-001"),
+    _f("label_indices", "http", "INF", "INF-001,INF-004"),
+    _f("metadata_label_int", "http", "INF", "INF-004"),
     _f("detail_errors", "http", "ERR", "ERR-001"),
     _f("validation_422", "http", "ERR", "ERR-001,ERR-002,ERR-006,ERR-007,ERR-008"),
     _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005,ERR-006"),

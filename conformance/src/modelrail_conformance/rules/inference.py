@@ -14,6 +14,7 @@ from modelrail_conformance.rules._support import exchange, model_path, rule
 from modelrail_conformance.rules._tensors import (
     HYPOTHESIS_SETTINGS,
     flatten,
+    kind_of,
     model_metadata,
     valid_request,
 )
@@ -177,4 +178,65 @@ def metadata_requests_succeed(target: Target) -> None:
     check()
 
 
-RULES = (golden_response, request_id_echoed, metadata_requests_succeed)
+_JSON_KIND = {
+    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "bytes": lambda v: isinstance(v, str),
+}
+
+
+def _output_problem(spec: dict[str, Any], out: dict[str, Any] | None) -> str | None:
+    """How an output differs from its metadata entry (None when it follows it)."""
+    name, datatype, declared = spec.get("name"), str(spec.get("datatype")), spec.get("shape")
+    if out is None:
+        return f"no output {name!r}"
+    if out.get("datatype") != datatype:
+        return f"{name}.datatype = {out.get('datatype')!r} where the metadata says {datatype!r}"
+    shape = out.get("shape")
+    if isinstance(declared, list) and (
+        not isinstance(shape, list)
+        or len(shape) != len(declared)
+        or any(d != -1 and d != s for d, s in zip(declared, shape, strict=True))
+    ):
+        return f"{name}.shape = {shape!r} where the metadata says {declared!r}"
+    kind = kind_of(datatype)
+    bad = [v for v in flatten(out.get("data")) if not _JSON_KIND[kind](v)]
+    if bad:
+        return f"{name}.data holds {bad[0]!r}, not a JSON {kind} value for {datatype}"
+    return None
+
+
+@rule("INF-004", Level.MUST, "Outputs have the datatypes and shapes the metadata declares")
+def outputs_follow_metadata(target: Target) -> None:
+    """Every output the metadata declares MUST come back with the declared ``datatype``, a shape of the declared rank and fixed sizes, and data of that datatype's JSON kind (strings for BYTES, booleans for BOOL, numbers otherwise).
+
+    Why:
+        Clients decode outputs by the metadata: a label declared INT64 that arrives as
+        class names (or the reverse) breaks every typed client and dashboard, although the
+        golden comparison and the value counts may still look right.
+
+    Checked by:
+        Sending the golden request and comparing each output the metadata declares with
+        its entry: datatype, rank, every fixed dimension, and the JSON type of every value.
+
+    Fix:
+        Build the output metadata from what predict returns (BYTES ``label`` when the
+        classes are strings, INT64 when they are integers), not from a hand-written list.
+    """
+    metadata = model_metadata(target)
+    ex = _infer(target, target.config.golden_request_body())
+    data = ex.json()
+    if ex.status != 200 or not isinstance(data, dict):
+        raise RuleViolation(ex.request, ex.describe(), "200 with outputs", reproduce=ex.curl)
+    outputs = {o.get("name"): o for o in data.get("outputs") or [] if isinstance(o, dict)}
+    for spec in [o for o in metadata.get("outputs") or [] if isinstance(o, dict)]:
+        problem = _output_problem(spec, outputs.get(spec.get("name")))
+        if problem:
+            raise RuleViolation(
+                ex.request, problem, f"outputs as GET {model_path(target.config.model_name)} "
+                "declares them", reproduce=ex.curl,
+            )  # fmt: skip
+
+
+RULES = (golden_response, request_id_echoed, metadata_requests_succeed, outputs_follow_metadata)
