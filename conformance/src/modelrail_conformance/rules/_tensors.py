@@ -124,20 +124,6 @@ def flatten(data: Any) -> list[Any]:
     return [data]
 
 
-def mistyped(tensor_: dict[str, Any]) -> dict[str, Any]:
-    """A copy of an input tensor sent as another kind, the way clients get it wrong.
-
-    Numbers and booleans become BYTES (their JSON text: ``"12.5"``, ``"true"``), as when a
-    column arrives as text; strings become INT64 codes, as when categories were
-    label-encoded. Datatype and data agree, so only the metadata can tell it is wrong.
-    """
-    data = flatten(tensor_.get("data"))
-    if tensor_.get("datatype") == "BYTES":
-        codes = {value: index for index, value in enumerate(dict.fromkeys(map(str, data)))}
-        return dict(tensor_, datatype="INT64", data=[codes[str(v)] for v in data])
-    return dict(tensor_, datatype="BYTES", data=[json.dumps(v) for v in data])
-
-
 def values_for(datatype: str) -> st.SearchStrategy[Any]:
     """JSON values valid for an OIP datatype (never null)."""
     if datatype.startswith("FP"):

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelrail_conformance.failures import NotApplicable, RuleViolation
+from modelrail_conformance.failures import RuleViolation
 from modelrail_conformance.registry import Level
-from modelrail_conformance.rules._support import (
-    Exchange,
-    error_body_problem,
-    exchange,
-    model_path,
-    rule,
+from modelrail_conformance.rules._features import (
+    expect_400,
+    golden_features,
+    mistyped,
+    replaced,
 )
+from modelrail_conformance.rules._support import error_body_problem, exchange, model_path, rule
 from modelrail_conformance.rules._tensors import (
     ERROR_KINDS,
     EXAMPLES,
@@ -26,7 +25,6 @@ from modelrail_conformance.rules._tensors import (
     contract_error_case,
     junk_case,
     junk_kinds,
-    mistyped,
     model_metadata,
     send,
 )
@@ -219,54 +217,6 @@ def hostile_input_4xx(target: Target) -> None:
     _check_cases(target, strategies, set(range(400, 500)), 'a 4xx with {"error"}')
 
 
-MAX_FEATURES = 16
-"""At most this many features are checked one by one (spread over the list)."""
-
-
-def _features(target: Target) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The golden request and its inputs the metadata declares, for the named-feature rules.
-
-    Raises:
-        NotApplicable: the metadata declares a single input.
-    """
-    declared = [str(spec.get("name")) for spec in model_metadata(target)["inputs"]]
-    if len(declared) < 2:
-        raise NotApplicable(
-            f"the model has one input ({declared[0]!r}); the named-feature rules need more"
-        )
-    golden = target.config.golden_request_body()
-    inputs = [
-        t for t in golden.get("inputs") or [] if isinstance(t, dict) and t.get("name") in declared
-    ]
-    if not inputs:
-        raise RuleViolation(
-            "golden_request",
-            f"inputs {[t.get('name') for t in golden.get('inputs') or [] if isinstance(t, dict)]}",
-            f"the inputs the metadata declares: {declared} (see INF-001)",
-        )
-    if len(inputs) > MAX_FEATURES:
-        step = (len(inputs) - 1) / (MAX_FEATURES - 1)
-        inputs = [inputs[round(i * step)] for i in range(MAX_FEATURES)]
-    return golden, inputs
-
-
-def _error_text(ex: Exchange) -> str:
-    """The error message: the body's ``error``, else the whole body (ERR-001 judges its shape)."""
-    data = ex.json()
-    if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return data["error"]
-    return ex.response.text
-
-
-def _expect_named(target: Target, body: dict[str, Any], sent: str, name: str) -> None:
-    """POST ``body``; a violation unless the answer is a 400 whose error names ``name``."""
-    path = model_path(target.config.model_name) + "/infer"
-    expected = f"400 with an error that names {name!r}"
-    ex = exchange(target.base_url, "POST", path, json_body=body, expected=expected)
-    if ex.status != 400 or name not in _error_text(ex):
-        raise RuleViolation(f"POST {path} with {sent}", ex.describe(), expected, reproduce=ex.curl)
-
-
 @rule("ERR-006", Level.MUST, "A missing feature is a 400 that names it")
 def missing_feature_named(target: Target) -> None:
     """A request without one of the model's inputs MUST get 400 with an error message that names the missing input.
@@ -285,11 +235,11 @@ def missing_feature_named(target: Target) -> None:
         Compare the request's input names with the metadata's and answer
         ``{"error": "missing input(s): 'tenure_months'"}``, naming every one missing.
     """
-    golden, inputs = _features(target)
+    golden, inputs = golden_features(target)
     for tensor_ in inputs:
         name = tensor_["name"]
         rest = [t for t in golden["inputs"] if t is not tensor_]
-        _expect_named(target, dict(golden, inputs=rest), f"input {name!r} left out", name)
+        expect_400(target, dict(golden, inputs=rest), f"input {name!r} left out", name)
 
 
 @rule("ERR-007", Level.MUST, "A feature of the wrong datatype is a 400 that names it")
@@ -312,12 +262,12 @@ def mistyped_feature_named(target: Target) -> None:
         Check each input's ``datatype`` against the metadata before reading its data, and
         answer ``{"error": "input 'monthly_charges': datatype must be FP64, not BYTES"}``.
     """
-    golden, inputs = _features(target)
+    golden, inputs = golden_features(target)
     for tensor_ in inputs:
         name, wrong = tensor_["name"], mistyped(tensor_)
-        body = dict(golden, inputs=[wrong if t is tensor_ else t for t in golden["inputs"]])
+        body = replaced(golden, tensor_, wrong)
         sent = f"input {name!r} as {wrong['datatype']} instead of {tensor_.get('datatype')}"
-        _expect_named(target, body, sent, name)
+        expect_400(target, body, sent, name)
 
 
 @rule("ERR-008", Level.MUST, "An undeclared input is a 400 that names it")
@@ -337,10 +287,10 @@ def extra_feature_named(target: Target) -> None:
         Reject input names the metadata does not list, naming them:
         ``{"error": "unknown input(s): 'tenure'; this model takes ..."}``.
     """
-    golden, inputs = _features(target)
+    golden, inputs = golden_features(target)
     name = f"modelrail_extra_{uuid.uuid4().hex[:8]}"
     body = dict(golden, inputs=[*golden["inputs"], dict(inputs[0], name=name)])
-    _expect_named(target, body, f"an extra input {name!r}", name)
+    expect_400(target, body, f"an extra input {name!r}", name)
 
 
 RULES = (
