@@ -76,7 +76,7 @@ HTTP_FLAWS = [
     _f("label_indices", "http", "INF", "INF-001,INF-004"),
     _f("metadata_label_int", "http", "INF", "INF-004"),
     _f("detail_errors", "http", "ERR", "ERR-001"),
-    _f("validation_422", "http", "ERR", "ERR-001,ERR-002,ERR-006,ERR-007,ERR-008"),
+    _f("validation_422", "http", "ERR", "ERR-001,ERR-002,ERR-006,ERR-007,ERR-008,ERR-009"),
     _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005,ERR-006"),
     _f("ignore_version", "http", "ERR", "ERR-003"),
     _f("no_405_413", "http", "ERR", warns="ERR-004"),
@@ -86,6 +86,7 @@ HTTP_FLAWS = [
     _f("datatype_not_checked", "http", "ERR", "ERR-002,ERR-007"),
     _f("extra_feature_unnamed", "http", "ERR", "ERR-008"),
     _f("extra_inputs_ignored", "http", "ERR", "ERR-005,ERR-008"),
+    _f("ragged_rows_zip", "http", "ERR", "ERR-009"),
     _f("metrics_missing", "http", "MET-001", "MET-001"),
     _f("metrics_mount", "http", "MET", "MET-001"),
     _f("bad_metric_names", "http", "MET", "MET-002"),
@@ -101,7 +102,7 @@ HTTP_FLAWS = [
     _f("cors_star", "http", "SEC-004", warns="SEC-004"),
     _f("server_banner", "http", "SEC-004", warns="SEC-004"),
     # The single-tensor model (one FP64 input): the flaws whose requests depend on the
-    # model's shape. ERR-006 to ERR-008 are not applicable to it.
+    # model's shape. ERR-006 to ERR-009 are not applicable to it.
     _f("wrong_answer", "http", "INF", "INF-001", model="single"),
     _f("crash_on_batch", "http", "INF", "INF-003", model="single"),
     _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005", model="single"),

@@ -14,7 +14,7 @@ from tests.conformance.flaws import HTTP_FLAWS, SINGLE_TENSOR, Flaw
 REGISTRY = build_registry()
 ALL_RULES = {r.id for r in REGISTRY}
 CONTAINER_RULES = {r.id for r in REGISTRY if r.needs_container}
-NAMED_FEATURE_RULES = {"ERR-006", "ERR-007", "ERR-008"}
+NAMED_FEATURE_RULES = {"ERR-006", "ERR-007", "ERR-008", "ERR-009"}
 
 
 def test_conforming_service_passes_every_http_rule(serve, run_suite) -> None:

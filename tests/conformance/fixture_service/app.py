@@ -38,7 +38,7 @@ FLAWS = {
     "metrics_sampled", "unbounded_queue", "no_request_id_echo", "cors_star", "server_banner",
     "missing_feature_unnamed", "mistyped_feature_unnamed", "extra_feature_unnamed",
     "extra_inputs_ignored", "datatype_not_checked", "unknown_category_500", "label_indices",
-    "classes_swapped", "metadata_label_int",
+    "classes_swapped", "metadata_label_int", "ragged_rows_zip",
     # container level
     "live_tied_to_model", "ready_always", "infer_waits_for_model", "slow_start",
     "swallow_load_error", "plain_logs", "no_access_log", "log_payloads", "log_probes",
@@ -369,6 +369,8 @@ class FixtureApp:
         for spec in specs:
             rows, columns[spec.name] = self._tensor(tensors[spec.name], spec)
             sizes.add(rows)
+        if self.flaw == "ragged_rows_zip":
+            return body, columns, min(sizes)  # pairs rows up as zip() does
         if len(sizes) != 1:
             raise self._invalid(f"the inputs have different batch sizes: {sorted(sizes)}")
         return body, columns, sizes.pop()

@@ -7,6 +7,7 @@ changed is the only thing wrong (INF-001 shows the golden request itself succeed
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from modelrail_conformance.failures import NotApplicable, RuleViolation
@@ -62,6 +63,14 @@ def mistyped(tensor_: dict[str, Any]) -> dict[str, Any]:
         codes = {value: index for index, value in enumerate(dict.fromkeys(map(str, data)))}
         return dict(tensor_, datatype="INT64", data=[codes[str(v)] for v in data])
     return dict(tensor_, datatype="BYTES", data=[json.dumps(v) for v in data])
+
+
+def with_extra_row(tensor_: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an input tensor with its first row repeated at the end (flat data)."""
+    shape = [int(d) for d in tensor_["shape"]]
+    data = flatten(tensor_.get("data"))
+    row = math.prod(shape[1:])
+    return dict(tensor_, shape=[shape[0] + 1, *shape[1:]], data=data + data[:row])
 
 
 def error_text(ex: Exchange) -> str:

@@ -15,6 +15,7 @@ from modelrail_conformance.rules._features import (
     golden_features,
     mistyped,
     replaced,
+    with_extra_row,
 )
 from modelrail_conformance.rules._support import error_body_problem, exchange, model_path, rule
 from modelrail_conformance.rules._tensors import (
@@ -293,6 +294,32 @@ def extra_feature_named(target: Target) -> None:
     expect_400(target, body, f"an extra input {name!r}", name)
 
 
+@rule("ERR-009", Level.MUST, "Inputs with different row counts are a 400")
+def ragged_rows_400(target: Target) -> None:
+    """A request whose inputs have different numbers of rows (first dimensions) MUST get 400.
+
+    Why:
+        With one tensor per feature, columns of different lengths are a client bug (a
+        filter applied to one column); pairing rows up anyway silently predicts on
+        misaligned or truncated rows, and indexing past the shortest one is a 5xx.
+
+    Checked by:
+        Sending the golden request with its first row repeated in one input (shape and
+        data agreeing), once in the first input and once in the last; each answer must
+        be a 400. Not applicable when the metadata declares a single input.
+
+    Fix:
+        After checking each input against the metadata, check that every input has the
+        same first dimension, and answer 400 naming the row counts.
+    """
+    golden, inputs = golden_features(target)
+    for chosen in inputs[:1] + inputs[1:][-1:]:  # the first and the last
+        grown = with_extra_row(chosen)
+        rows = grown["shape"][0]
+        sent = f"input {chosen['name']!r} with {rows} rows and the others with {rows - 1}"
+        expect_400(target, replaced(golden, chosen, grown), sent)
+
+
 RULES = (
     error_body,
     bad_requests_400,
@@ -302,4 +329,5 @@ RULES = (
     missing_feature_named,
     mistyped_feature_named,
     extra_feature_named,
+    ragged_rows_400,
 )
