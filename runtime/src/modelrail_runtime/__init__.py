@@ -8,7 +8,8 @@ module is private and may change in any release.
 - Model adapters: `ModelAdapter` and `Predictor` (the two protocols a repository with an
   unusual model implements), `ModelSignature`, `TensorSpec`, `MonitoringSpec`,
   `FeatureSpec`, `Tensor`, `VerifiedArtifact`, `ModelLoadError`, and `adapter_for`, the
-  adapters that ship with the runtime by name (``scikit-learn``: the ``sklearn`` extra).
+  adapters that ship with the runtime by name (``scikit-learn``, ``xgboost``,
+  ``lightgbm``: each behind the extra of the same name, ``sklearn`` for scikit-learn).
 - Tabular models: `TabularSchema` (named features and the `Task`, inferred from the training
   table, with the matrix encoding training and serving share), `Feature`, `SchemaError`,
   and `TabularPredictor`, which an adapter wraps around its framework's model.
