@@ -85,6 +85,13 @@ def test_the_saved_model_is_what_the_service_loads(
     )
 
 
+def test_load_model_takes_a_path_as_a_string_too(
+    tmp_path: Path, train_iris: Callable[[Path], SavedModel]
+) -> None:
+    saved = train_iris(tmp_path)
+    assert load_model(str(tmp_path), name="iris").version == saved.version
+
+
 def test_without_feature_names_the_columns_are_numbered(tmp_path: Path, iris: Iris) -> None:
     features, labels = iris
     model = LogisticRegression(max_iter=1000).fit(features, labels)

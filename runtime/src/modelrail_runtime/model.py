@@ -44,7 +44,9 @@ class LoadedModel:
         return self.predictor.monitoring
 
 
-def load_model(uri: Path, name: str = "model", adapter: ModelAdapter | None = None) -> LoadedModel:
+def load_model(
+    uri: str | Path, name: str = "model", adapter: ModelAdapter | None = None
+) -> LoadedModel:
     """Verify the artifact at ``uri`` against its metadata, then load it with its adapter.
 
     Args:
@@ -56,7 +58,7 @@ def load_model(uri: Path, name: str = "model", adapter: ModelAdapter | None = No
         ModelLoadError: the artifact (or its reference profile) is missing, altered, or not
             loadable, or no adapter is known for it.
     """
-    verified = read_verified(uri)
+    verified = read_verified(Path(uri))
     reference = load_beside(verified)
     if adapter is None:
         if verified.framework is None:
