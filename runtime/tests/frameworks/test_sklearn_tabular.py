@@ -252,6 +252,25 @@ def test_numbers_of_one_datatype_may_be_sent_packed(tmp_path: Path, churn: Churn
     np.testing.assert_allclose(from_packed["data"], model.predict(np.array(rows)))
 
 
+def test_float32_training_columns_are_fp32_features_and_fp64_for_them_is_refused(
+    tmp_path: Path, churn: Churn
+) -> None:
+    table = {"tenure_months": churn.table["tenure_months"].astype(np.float32)}
+    schema = TabularSchema.infer(table, Task.regression())
+    model = LinearRegression().fit(schema.encode(table), churn.spend)
+    save_model(tmp_path, SklearnAdapter(), model, training_inputs=table, schema=schema)
+    tenure = {"name": "tenure_months", "datatype": "FP32", "shape": [2], "data": [3.0, 60.5]}
+    with ServiceClient(tmp_path) as client:
+        (spec,) = client.model_metadata()["inputs"]
+        served = client.infer({"inputs": [tenure]})
+        as_fp64 = client.infer({"inputs": [dict(tenure, datatype="FP64")]})
+    assert spec == {"name": "tenure_months", "datatype": "FP32", "shape": [-1]}
+    prediction = outputs_by_name(served)["prediction"]["data"]
+    np.testing.assert_allclose(prediction, model.predict(np.array([[3.0], [60.5]])))
+    assert as_fp64.status_code == 400
+    assert "tenure_months" in as_fp64.json()["error"]
+
+
 # --- what the adapter refuses ------------------------------------------------------------
 def test_the_legacy_single_tensor_path_stays_for_artifacts_without_a_schema(
     artifacts: Path,

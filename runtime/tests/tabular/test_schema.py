@@ -83,6 +83,15 @@ def test_a_float_column_without_nan_is_not_nullable_and_lists_of_values_are_colu
     assert words.categories == ("a", "b"), "object columns of strings are categories too"
 
 
+def test_a_float32_column_is_an_fp32_feature_and_is_served_as_one() -> None:
+    single = np.array([0.5, np.nan, 2.0], dtype=np.float32)
+    schema = schema_of({"x": single})
+    assert schema.features == (Feature("x", "FP32", minimum=0.5, maximum=2.0, nullable=True),)
+    assert schema.signature().inputs == (TensorSpec("x", "FP32", (-1,), nullable=True),)
+    np.testing.assert_array_equal(schema.encode({"x": single})[:, 0], [0.5, np.nan, 2.0])
+    assert TabularSchema.from_metadata(schema.as_metadata()) == schema
+
+
 @pytest.mark.parametrize(
     ("table", "message"),
     [
@@ -154,9 +163,10 @@ def test_the_signature_takes_one_column_per_feature_and_gives_the_tasks_outputs(
     assert signature.packed is None, "mixed datatypes cannot be packed"
 
 
-@pytest.mark.parametrize("datatype", ["INT64", "FP64"])
+@pytest.mark.parametrize("datatype", ["INT64", "FP64", "FP32"])
 def test_features_of_one_numeric_datatype_may_also_come_packed(datatype: str) -> None:
-    values = np.array([1, 2]) if datatype == "INT64" else np.array([1.5, 2.5])
+    dtypes = {"INT64": np.int64, "FP64": np.float64, "FP32": np.float32}
+    values = np.array([1, 2] if datatype == "INT64" else [1.5, 2.5], dtype=dtypes[datatype])
     signature = schema_of({"a": values, "b": values, "c": values}).signature()
     assert signature.packed == TensorSpec("input-0", datatype, (-1, 3))
 

@@ -153,8 +153,8 @@ class TabularSchema:
     def infer(cls, table: Mapping[str, NDArray[Any]], task: Task) -> TabularSchema:
         """The schema of a training ``table`` (column name -> values), in column order.
 
-        Floats are FP64 (NaN: missing, and the feature nullable), integers INT64, booleans
-        BOOL, strings BYTES with their sorted values as categories.
+        Floats are FP64 (FP32 for float32 columns; NaN: missing, and the feature nullable),
+        integers INT64, booleans BOOL, strings BYTES with their sorted values as categories.
 
         Raises:
             SchemaError: a column is empty, of another type, or named like a reserved column.
@@ -282,7 +282,7 @@ def _infer_feature(name: str, column: NDArray[Any]) -> Feature:
             raise SchemaError(f"feature {name!r} has no value in the training table")
         return Feature(
             name,
-            "FP64",
+            "FP32" if column.dtype == np.float32 else "FP64",
             minimum=float(present.min()),
             maximum=float(present.max()),
             nullable=bool(len(present) < len(column)),
