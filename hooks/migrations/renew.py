@@ -13,9 +13,10 @@ A copy the owner changed is kept byte for byte, and the script says so, with ``-
 
 With ``--together`` the matched files are one unit (an example model's dataset, estimator,
 training, evaluation, tests and golden files): they are renewed only if none of them was
-changed. One changed file keeps them all as they were, so that a repository's own model
-never gets half of the new example's code; the script names the changed ones (with the
-hint) and the ones kept with them.
+changed. One changed file keeps them all as they were (putting back any an earlier
+version's migration renewed in the same update), so that a repository's own model never
+gets half of the new example's code; the script names the changed ones (with the hint)
+and the ones kept with them.
 
 Idempotent: a second run leaves a file holding anything but the previous version's bytes
 (the new version's, once Copier has written it), and says the same about edited ones.
@@ -66,10 +67,16 @@ def renew_together(paths: list[str], hint: str = DEFAULT_HINT) -> None:
     for path in changed:
         renew(path, hint)  # keeps it, with the hint
     alongside = [path for path in paths if path not in changed]
+    for path in alongside:
+        # An earlier version's migration in this same update may have renewed it already.
+        file, ours = Path(path), at_head(path)
+        if ours is not None and not file.exists():
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_bytes(ours)
     if alongside:
         say(
             f"kept {', '.join(alongside)} as they were too: they go with "
-            f"{', '.join(changed)}, so this version's replacements were not written",
+            f"{', '.join(changed)}; compare them with a fresh copy of the new version",
             problem=True,
         )
 

@@ -212,11 +212,23 @@ def test_renew_together_keeps_every_file_when_one_was_edited(clean: Path) -> Non
     ) in said
     assert (
         "kept src/churn_model/train.py, src/churn_model/training_config.py as they were too: "
-        "they go with src/churn_model/dataset.py"
+        "they go with src/churn_model/dataset.py; compare them with a fresh copy of the new "
+        "version"
     ) in said
     assert "had no local edits" not in said
     assert snapshot(clean) == before
     assert "as they were too" in migrate(clean, "renew.py", "--quiet=True", *TOGETHER)
+    assert snapshot(clean) == before
+
+
+def test_renew_together_puts_back_what_an_earlier_version_renewed(clean: Path) -> None:
+    dataset = clean / "src/churn_model/dataset.py"
+    dataset.write_text(dataset.read_text() + "\n\nOURS = 1\n")
+    git(clean, "commit", "-qam", "Our data code")
+    before = snapshot(clean)
+    migrate(clean, "renew.py", "src/*/train.py")  # an earlier version's renewal, unedited
+    assert not (clean / "src/churn_model/train.py").exists()
+    migrate(clean, "renew.py", *TOGETHER)
     assert snapshot(clean) == before
 
 
