@@ -240,13 +240,20 @@ def train(floor: envs.Env) -> dict[str, Path]:
     return {"iris": out / "iris.joblib", "heavy": out / "heavy.joblib"}
 
 
-def smoke(prepared: Prepared, rows: list[int]) -> str | None:
-    """One request per payload before measuring: ``None`` when all answer 200."""
+def smoke(prepared: Prepared, rows: list[int]) -> tuple[str | None, bytes]:
+    """One request per payload before measuring: no error when all answer 200.
+
+    Returns the error (``None`` when all answered 200) and the answer to the first payload,
+    which the log shows: every target of a group must answer the same request.
+    """
+    first = b""
     for n in rows:
         status, body = http(prepared.infer_url, prepared.body(n).encode())
         if status != 200:
-            return f"POST {prepared.infer_url} ({n} rows) answered {status}: {body[:200]!r}"
-    return None
+            error = f"POST {prepared.infer_url} ({n} rows) answered {status}: {body[:200]!r}"
+            return error, body
+        first = first or body
+    return None, first
 
 
 # The heavy model's targets are measured where the issue's target is set (c=32) and at
@@ -532,12 +539,14 @@ def main(argv: list[str] | None = None) -> int:
                 info["reason"] = str(err)
                 log(f"{tid}: not available: {err}")
                 continue
-            error = smoke(prep, args.rows)
+            error, answer = smoke(prep, args.rows)
             if error:
                 prep.server.stop()
                 info["reason"] = error
                 log(f"{tid}: not available: {error}")
                 continue
+            info["answer"] = answer[:400].decode(errors="replace")
+            log(f"{tid}: answers 200 to {args.rows[0]} row(s): {info['answer']}")
             info.update(
                 available=True,
                 start_to_ready_s=prep.server.start_to_ready_s,

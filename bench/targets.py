@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench import payloads
 from bench.envs import BENCH_DIR, Env
@@ -44,6 +45,7 @@ class Context:
     """The service's scikit-learn and numpy versions, installed in every target's env."""
     lean_env: dict[str, str] = field(default_factory=dict)
     batch_env: dict[str, str] = field(default_factory=dict)
+    iris_artifact: Path | None = None
     heavy_artifact: Path | None = None
 
 
@@ -151,9 +153,47 @@ def _service(
     )
 
 
+def _write_artifact(svc: GeneratedService, app: str, out: Path, what: str) -> dict[str, Any]:
+    """Run ``apps/<app>`` in the service's venv; its last line of output, parsed.
+
+    The apps write a model with the service's own modelrail-runtime and libraries, the way
+    its ``make train`` writes one.
+    """
+    proc = subprocess.run(
+        [str(svc.python), str(APPS / app), str(out)],
+        cwd=svc.root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        tail = " / ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+        raise NotAvailable(f"saving {what} with the runtime's save_model failed: {tail}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def iris_artifact(ctx: Context) -> Path:
+    """The iris pipeline saved with the runtime's `save_model` (``apps/iris_artifact.py``)."""
+    if ctx.service is None:
+        raise NotAvailable(ctx.service_error or "the generated service was not prepared")
+    if ctx.iris_artifact is None:
+        out = ctx.work / "iris-service-model"
+        found = _write_artifact(ctx.service, "iris_artifact.py", out, "the iris model")
+        ctx.iris_artifact = Path(found["model_uri"])
+    return ctx.iris_artifact
+
+
 def service(ctx: Context) -> Prepared:
     """(c) the generated service, everything on (drift, prediction logs at rate 1.0)."""
-    return _service(ctx, "c", {"PREDICTION_LOG_URL": str(ctx.work / "prediction-logs" / "c")})
+    return _service(
+        ctx,
+        "c",
+        {
+            "MODEL_URI": str(iris_artifact(ctx)),
+            "PREDICTION_LOG_URL": str(ctx.work / "prediction-logs" / "c"),
+        },
+    )
 
 
 # Drift detection and prediction logging off, unless --lean-env says otherwise.
@@ -162,7 +202,8 @@ DEFAULT_LEAN_ENV = {"DRIFT_WINDOW_ROWS": "0", "PREDICTION_LOG_SAMPLE_RATE": "0"}
 
 def service_lean(ctx: Context) -> Prepared:
     """(c) with drift detection and prediction logging off (``--lean-env`` to change)."""
-    return _service(ctx, "c-lean", ctx.lean_env or DEFAULT_LEAN_ENV)
+    env = {"MODEL_URI": str(iris_artifact(ctx)), **(ctx.lean_env or DEFAULT_LEAN_ENV)}
+    return _service(ctx, "c-lean", env)
 
 
 # Micro-batching on, with the service's default batch size and wait, unless --batch-env.
@@ -171,22 +212,10 @@ DEFAULT_BATCH_ENV = {"PREDICT_MODE": "batch"}
 
 def heavy_artifact(ctx: Context, svc: GeneratedService) -> Path:
     """The RandomForest saved with the runtime's `save_model` (``apps/heavy_artifact.py``)."""
-    out = ctx.work / "heavy-service-model"
     if ctx.heavy_artifact is None:
-        proc = subprocess.run(
-            [str(svc.python), str(APPS / "heavy_artifact.py"), str(out)],
-            cwd=svc.root,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-        )
-        if proc.returncode != 0:
-            tail = " / ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
-            raise NotAvailable(
-                f"saving the RandomForest with the runtime's save_model failed: {tail}"
-            )
-        ctx.heavy_artifact = Path(json.loads(proc.stdout.strip().splitlines()[-1])["model_uri"])
+        out = ctx.work / "heavy-service-model"
+        found = _write_artifact(svc, "heavy_artifact.py", out, "the RandomForest")
+        ctx.heavy_artifact = Path(found["model_uri"])
     return ctx.heavy_artifact
 
 
@@ -328,7 +357,8 @@ def variant(label: str, spec: str) -> Target:
 
     PATH is a generated repo (a modified copy, or the same one), KEY=VALUE its environment.
     For section 3 of issue 8: try a change and compare it with (c) and (b) in the same run
-    before changing the template.
+    before changing the template. Like (c) it serves the iris artifact through
+    ``MODEL_URI``, unless KEY=VALUE sets ``MODEL_URI`` (a repo whose runtime cannot read it).
     """
     from bench.service import describe
 
@@ -336,6 +366,7 @@ def variant(label: str, spec: str) -> Target:
     env = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
 
     def build(ctx: Context) -> Prepared:
-        return _service(ctx, f"c:{label}", env, describe(Path(path).resolve()))
+        model = {} if "MODEL_URI" in env else {"MODEL_URI": str(iris_artifact(ctx))}
+        return _service(ctx, f"c:{label}", {**model, **env}, describe(Path(path).resolve()))
 
     return Target(f"c:{label}", f"(c) variant {label}", build)
