@@ -297,9 +297,9 @@ def services_needed(ids: list[str]) -> tuple[bool, bool]:
     group's model is trained in the LightGBM render's venv, so all three of its targets
     need that one.
     """
-    groups = {BY_ID[t].group for t in ids if t in BY_ID}
-    default = any(t.startswith("c") and BY_ID[t].group is not Group.LIGHTGBM for t in ids)
-    return default, Group.LIGHTGBM in groups
+    targets = [BY_ID[t] for t in ids if t in BY_ID]
+    default = any(t.id.startswith("c") and t.group is not Group.LIGHTGBM for t in targets)
+    return default, any(t.group is Group.LIGHTGBM for t in targets)
 
 
 def schedule(cells: dict[str, list[tuple[int, int]]]) -> list[tuple[str, int, int]]:
