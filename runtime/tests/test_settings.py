@@ -28,7 +28,7 @@ def test_defaults() -> None:
     assert settings.latency_slo_seconds == 0.1
     assert settings.predict_mode is PredictMode.AUTO
     assert settings.batch_max_size == 32
-    assert settings.batch_max_wait_seconds == 0.002
+    assert settings.batch_max_wait_seconds == 0.0
     assert (settings.drift_window_rows, settings.drift_min_rows) == (1000, 100)
     assert settings.drift_threshold == 0.2
     assert settings.prediction_log_url == "prediction-logs"
