@@ -270,8 +270,10 @@ def _service_heavy(ctx: Context, tid: str, extra_env: dict[str, str]) -> Prepare
 
 
 def service_heavy(ctx: Context) -> Prepared:
-    """(c) serving the RandomForest, micro-batching off (the default ``PREDICT_MODE``)."""
-    return _service_heavy(ctx, "c-heavy", {"PREDICT_MODE": "auto"})
+    """(c) serving the RandomForest, micro-batching off: worker threads. (The default,
+    ``auto``, batches a model whose cost is per call, as this one's is: it would measure
+    batching against itself.)"""
+    return _service_heavy(ctx, "c-heavy", {"PREDICT_MODE": "thread"})
 
 
 def service_heavy_batch(ctx: Context) -> Prepared:
