@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.envs import BENCH_DIR, requirements
+from bench.envs import BENCH_DIR, LIGHTGBM_PACKAGES, requirements
 from bench.servers import free_port, wait_ready
 
 DOCKERFILES = BENCH_DIR / "docker"
@@ -137,13 +137,17 @@ def stage_context(
     app: Path | None = None,
     pins: Mapping[str, str] | None = None,
 ) -> Path:
-    """A build context for (d) or (e): the requirements (``pins`` applied), model and app."""
+    """A build context for (d) or (e): the requirements (``pins`` applied), model and app.
+
+    The images serve the iris model: the LightGBM group's packages stay out, so that the
+    image sizes compare the servers as before.
+    """
     ctx = work / "docker" / target
     if ctx.exists():
         shutil.rmtree(ctx)
     ctx.mkdir(parents=True)
     name = {"d": "mlserver", "e": "bentoml"}[target]
-    (ctx / "requirements.txt").write_text(requirements(name, pins))
+    (ctx / "requirements.txt").write_text(requirements(name, pins, drop=LIGHTGBM_PACKAGES))
     shutil.copy(model, ctx / "model.joblib")
     if app is not None:
         shutil.copy(app, ctx / app.name)

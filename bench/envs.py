@@ -11,7 +11,7 @@ import hashlib
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +19,10 @@ BENCH_DIR = Path(__file__).resolve().parent
 VENVS = BENCH_DIR / ".venvs"
 REQUIREMENTS = BENCH_DIR / "requirements"
 PYTHON = "3.11"
-MODEL_LIBRARIES = ("scikit-learn", "numpy")
+MODEL_LIBRARIES = ("scikit-learn", "numpy", "lightgbm")
 """Libraries whose per-call cost is part of every target's time: one version for all."""
+LIGHTGBM_PACKAGES = frozenset({"lightgbm", "mlserver-lightgbm"})
+"""What only the LightGBM group needs (left out of the images, which serve iris)."""
 
 
 @dataclass(frozen=True)
@@ -36,25 +38,51 @@ class Env:
         return str(self.path / "bin" / tool)
 
 
-def requirements(name: str, pins: Mapping[str, str] | None = None) -> str:
+def requirements(
+    name: str, pins: Mapping[str, str] | None = None, *, drop: Collection[str] = ()
+) -> str:
     """``bench/requirements/<name>.txt`` with each package in ``pins`` set to that version.
 
     A pinned package the file does not list is added, so that every target runs the same
-    scikit-learn and numpy as the generated service (whose lock picks the newest): a
-    scikit-learn release can double the per-call cost of ``predict_proba``.
+    scikit-learn, numpy and lightgbm as the generated services (whose locks pick the
+    newest): a scikit-learn release can double the per-call cost of ``predict_proba``.
+    Packages in ``drop`` are left out, pinned or not.
     """
     lines = (REQUIREMENTS / f"{name}.txt").read_text().splitlines()
-    pins = dict(pins or {})
+    pins = {package: version for package, version in (pins or {}).items() if package not in drop}
     out = []
     for line in lines:
         match = re.match(r"\s*([A-Za-z0-9_.-]+)\s*(==|>=|<=|~=|<|>|$)", line)
         package = match.group(1).lower() if match and not line.lstrip().startswith("#") else ""
+        if package in drop:
+            continue
         if package in pins:
             out.append(f"{package}=={pins.pop(package)}")
         else:
             out.append(line)
     out += [f"{package}=={version}" for package, version in pins.items()]
     return "\n".join(out) + "\n"
+
+
+def merge_pins(
+    *sources: Mapping[str, str],
+) -> tuple[dict[str, str], list[str]]:
+    """One version per library from the services' venvs, and where two services differ.
+
+    The first source that has a library gives its version (the iris service comes first:
+    its scikit-learn and numpy are what most targets run). A library two services have
+    in different versions is named in the second list: the service that does not get its
+    version still runs its own, which the ratios of its group then carry.
+    """
+    pins: dict[str, str] = {}
+    conflicts = []
+    for source in sources:
+        for package, version in source.items():
+            if package not in pins:
+                pins[package] = version
+            elif pins[package] != version:
+                conflicts.append(f"{package} {pins[package]} and {version}")
+    return pins, conflicts
 
 
 def ensure(name: str, *, pins: Mapping[str, str] | None = None, python: str = PYTHON) -> Env:

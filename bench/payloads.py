@@ -16,10 +16,12 @@ IRIS_ROWS = (
     (5.8, 2.7, 5.1, 1.9),
 )
 HEAVY_FEATURES = 20
+LIGHTGBM_FEATURES = 20
 
 
 def rows(n: int, features: int = 4) -> list[list[float]]:
-    """``n`` rows: iris rows cycled for 4 features, fixed-seed normals for the heavy model."""
+    """``n`` rows: iris rows cycled for 4 features, fixed-seed normals for the 20-feature
+    models (the RandomForest and the LightGBM classifier, both fitted on such features)."""
     if features == 4:
         return [list(IRIS_ROWS[i % len(IRIS_ROWS)]) for i in range(n)]
     rng = random.Random(42)

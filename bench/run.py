@@ -23,19 +23,28 @@ from typing import Any
 from bench import containers, crosscheck, envs, hotspots, report, stats, wrk
 from bench.envs import BENCH_DIR
 from bench.servers import group_cpu_seconds, http
-from bench.service import REPO_ROOT, NotAvailable, describe, has_make_target, prepare
-from bench.targets import BY_ID, TARGETS, Context, Prepared, Target, variant
+from bench.service import (
+    REPO_ROOT,
+    GeneratedService,
+    NotAvailable,
+    describe,
+    has_make_target,
+    prepare,
+)
+from bench.targets import BY_ID, TARGETS, Context, Group, Prepared, Target, variant
 
 WORK = BENCH_DIR / ".work"
 RESULTS = BENCH_DIR / "results"
-DEFAULT_TARGETS = [t.id for t in TARGETS if not t.heavy]
+DEFAULT_TARGETS = [t.id for t in TARGETS if t.group is Group.IRIS]
 ENV_FOR = {
     "a": "floor",
     "b": "floor",
     "b-heavy": "floor",
+    "b-lgbm": "floor",
     "d": "mlserver",
     "d0": "mlserver",
     "d-heavy-batch": "mlserver",
+    "d-lgbm": "mlserver",
     "e": "bentoml",
 }
 
@@ -86,6 +95,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="add the RandomForest targets (1 row, concurrency 1 and 32 only; default: on)",
+    )
+    p.add_argument(
+        "--lightgbm",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="add the LightGBM targets b-lgbm, c-lgbm, d-lgbm (concurrency 1 and 8 only; "
+        "default: on)",
     )
     p.add_argument(
         "--containers",
@@ -149,7 +165,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--budget",
         type=float,
-        default=840.0,
+        default=1020.0,
         help="seconds after which remaining measurements are skipped",
     )
     p.add_argument("--note", default="", help="a line printed at the top of the doc")
@@ -175,8 +191,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.crosscheck is None:
         args.crosscheck = not args.quick
     ids = [t for t in args.targets.split(",") if t]
-    if args.heavy:
-        ids += [t.id for t in TARGETS if t.heavy and t.id not in ids]
+    for group, wanted in ((Group.HEAVY, args.heavy), (Group.LIGHTGBM, args.lightgbm)):
+        if wanted:
+            ids += [t.id for t in TARGETS if t.group is group and t.id not in ids]
     unknown = [t for t in ids if t not in BY_ID]
     if unknown:
         p.error(f"--targets: unknown {', '.join(unknown)}; choose from {', '.join(BY_ID)}")
@@ -240,26 +257,49 @@ def train(floor: envs.Env) -> dict[str, Path]:
     return {"iris": out / "iris.joblib", "heavy": out / "heavy.joblib"}
 
 
-def smoke(prepared: Prepared, rows: list[int]) -> str | None:
-    """One request per payload before measuring: ``None`` when all answer 200."""
+def smoke(prepared: Prepared, rows: list[int]) -> tuple[str | None, bytes]:
+    """One request per payload before measuring: no error when all answer 200.
+
+    Returns the error (``None`` when all answered 200) and the answer to the first payload,
+    which the log shows: every target of a group must answer the same request.
+    """
+    first = b""
     for n in rows:
         status, body = http(prepared.infer_url, prepared.body(n).encode())
         if status != 200:
-            return f"POST {prepared.infer_url} ({n} rows) answered {status}: {body[:200]!r}"
-    return None
+            error = f"POST {prepared.infer_url} ({n} rows) answered {status}: {body[:200]!r}"
+            return error, body
+        first = first or body
+    return None, first
 
 
 # The heavy model's targets are measured where the issue's target is set (c=32) and at
-# c=1 (what a lone request pays), on one row: that keeps the whole run under 15 minutes.
-HEAVY_CELLS = ((1, 1), (32, 1))
+# c=1 (what a lone request pays), on one row; the LightGBM group's where its target is set
+# (c=8) and at c=1, on both payloads. That keeps the run within its budget.
+GROUP_CELLS = {
+    Group.HEAVY: ((1, 1), (32, 1)),
+    Group.LIGHTGBM: ((1, 1), (1, 64), (8, 1), (8, 64)),
+}
 
 
 def cells_of(target: Target, args: argparse.Namespace) -> list[tuple[int, int]]:
     """The (concurrency, rows) cells measured for ``target``."""
     cells = [(c, n) for c in args.concurrency for n in args.rows]
-    if target.heavy:
-        cells = [cell for cell in cells if cell in HEAVY_CELLS]
+    if target.group in GROUP_CELLS:
+        cells = [cell for cell in cells if cell in GROUP_CELLS[target.group]]
     return cells
+
+
+def services_needed(ids: list[str]) -> tuple[bool, bool]:
+    """Whether ``ids`` need the template's default render, and its LightGBM render.
+
+    Every (c) target but the LightGBM group's serves from the default render; the LightGBM
+    group's model is trained in the LightGBM render's venv, so all three of its targets
+    need that one.
+    """
+    targets = [BY_ID[t] for t in ids if t in BY_ID]
+    default = any(t.id.startswith("c") and t.group is not Group.LIGHTGBM for t in targets)
+    return default, any(t.group is Group.LIGHTGBM for t in targets)
 
 
 def schedule(cells: dict[str, list[tuple[int, int]]]) -> list[tuple[str, int, int]]:
@@ -478,8 +518,9 @@ def main(argv: list[str] | None = None) -> int:
     meta["options"]["doc"] = str(args.doc)  # type: ignore[index]
     ids = args.target_ids
 
+    need_default, need_lightgbm = services_needed(ids)
     service, service_error = None, None
-    if any(t.startswith("c") for t in ids):
+    if need_default:
         try:
             if args.service_dir:
                 log(f"(c): using the generated repo {args.service_dir}")
@@ -490,12 +531,25 @@ def main(argv: list[str] | None = None) -> int:
         except NotAvailable as err:
             service_error = str(err)
             log(f"(c): not available: {err}")
-    # Every target runs the service's own scikit-learn and numpy, so that the ratios
-    # compare servers, not library releases.
-    pins = service.library_versions(envs.MODEL_LIBRARIES) if service else {}
+    lightgbm_service, lightgbm_error = None, None
+    if need_lightgbm:
+        try:
+            log("(c-lgbm): rendering the template with model_framework=lightgbm")
+            answers = {**_pairs(args.answers), "model_framework": "lightgbm"}
+            lightgbm_service = prepare(WORK, answers, name="service-lightgbm", train=False)
+        except NotAvailable as err:
+            lightgbm_error = str(err)
+            log(f"(c-lgbm): not available: {err}")
+    # Every target runs the services' own scikit-learn, numpy and lightgbm, so that the
+    # ratios compare servers, not library releases.
+    found: list[GeneratedService] = [s for s in (service, lightgbm_service) if s]
+    pins, conflicts = envs.merge_pins(*(s.library_versions(envs.MODEL_LIBRARIES) for s in found))
     meta["library_versions"] = pins
+    meta["library_conflicts"] = conflicts
     if pins:
         log("every target runs " + ", ".join(f"{k} {v}" for k, v in pins.items()))
+    for conflict in conflicts:
+        log(f"the generated services differ: {conflict}; the LightGBM service runs the second")
 
     needed = {"floor"} | {ENV_FOR[t] for t in ids if t in ENV_FOR}
     installed = {}
@@ -512,6 +566,8 @@ def main(argv: list[str] | None = None) -> int:
         train(installed["floor"]),
         service=service,
         service_error=service_error,
+        lightgbm_service=lightgbm_service,
+        lightgbm_service_error=lightgbm_error,
         pins=pins,
         lean_env=_pairs(args.lean_env),
         batch_env=_pairs(args.batch_env),
@@ -532,12 +588,14 @@ def main(argv: list[str] | None = None) -> int:
                 info["reason"] = str(err)
                 log(f"{tid}: not available: {err}")
                 continue
-            error = smoke(prep, args.rows)
+            error, answer = smoke(prep, args.rows)
             if error:
                 prep.server.stop()
                 info["reason"] = error
                 log(f"{tid}: not available: {error}")
                 continue
+            info["answer"] = answer[:400].decode(errors="replace")
+            log(f"{tid}: answers 200 to {args.rows[0]} row(s): {info['answer']}")
             info.update(
                 available=True,
                 start_to_ready_s=prep.server.start_to_ready_s,

@@ -61,8 +61,21 @@ def _run(cmd: list[str], cwd: Path, timeout: float = 900) -> None:
         raise NotAvailable(f"`{' '.join(cmd)}` failed in {cwd.name}: {' / '.join(tail)}")
 
 
-def prepare(work: Path, answers: dict[str, str] | None = None) -> GeneratedService:
-    """Render the template from this working tree into ``work``, then ``make train`` in it.
+def prepare(
+    work: Path,
+    answers: dict[str, str] | None = None,
+    *,
+    name: str = "service",
+    train: bool = True,
+) -> GeneratedService:
+    """Render the template from this working tree into ``work/name``, then ``make train``.
+
+    Args:
+        work: the bench's work directory.
+        answers: template answers (the template's defaults for the rest).
+        name: the directory the repo is rendered into, one per set of answers.
+        train: run ``make train``; without it only the repo's venv is made (``uv sync``),
+            for a service the bench serves its own artifact with (``MODEL_URI``).
 
     Raises:
         NotAvailable: when the template is not in this checkout yet, or a step fails.
@@ -74,13 +87,15 @@ def prepare(work: Path, answers: dict[str, str] | None = None) -> GeneratedServi
         from tests.helpers import render
     finally:
         sys.path.remove(str(REPO_ROOT))
-    dst = work / "service"
+    dst = work / name
     if dst.exists():
         shutil.rmtree(dst)
     try:
         render(dst, answers or {})
     except Exception as err:  # copier raises many kinds; all mean "cannot render"
         raise NotAvailable(f"rendering the template failed: {type(err).__name__}: {err}") from err
+    if not train:
+        return describe(dst)
     if has_make_target(dst, "train"):
         _run(["make", "train"], dst)
         return describe(dst)

@@ -64,6 +64,10 @@ def paired_ratio(
     return sum(by_rep[num, rep] for rep in reps) / total_den
 
 
+LIGHTGBM_CHECK = "LightGBM c/d >= 3 at c=8 with lower p99 (MLServer's lightgbm runtime)"
+"""Issue 13, item 9: the generated service against MLServer, both serving one booster."""
+
+
 @dataclass(frozen=True)
 class Check:
     """One target of issue 8, evaluated on one run."""
@@ -128,7 +132,7 @@ def issue_checks(
     containers: Mapping[str, Mapping[str, Any]],
     concurrencies: Iterable[int],
 ) -> list[Check]:
-    """Every measurable target of issue 8, section 2, on 1-row requests."""
+    """Every measurable target of issue 8, section 2, and issue 13's, on 1-row requests."""
     conc = list(concurrencies)
     checks = [
         ratio_check("c/b >= 0.90 at every concurrency", cells, runs, "c", "b", 0.90, conc, 1),
@@ -165,6 +169,9 @@ def issue_checks(
             lower_p99=True,
         ),
     ]
+    checks.append(
+        ratio_check(LIGHTGBM_CHECK, cells, runs, "c-lgbm", "d-lgbm", 3, [8], 1, lower_p99=True)
+    )
     lean = [paired_ratio(runs, "c", "c-lean", c, 1) for c in conc]
     lean_known = [r for r in lean if r is not None]
     cost = None if not lean_known else max(1 - r for r in lean_known)

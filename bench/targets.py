@@ -1,7 +1,9 @@
 """The servers under test, (a) to (e), and how to start each one on 127.0.0.1.
 
 A target's ``build`` returns a ``Prepared`` (a server not yet started, its infer URL, its
-request bodies) or raises ``NotAvailable`` with the reason the table will show.
+request bodies) or raises ``NotAvailable`` with the reason the table will show. Targets
+come in groups, one model each: the iris pipeline, the RandomForest (``heavy``) and the
+LightGBM classifier; within a group every target serves the same model to the same request.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import json
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from bench import payloads
 from bench.envs import BENCH_DIR, Env
@@ -31,6 +35,24 @@ UVICORN_FLAGS = [
 ]
 
 
+class Group(StrEnum):
+    """The model a target serves; ratios compare targets of one group only."""
+
+    IRIS = "iris"
+    HEAVY = "heavy"
+    LIGHTGBM = "lightgbm"
+
+
+@dataclass(frozen=True)
+class LightGBMModel:
+    """The LightGBM group's booster, written once for each kind of server."""
+
+    service_uri: Path
+    """modelrail-runtime's artifact (``save_model``), served by (c) through ``MODEL_URI``."""
+    text: Path
+    """LightGBM's own text model of the same booster, for (b) and MLServer."""
+
+
 @dataclass
 class Context:
     """What targets are built from, filled in by the runner before any server starts."""
@@ -40,11 +62,16 @@ class Context:
     models: dict[str, Path]
     service: GeneratedService | None = None
     service_error: str | None = None
+    lightgbm_service: GeneratedService | None = None
+    """The template rendered with ``model_framework=lightgbm`` (its venv has lightgbm)."""
+    lightgbm_service_error: str | None = None
     pins: dict[str, str] = field(default_factory=dict)
-    """The service's scikit-learn and numpy versions, installed in every target's env."""
+    """The services' scikit-learn, numpy and lightgbm versions, in every target's env."""
     lean_env: dict[str, str] = field(default_factory=dict)
     batch_env: dict[str, str] = field(default_factory=dict)
+    iris_artifact: Path | None = None
     heavy_artifact: Path | None = None
+    lightgbm_model: LightGBMModel | None = None
 
 
 @dataclass
@@ -63,7 +90,7 @@ class Target:
     id: str
     label: str
     build: Callable[[Context], Prepared]
-    heavy: bool = False
+    group: Group = Group.IRIS
 
 
 def _env(ctx: Context, name: str) -> Env:
@@ -74,7 +101,7 @@ def _env(ctx: Context, name: str) -> Env:
 
 
 def _uvicorn(
-    ctx: Context, tid: str, app: str, ready: str, infer: str, model: str | None, features: int = 4
+    ctx: Context, tid: str, app: str, ready: str, infer: str, model: Path | None, features: int = 4
 ) -> Prepared:
     env = _env(ctx, "floor")
     port = free_port()
@@ -94,7 +121,7 @@ def _uvicorn(
         ],
         base + ready,
         ctx.work / "logs" / f"{tid}.log",
-        env={"BENCH_MODEL_PATH": str(ctx.models[model])} if model else {},
+        env={"BENCH_MODEL_PATH": str(model)} if model else {},
     )
     return Prepared(server, base + infer, lambda n: payloads.oip(n, features=features))
 
@@ -107,7 +134,12 @@ def floor(ctx: Context) -> Prepared:
 def fastapi_model(ctx: Context) -> Prepared:
     """(b) bare FastAPI + pydantic + the iris model."""
     return _uvicorn(
-        ctx, "b", "fastapi_model:app", "/v2/health/ready", "/v2/models/iris/infer", "iris"
+        ctx,
+        "b",
+        "fastapi_model:app",
+        "/v2/health/ready",
+        "/v2/models/iris/infer",
+        ctx.models["iris"],
     )
 
 
@@ -119,8 +151,21 @@ def fastapi_heavy(ctx: Context) -> Prepared:
         "fastapi_model:app",
         "/v2/health/ready",
         "/v2/models/iris/infer",
-        "heavy",
+        ctx.models["heavy"],
         features=payloads.HEAVY_FEATURES,
+    )
+
+
+def fastapi_lightgbm(ctx: Context) -> Prepared:
+    """(b) with the LightGBM booster's text model (``Booster.predict``, one thread)."""
+    return _uvicorn(
+        ctx,
+        "b-lgbm",
+        "fastapi_model:app",
+        "/v2/health/ready",
+        "/v2/models/lightgbm/infer",
+        lightgbm_model(ctx).text,
+        features=payloads.LIGHTGBM_FEATURES,
     )
 
 
@@ -151,9 +196,47 @@ def _service(
     )
 
 
+def _write_artifact(svc: GeneratedService, app: str, out: Path, what: str) -> dict[str, Any]:
+    """Run ``apps/<app>`` in the service's venv; its last line of output, parsed.
+
+    The apps write a model with the service's own modelrail-runtime and libraries, the way
+    its ``make train`` writes one.
+    """
+    proc = subprocess.run(
+        [str(svc.python), str(APPS / app), str(out)],
+        cwd=svc.root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        tail = " / ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+        raise NotAvailable(f"saving {what} with the runtime's save_model failed: {tail}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def iris_artifact(ctx: Context) -> Path:
+    """The iris pipeline saved with the runtime's `save_model` (``apps/iris_artifact.py``)."""
+    if ctx.service is None:
+        raise NotAvailable(ctx.service_error or "the generated service was not prepared")
+    if ctx.iris_artifact is None:
+        out = ctx.work / "iris-service-model"
+        found = _write_artifact(ctx.service, "iris_artifact.py", out, "the iris model")
+        ctx.iris_artifact = Path(found["model_uri"])
+    return ctx.iris_artifact
+
+
 def service(ctx: Context) -> Prepared:
     """(c) the generated service, everything on (drift, prediction logs at rate 1.0)."""
-    return _service(ctx, "c", {"PREDICTION_LOG_URL": str(ctx.work / "prediction-logs" / "c")})
+    return _service(
+        ctx,
+        "c",
+        {
+            "MODEL_URI": str(iris_artifact(ctx)),
+            "PREDICTION_LOG_URL": str(ctx.work / "prediction-logs" / "c"),
+        },
+    )
 
 
 # Drift detection and prediction logging off, unless --lean-env says otherwise.
@@ -162,7 +245,8 @@ DEFAULT_LEAN_ENV = {"DRIFT_WINDOW_ROWS": "0", "PREDICTION_LOG_SAMPLE_RATE": "0"}
 
 def service_lean(ctx: Context) -> Prepared:
     """(c) with drift detection and prediction logging off (``--lean-env`` to change)."""
-    return _service(ctx, "c-lean", ctx.lean_env or DEFAULT_LEAN_ENV)
+    env = {"MODEL_URI": str(iris_artifact(ctx)), **(ctx.lean_env or DEFAULT_LEAN_ENV)}
+    return _service(ctx, "c-lean", env)
 
 
 # Micro-batching on, with the service's default batch size and wait, unless --batch-env.
@@ -171,22 +255,10 @@ DEFAULT_BATCH_ENV = {"PREDICT_MODE": "batch"}
 
 def heavy_artifact(ctx: Context, svc: GeneratedService) -> Path:
     """The RandomForest saved with the runtime's `save_model` (``apps/heavy_artifact.py``)."""
-    out = ctx.work / "heavy-service-model"
     if ctx.heavy_artifact is None:
-        proc = subprocess.run(
-            [str(svc.python), str(APPS / "heavy_artifact.py"), str(out)],
-            cwd=svc.root,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-        )
-        if proc.returncode != 0:
-            tail = " / ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
-            raise NotAvailable(
-                f"saving the RandomForest with the runtime's save_model failed: {tail}"
-            )
-        ctx.heavy_artifact = Path(json.loads(proc.stdout.strip().splitlines()[-1])["model_uri"])
+        out = ctx.work / "heavy-service-model"
+        found = _write_artifact(svc, "heavy_artifact.py", out, "the RandomForest")
+        ctx.heavy_artifact = Path(found["model_uri"])
     return ctx.heavy_artifact
 
 
@@ -198,8 +270,10 @@ def _service_heavy(ctx: Context, tid: str, extra_env: dict[str, str]) -> Prepare
 
 
 def service_heavy(ctx: Context) -> Prepared:
-    """(c) serving the RandomForest, micro-batching off (the default ``PREDICT_MODE``)."""
-    return _service_heavy(ctx, "c-heavy", {"PREDICT_MODE": "auto"})
+    """(c) serving the RandomForest, micro-batching off: worker threads. (The default,
+    ``auto``, batches a model whose cost is per call, as this one's is: it would measure
+    batching against itself.)"""
+    return _service_heavy(ctx, "c-heavy", {"PREDICT_MODE": "thread"})
 
 
 def service_heavy_batch(ctx: Context) -> Prepared:
@@ -210,15 +284,18 @@ def service_heavy_batch(ctx: Context) -> Prepared:
 def _mlserver(
     ctx: Context,
     tid: str,
-    model: str,
+    model: Path,
     settings: dict[str, object],
     model_params: dict[str, object] | None = None,
     features: int = 4,
+    *,
+    name: str = "iris",
+    implementation: str = "mlserver_sklearn.SKLearnModel",
 ) -> Prepared:
     env = _env(ctx, "mlserver")
     port, grpc, metrics = free_port(), free_port(), free_port()
     root = ctx.work / "mlserver" / tid
-    (root / "iris").mkdir(parents=True, exist_ok=True)
+    (root / name).mkdir(parents=True, exist_ok=True)
     server_settings = {
         "host": "127.0.0.1",
         "http_port": port,
@@ -227,12 +304,12 @@ def _mlserver(
         **settings,
     }
     (root / "settings.json").write_text(json.dumps(server_settings, indent=2))
-    (root / "iris" / "model-settings.json").write_text(
+    (root / name / "model-settings.json").write_text(
         json.dumps(
             {
-                "name": "iris",
-                "implementation": "mlserver_sklearn.SKLearnModel",
-                "parameters": {"uri": str(ctx.models[model])},
+                "name": name,
+                "implementation": implementation,
+                "parameters": {"uri": str(model)},
                 **(model_params or {}),
             },
             indent=2,
@@ -248,18 +325,18 @@ def _mlserver(
         cwd=root,
     )
     return Prepared(
-        server, base + "/v2/models/iris/infer", lambda n: payloads.oip(n, features=features)
+        server, f"{base}/v2/models/{name}/infer", lambda n: payloads.oip(n, features=features)
     )
 
 
 def mlserver(ctx: Context) -> Prepared:
     """(d) MLServer, default settings (inference in a parallel worker process)."""
-    return _mlserver(ctx, "d", "iris", {})
+    return _mlserver(ctx, "d", ctx.models["iris"], {})
 
 
 def mlserver_inline(ctx: Context) -> Prepared:
     """(d0) MLServer with ``parallel_workers: 0`` (inference on the event loop)."""
-    return _mlserver(ctx, "d0", "iris", {"parallel_workers": 0})
+    return _mlserver(ctx, "d0", ctx.models["iris"], {"parallel_workers": 0})
 
 
 def mlserver_heavy_batch(ctx: Context) -> Prepared:
@@ -267,10 +344,52 @@ def mlserver_heavy_batch(ctx: Context) -> Prepared:
     return _mlserver(
         ctx,
         "d-heavy-batch",
-        "heavy",
+        ctx.models["heavy"],
         {"parallel_workers": 0},
         {"max_batch_size": 32, "max_batch_time": 0.002},
         features=payloads.HEAVY_FEATURES,
+    )
+
+
+def lightgbm_model(ctx: Context) -> LightGBMModel:
+    """The LightGBM booster, trained once in the LightGBM service's venv.
+
+    ``apps/lightgbm_artifact.py`` writes the runtime's artifact and LightGBM's text model
+    of the same fit, so (b), (c) and (d) of the group serve the same trees.
+    """
+    if ctx.lightgbm_model is None:
+        svc = ctx.lightgbm_service
+        if svc is None:
+            raise NotAvailable(
+                ctx.lightgbm_service_error or "the LightGBM service was not prepared"
+            )
+        out = ctx.work / "lightgbm-model"
+        found = _write_artifact(svc, "lightgbm_artifact.py", out, "the LightGBM model")
+        ctx.lightgbm_model = LightGBMModel(Path(found["model_uri"]), Path(found["model_txt"]))
+    return ctx.lightgbm_model
+
+
+def service_lightgbm(ctx: Context) -> Prepared:
+    """(c) rendered with ``model_framework=lightgbm``, everything on, serving the booster."""
+    env = {
+        "MODEL_URI": str(lightgbm_model(ctx).service_uri),
+        "PREDICTION_LOG_URL": str(ctx.work / "prediction-logs" / "c-lgbm"),
+    }
+    return _service(
+        ctx, "c-lgbm", env, svc=ctx.lightgbm_service, features=payloads.LIGHTGBM_FEATURES
+    )
+
+
+def mlserver_lightgbm(ctx: Context) -> Prepared:
+    """(d) MLServer's own lightgbm runtime, default settings, on LightGBM's text model."""
+    return _mlserver(
+        ctx,
+        "d-lgbm",
+        lightgbm_model(ctx).text,
+        {},
+        features=payloads.LIGHTGBM_FEATURES,
+        name="lightgbm",
+        implementation="mlserver_lightgbm.LightGBMModel",
     )
 
 
@@ -310,15 +429,18 @@ TARGETS: tuple[Target, ...] = (
     Target("d", "(d) MLServer, defaults", mlserver),
     Target("d0", "(d) MLServer, parallel_workers 0", mlserver_inline),
     Target("e", "(e) BentoML", bentoml),
-    Target("b-heavy", "(b) FastAPI + RandomForest", fastapi_heavy, heavy=True),
-    Target("c-heavy", "(c) RandomForest, batching off", service_heavy, heavy=True),
-    Target("c-heavy-batch", "(c) RandomForest, batching on", service_heavy_batch, heavy=True),
+    Target("b-heavy", "(b) FastAPI + RandomForest", fastapi_heavy, Group.HEAVY),
+    Target("c-heavy", "(c) RandomForest, batching off", service_heavy, Group.HEAVY),
+    Target("c-heavy-batch", "(c) RandomForest, batching on", service_heavy_batch, Group.HEAVY),
     Target(
         "d-heavy-batch",
         "(d) MLServer RandomForest, adaptive batching",
         mlserver_heavy_batch,
-        heavy=True,
+        Group.HEAVY,
     ),
+    Target("b-lgbm", "(b) FastAPI + LightGBM", fastapi_lightgbm, Group.LIGHTGBM),
+    Target("c-lgbm", "(c) LightGBM service", service_lightgbm, Group.LIGHTGBM),
+    Target("d-lgbm", "(d) MLServer lightgbm runtime", mlserver_lightgbm, Group.LIGHTGBM),
 )
 BY_ID = {t.id: t for t in TARGETS}
 
@@ -328,7 +450,8 @@ def variant(label: str, spec: str) -> Target:
 
     PATH is a generated repo (a modified copy, or the same one), KEY=VALUE its environment.
     For section 3 of issue 8: try a change and compare it with (c) and (b) in the same run
-    before changing the template.
+    before changing the template. Like (c) it serves the iris artifact through
+    ``MODEL_URI``, unless KEY=VALUE sets ``MODEL_URI`` (a repo whose runtime cannot read it).
     """
     from bench.service import describe
 
@@ -336,6 +459,7 @@ def variant(label: str, spec: str) -> Target:
     env = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
 
     def build(ctx: Context) -> Prepared:
-        return _service(ctx, f"c:{label}", env, describe(Path(path).resolve()))
+        model = {} if "MODEL_URI" in env else {"MODEL_URI": str(iris_artifact(ctx))}
+        return _service(ctx, f"c:{label}", {**model, **env}, describe(Path(path).resolve()))
 
     return Target(f"c:{label}", f"(c) variant {label}", build)

@@ -34,7 +34,7 @@ def main(out: Path) -> None:
         metadata={
             "model": "RandomForestClassifier",
             "n_estimators": 100,
-            "features": 20,
+            "n_features": 20,
             "seed": SEED,
         },
     )

@@ -26,15 +26,20 @@ from sklearn.preprocessing import StandardScaler
 SEED = 42
 
 
-def main(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    x, y = load_iris(return_X_y=True)
-    iris = Pipeline(
+def iris_pipeline() -> Pipeline:
+    """The iris model, unfitted (``iris_artifact.py`` fits the same one for (c))."""
+    return Pipeline(
         [
             ("scale", StandardScaler()),
             ("classifier", LogisticRegression(C=1.0, max_iter=1000, random_state=SEED)),
         ]
-    ).fit(x, y)
+    )
+
+
+def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    x, y = load_iris(return_X_y=True)
+    iris = iris_pipeline().fit(x, y)
     hx, hy = make_classification(n_samples=2000, n_features=20, random_state=SEED)
     heavy = RandomForestClassifier(n_estimators=100, random_state=SEED, n_jobs=1).fit(hx, hy)
     info = {"sklearn": sklearn.__version__, "seed": SEED}

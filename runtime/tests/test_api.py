@@ -13,6 +13,7 @@ import modelrail_runtime
 README = Path(__file__).parents[1] / "README.md"
 
 PUBLIC = [
+    "Feature",
     "FeatureSpec",
     "LoadedModel",
     "ModelAdapter",
@@ -21,9 +22,13 @@ PUBLIC = [
     "MonitoringSpec",
     "Predictor",
     "SavedModel",
+    "SchemaError",
     "ServiceClient",
     "Settings",
     "SettingsError",
+    "TabularPredictor",
+    "TabularSchema",
+    "Task",
     "Tensor",
     "TensorSpec",
     "VerifiedArtifact",

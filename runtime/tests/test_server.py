@@ -142,12 +142,16 @@ def test_sigterm_drains_serving_every_request_then_flushes_the_prediction_log(
             reply = sock.recv(65_536).decode()
         assert reply.startswith("HTTP/1.1 200"), reply
         assert process.wait(timeout=30) == 0
-        events = pq.read_table(logs).to_pylist()
-        assert len(events) == 2, "both requests served while draining were logged"
-        for event in events:
-            assert event["date"] == event["timestamp"].strftime("%Y-%m-%d")
-            assert event["rows"] == 3
-            assert event["outputs"]["label"] == [0, 1, 2]
+        rows = pq.read_table(logs).to_pylist()
+        assert len(rows) == 2 * 3, "both requests served while draining were logged, by row"
+        assert len({row["request_id"] for row in rows}) == 2
+        rows_of_the_golden_request = golden_request["inputs"][0]["data"]
+        for row in rows:
+            assert row["date"] == row["timestamp"].strftime("%Y-%m-%d")
+            assert row["output_label"] == row["row"]
+            # The process' default input policy (store) keeps each row's values.
+            number = row["row"]
+            assert row["input-0"] == rows_of_the_golden_request[number * 4 : number * 4 + 4]
     finally:
         if process.poll() is None:
             process.kill()

@@ -28,12 +28,12 @@ def test_defaults() -> None:
     assert settings.latency_slo_seconds == 0.1
     assert settings.predict_mode is PredictMode.AUTO
     assert settings.batch_max_size == 32
-    assert settings.batch_max_wait_seconds == 0.002
+    assert settings.batch_max_wait_seconds == 0.0
     assert (settings.drift_window_rows, settings.drift_min_rows) == (1000, 100)
     assert settings.drift_threshold == 0.2
     assert settings.prediction_log_url == "prediction-logs"
     assert settings.prediction_log_sample_rate == 1.0
-    assert settings.prediction_log_inputs == "hash"
+    assert settings.prediction_log_inputs == "store"
     assert settings.prediction_log_enabled
 
 
@@ -76,7 +76,7 @@ def test_monitoring_variables() -> None:
             "DRIFT_THRESHOLD": "0.25",
             "PREDICTION_LOG_URL": "s3://lake/predictions",
             "PREDICTION_LOG_SAMPLE_RATE": "0",
-            "PREDICTION_LOG_INPUTS": "STORE",
+            "PREDICTION_LOG_INPUTS": "HASH",
             "PREDICTION_LOG_FLUSH_SECONDS": "0.5",
             "PREDICTION_LOG_QUEUE_SIZE": "5",
         }
@@ -85,7 +85,7 @@ def test_monitoring_variables() -> None:
     assert settings.drift_threshold == 0.25
     assert settings.prediction_log_url == "s3://lake/predictions"
     assert not settings.prediction_log_enabled
-    assert settings.prediction_log_inputs == "store"
+    assert settings.prediction_log_inputs == "hash", "not the default (store): read, lowercased"
     assert settings.prediction_log_flush_seconds == 0.5
     assert settings.prediction_log_queue_size == 5
 

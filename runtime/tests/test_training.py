@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -12,6 +13,11 @@ from sklearn.linear_model import LogisticRegression
 
 from modelrail_runtime import SavedModel, adapter_for, load_model, save_model
 from modelrail_runtime.artifacts import sha256_hex
+from modelrail_runtime.model import PREDICTION_ID
+from modelrail_runtime.tabular import TabularPredictor, TabularSchema
+
+if TYPE_CHECKING:
+    from conftest import Churn, TrainedTabular
 
 FILES = ("model.skops", "metadata.json", "reference_profile.json")
 Iris = tuple[NDArray[np.float64], NDArray[np.int64]]
@@ -68,7 +74,8 @@ def test_the_saved_model_is_what_the_service_loads(
     loaded = load_model(tmp_path, name="iris")
     assert saved.version == loaded.version == saved.metadata["artifact_sha256"][:12]
     assert (loaded.name, loaded.platform) == ("iris", "sklearn_skops")
-    assert loaded.signature == saved.predictor.signature
+    assert loaded.predictor.signature == saved.predictor.signature
+    assert loaded.signature == saved.predictor.signature.with_output(PREDICTION_ID)
     assert loaded.monitoring == saved.predictor.monitoring
     assert loaded.reference is not None
     features, _ = iris
@@ -76,6 +83,13 @@ def test_the_saved_model_is_what_the_service_loads(
         loaded.predictor.predict({"input-0": features})["probabilities"],
         saved.predictor.predict({"input-0": features})["probabilities"],
     )
+
+
+def test_load_model_takes_a_path_as_a_string_too(
+    tmp_path: Path, train_iris: Callable[[Path], SavedModel]
+) -> None:
+    saved = train_iris(tmp_path)
+    assert load_model(str(tmp_path), name="iris").version == saved.version
 
 
 def test_without_feature_names_the_columns_are_numbered(tmp_path: Path, iris: Iris) -> None:
@@ -90,3 +104,41 @@ def test_without_feature_names_the_columns_are_numbered(tmp_path: Path, iris: Ir
         f"feature_{column}" for column in range(4)
     ]
     assert profile["rows"] == len(labels)
+
+
+def test_a_tabular_model_records_its_features_and_task(churn_classifier: TrainedTabular) -> None:
+    metadata = json.loads((churn_classifier.directory / "metadata.json").read_text())
+    assert TabularSchema.from_metadata(metadata) == churn_classifier.schema
+    assert metadata["task"] == {"kind": "classification", "classes": ["churned", "stayed"]}
+    assert [feature["name"] for feature in metadata["features"]] == [
+        "tenure_months",
+        "monthly_charges",
+        "contract",
+        "has_support",
+    ]
+    assert metadata["signature"]["inputs"][2] == {
+        "name": "contract",
+        "datatype": "BYTES",
+        "shape": [-1],
+    }
+    assert "feature_names" not in metadata
+    loaded = load_model(churn_classifier.directory)
+    assert isinstance(loaded.predictor, TabularPredictor)
+    assert loaded.predictor.schema == churn_classifier.schema
+
+
+def test_saving_the_same_tabular_model_gives_the_same_bytes(
+    tmp_path: Path, churn: Churn, churn_classifier: TrainedTabular
+) -> None:
+    save_model(
+        tmp_path,
+        adapter_for("scikit-learn"),
+        churn_classifier.model,
+        training_inputs=churn.table,
+        schema=churn_classifier.schema,
+        metadata={"model_name": "churn"},
+    )
+    for name in FILES:
+        assert (tmp_path / name).read_bytes() == (churn_classifier.directory / name).read_bytes(), (
+            name
+        )

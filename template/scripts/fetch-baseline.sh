@@ -6,7 +6,7 @@
 #
 # Needs the GitHub CLI with GH_TOKEN (a token with actions: read) and GH_REPO. Having no
 # baseline (the first run, or the artifact expired) is not an error: evaluation then
-# checks only min_accuracy, and says so. A failing GitHub API call is an error.
+# checks only the quality gates, and says so. A failing GitHub API call is an error.
 # BASELINE_WORKFLOW (default ci.yml) and BASELINE_BRANCH (default main) say where to look.
 set -euo pipefail
 
@@ -26,12 +26,12 @@ notice() {
 run_id=$(gh run list --workflow "$workflow" --branch "$branch" --event push --status success \
   --limit 1 --json databaseId --jq '.[0].databaseId // empty')
 if [ -z "$run_id" ]; then
-  notice "no successful $workflow run on $branch yet: no baseline, only min_accuracy is checked"
+  notice "no successful $workflow run on $branch yet: no baseline, only the quality gates are checked"
   exit 0
 fi
 mkdir -p "$dir"
 if ! gh run download "$run_id" --name model-report --dir "$dir"; then
-  notice "run $run_id of $workflow kept no model-report artifact (expired?): no baseline, only min_accuracy is checked"
+  notice "run $run_id of $workflow kept no model-report artifact (expired?): no baseline, only the quality gates are checked"
   exit 0
 fi
 if [ ! -f "$dir/metrics.json" ]; then

@@ -1,7 +1,8 @@
 """monitoring/: the dashboard and the rules only query metrics the service really exports.
 
 "The service" is this model on the modelrail-runtime version pyproject.toml pins: a
-runtime upgrade that renamed a metric would fail here, not in production.
+runtime upgrade that renamed a metric would fail here, not in production. The lake
+report's queries run on this model's prediction log.
 
 Prometheus' own unit tests of the rules run with `make rules` (they need promtool).
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ MONITORING = Path(__file__).parents[1] / "monitoring"
 DASHBOARD = MONITORING / "grafana" / "dashboards" / "service.json"
 RULES = MONITORING / "prometheus" / "rules.yml"
 RUNBOOK = Path(__file__).parents[1] / "docs" / "monitor.md"
+GOLDEN = Path(__file__).parent / "golden" / "infer_request.json"
 
 # Names in PromQL that are not metrics: aggregations, keywords, Prometheus' own `up`.
 NOT_METRICS = {"and", "or", "unless", "bool", "offset", "inf", "nan"}
@@ -70,8 +74,7 @@ def rules() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def exported(client: ServiceClient) -> set[str]:
     """Every sample name /metrics shows once a prediction has been made."""
-    golden = Path(__file__).parent / "golden" / "infer_request.json"
-    assert client.infer(json.loads(golden.read_text(encoding="utf-8"))).status_code == 200
+    assert client.infer(json.loads(GOLDEN.read_text(encoding="utf-8"))).status_code == 200
     text = client.get("/metrics").text
     families = text_string_to_metric_families(text)
     return {sample.name for family in families for sample in family.samples}
@@ -113,22 +116,15 @@ def test_the_dashboard_is_a_grafana_dashboard(dashboard: dict[str, Any]) -> None
         assert all(target["expr"].strip() for target in panel["targets"]), panel["title"]
 
 
-def test_every_panel_queries_metrics_the_service_exports(
+def test_every_panel_and_rule_queries_metrics_the_service_exports(
     dashboard: dict[str, Any], rules: list[dict[str, Any]], exported: set[str]
 ) -> None:
     recorded = {rule["record"] for rule in rules if "record" in rule}
-    for title, expr in panel_queries(dashboard):
+    queries = panel_queries(dashboard)
+    queries += [(rule.get("alert") or rule["record"], rule["expr"]) for rule in rules]
+    for title, expr in queries:
         unknown = metric_names(expr) - exported - recorded - PROMETHEUS_SERIES
-        assert not unknown, f"panel {title!r} queries {sorted(unknown)}, not exported"
-
-
-def test_every_rule_queries_metrics_the_service_exports(
-    rules: list[dict[str, Any]], exported: set[str]
-) -> None:
-    recorded = {rule["record"] for rule in rules if "record" in rule}
-    for rule in rules:
-        unknown = metric_names(rule["expr"]) - exported - recorded - PROMETHEUS_SERIES
-        assert not unknown, f"{rule.get('alert') or rule['record']} reads {sorted(unknown)}"
+        assert not unknown, f"{title!r} queries {sorted(unknown)}, not exported"
 
 
 def test_every_alert_has_a_severity_and_a_runbook_section(rules: list[dict[str, Any]]) -> None:
@@ -140,3 +136,21 @@ def test_every_alert_has_a_severity_and_a_runbook_section(rules: list[dict[str, 
         assert rule["annotations"]["summary"], rule["alert"]
         assert rule["annotations"]["runbook_url"] == f"docs/monitor.md#{rule['alert'].lower()}"
         assert f"\n### {rule['alert']}\n" in runbook, f"docs/monitor.md has no {rule['alert']}"
+
+
+def test_the_lake_report_reads_this_models_prediction_log(artifacts: Path, tmp_path: Path) -> None:
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    rows = golden["inputs"][0]["shape"][0]
+    with ServiceClient(
+        artifacts, prediction_log_sample_rate=1.0, prediction_log_url=str(tmp_path)
+    ) as service:  # the log is written when the service stops
+        assert service.infer(golden).status_code == 200
+    report = subprocess.run(
+        [sys.executable, MONITORING / "lake_report.py", tmp_path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert re.search(rf"│\s+1 │\s+{rows} │", report), "one request, a row per prediction"
+    for tensor in golden["inputs"]:
+        assert f"│ {tensor['name']} " in report, f"no summary of feature {tensor['name']}"

@@ -1,4 +1,4 @@
-"""Every bench target runs the generated service's scikit-learn and numpy."""
+"""Every bench target runs the generated services' scikit-learn, numpy and lightgbm."""
 
 from __future__ import annotations
 
@@ -49,3 +49,39 @@ def test_a_changed_pin_rebuilds_the_env(tmp_path: Path, monkeypatch: pytest.Monk
     assert env.error is not None
     assert "uv is not on PATH" in env.error
     assert "scikit-learn==9.9.9" in (tmp_path / "floor.requirements.txt").read_text()
+
+
+def test_lightgbm_is_pinned_where_the_lightgbm_targets_run() -> None:
+    pins = {"lightgbm": "9.9.9", "numpy": "8.8.8"}
+    for name in ("floor", "mlserver"):
+        assert "lightgbm==9.9.9" in envs.requirements(name, pins).splitlines()
+    assert "lightgbm" in envs.MODEL_LIBRARIES
+
+
+def test_mlserver_lightgbm_runtime_matches_mlserver() -> None:
+    lines = envs.requirements("mlserver").splitlines()
+    assert "mlserver==1.7.1" in lines
+    assert "mlserver-lightgbm==1.7.1" in lines
+
+
+def test_dropped_packages_are_left_out_pinned_or_not() -> None:
+    text = envs.requirements("mlserver", {"lightgbm": "9.9.9"}, drop=envs.LIGHTGBM_PACKAGES)
+    assert not [line for line in text.splitlines() if "lightgbm" in line]
+    assert "mlserver-sklearn==1.7.1" in text.splitlines()
+
+
+def test_the_images_serve_iris_without_the_lightgbm_runtime(tmp_path: Path) -> None:
+    model = tmp_path / "iris.joblib"
+    model.write_bytes(b"model")
+    for target in ("d", "e"):
+        ctx = stage_context(target, tmp_path, model, pins={"lightgbm": "9.9.9"})
+        assert "lightgbm" not in (ctx / "requirements.txt").read_text()
+
+
+def test_merge_pins_takes_the_first_services_versions_and_names_differences() -> None:
+    iris = {"scikit-learn": "1.9.1", "numpy": "2.4.6"}
+    lightgbm = {"scikit-learn": "1.9.1", "numpy": "2.4.5", "lightgbm": "4.7.0"}
+    pins, conflicts = envs.merge_pins(iris, lightgbm)
+    assert pins == {"scikit-learn": "1.9.1", "numpy": "2.4.6", "lightgbm": "4.7.0"}
+    assert conflicts == ["numpy 2.4.6 and 2.4.5"]
+    assert envs.merge_pins() == ({}, [])

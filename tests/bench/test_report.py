@@ -37,7 +37,7 @@ def test_ratios_are_computed_in_the_same_document() -> None:
 def test_text_table_lists_cells_ratios_and_unavailable_targets() -> None:
     text = report.text_table(document())
     assert "(c) generated service" in text
-    assert "c/b   rows=1   c=1   0.95" in text
+    assert "c/b      rows=1   c=1   0.95" in text
     assert "(e) BentoML: not available: could not install" in text
 
 
@@ -85,3 +85,23 @@ def test_cpu_per_request_column_is_shown_when_measured() -> None:
     doc = document()
     doc["cells"][0]["cpu_us_per_req"] = 812.4
     assert "| 812 |" in report.markdown(doc, None, "")
+
+
+def test_the_lightgbm_group_has_its_ratios_and_check() -> None:
+    doc = document()
+    lgbm = {("b-lgbm", 8, 1): (2000.0, 5.0), ("c-lgbm", 8, 1): (1800.0, 5.5),
+            ("d-lgbm", 8, 1): (500.0, 20.0)}  # fmt: skip
+    cells = {key: {"rps": rps, "p50_ms": p99 / 2, "p99_ms": p99, "max_ms": p99 * 2,
+                   "errors": 0, "requests": int(rps), "repetitions": 3}
+             for key, (rps, p99) in lgbm.items()}  # fmt: skip
+    runs = [{"target": t, "concurrency": c, "rows": n, "rep": rep, "rps": v["rps"]}
+            for (t, c, n), v in cells.items() for rep in (1, 2, 3)]  # fmt: skip
+    checks = stats.issue_checks(cells, runs, {}, [8])
+    doc = report.results_document(doc["meta"], doc["targets"], runs, cells, {}, checks, [])
+    by = {(r["ratio"], r["concurrency"]): r["value"] for r in doc["ratios"]}
+    assert by["lgbm c/b", 8] == 0.9
+    assert by["lgbm c/d", 8] == 3.6
+    assert "lgbm c/d rows=1   c=8   3.60" in report.text_table(doc)
+    page = report.markdown(doc, None, "")
+    assert "| rows | conc | c/b | c/d | c/d0 | c/e | lgbm c/b | lgbm c/d |" in page
+    assert "**PASS** LightGBM c/d >= 3 at c=8 with lower p99" in page

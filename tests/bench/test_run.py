@@ -23,6 +23,7 @@ def test_defaults_cover_the_issue_matrix() -> None:
     assert args.target_ids == [
         *("a", "b", "c", "c-lean", "d", "d0", "e"),
         *("b-heavy", "c-heavy", "c-heavy-batch", "d-heavy-batch"),
+        *("b-lgbm", "c-lgbm", "d-lgbm"),
     ]
 
 
@@ -30,7 +31,35 @@ def test_the_heavy_targets_run_at_one_row_and_c1_c32_only() -> None:
     args = run.parse_args([])
     assert run.cells_of(run.BY_ID["c-heavy-batch"], args) == [(1, 1), (32, 1)]
     assert len(run.cells_of(run.BY_ID["c"], args)) == 6
-    assert run.parse_args(["--no-heavy"]).target_ids[-1] == "e"
+    assert run.parse_args(["--no-heavy", "--no-lightgbm"]).target_ids[-1] == "e"
+
+
+def test_the_lightgbm_targets_run_at_c1_and_c8_on_both_payloads() -> None:
+    args = run.parse_args([])
+    expected = [(1, 1), (1, 64), (8, 1), (8, 64)]
+    for tid in ("b-lgbm", "c-lgbm", "d-lgbm"):
+        assert run.cells_of(run.BY_ID[tid], args) == expected
+    narrow = run.parse_args(["--concurrency", "8,32", "--rows", "1"])
+    assert run.cells_of(run.BY_ID["d-lgbm"], narrow) == [(8, 1)]
+    ids = run.parse_args(["--no-lightgbm"]).target_ids
+    assert not [t for t in ids if t.endswith("-lgbm")]
+
+
+@pytest.mark.parametrize(
+    ("ids", "needed"),
+    [
+        (["a", "b", "d"], (False, False)),
+        (["b", "c"], (True, False)),
+        (["c-heavy"], (True, False)),
+        (["b-lgbm"], (False, True)),  # its model is trained in the LightGBM render's venv
+        (["c-lgbm", "d-lgbm"], (False, True)),
+        (["c-lean", "c-lgbm"], (True, True)),
+    ],
+)
+def test_each_render_is_made_only_when_a_target_needs_it(
+    ids: list[str], needed: tuple[bool, bool]
+) -> None:
+    assert run.services_needed(ids) == needed
 
 
 def test_unknown_target_is_refused_with_the_choices(capsys: pytest.CaptureFixture[str]) -> None:

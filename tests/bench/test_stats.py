@@ -102,7 +102,28 @@ def test_issue_checks_cover_every_measurable_target() -> None:
         "cold start": "PASS",
         "image size": "PASS",
         "heavy model:": "N/A",
+        "LightGBM c/d": "N/A",
     }
+
+
+@pytest.mark.parametrize(
+    ("c_lgbm", "d_lgbm", "status"),
+    [
+        ((1500, 6.0), (450, 25.0), "PASS"),
+        ((1300, 6.0), (450, 25.0), "FAIL"),  # 2.9x the throughput
+        ((1500, 30.0), (450, 25.0), "FAIL"),  # the higher p99
+    ],
+)
+def test_lightgbm_check_compares_the_groups_c_and_d_at_c8(
+    c_lgbm: tuple[float, float], d_lgbm: tuple[float, float], status: str
+) -> None:
+    # The iris group's own c and d do not count: only the LightGBM targets do.
+    data = measured(c=(100, 1), d=(1000, 1), c_lgbm=c_lgbm, d_lgbm=d_lgbm)
+    (check,) = [c for c in stats.issue_checks(*data, {}, [1, 8]) if c.name.startswith("LightGBM")]
+    assert check.name == stats.LIGHTGBM_CHECK
+    assert check.status == status
+    assert check.line().startswith(f"{status:<4}  LightGBM c/d >= 3 at c=8 with lower p99")
+    assert f"c=8 {c_lgbm[0] / d_lgbm[0]:.2f}" in check.detail
 
 
 def test_logging_cost_check_uses_the_worst_concurrency() -> None:

@@ -108,15 +108,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[str | None], str]]:
-    """Start the fixture app with a flaw in a uvicorn thread on 127.0.0.1; its base URL."""
+def serve() -> Iterator[Callable[..., str]]:
+    """Start the fixture app with a flaw (and a model) in a uvicorn thread on 127.0.0.1; its
+    base URL."""
     import uvicorn
 
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(flaw: str | None = None) -> str:
+    def start(flaw: str | None = None, model: str = "tabular") -> str:
         port = _free_port()
-        app = FixtureApp(flaw, logger=json_logger(f"fixture-{port}", io.StringIO()))
+        logger = json_logger(f"fixture-{port}", io.StringIO())
+        app = FixtureApp(flaw, model=model, logger=logger)
         config = uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
         )

@@ -23,6 +23,7 @@ class Flaw:
         dockerfile: Extra Dockerfile lines for ``dockerfile`` flaws.
         config: ``[tool.modelrail]`` overrides (dotted keys for sub-tables).
         base: Image to derive from (``dockerfile`` flaws), default the fixture image.
+        model: The fixture's model (``FIXTURE_MODEL``): ``tabular`` or ``single``.
     """
 
     name: str
@@ -33,6 +34,24 @@ class Flaw:
     dockerfile: str = ""
     config: dict[str, object] = field(default_factory=dict)
     base: str = ""
+    model: str = "tabular"
+
+    @property
+    def id(self) -> str:
+        """The test ID: the flaw's name, prefixed by the model unless it is the default."""
+        return self.name if self.model == "tabular" else f"{self.model}-{self.name}"
+
+    @property
+    def project_config(self) -> dict[str, object]:
+        """``[tool.modelrail]`` overrides: the model's golden files, then ``config``."""
+        return {**(SINGLE_TENSOR if self.model == "single" else {}), **self.config}
+
+
+SINGLE_TENSOR: dict[str, object] = {
+    "golden_request": "golden/single/request.json",
+    "golden_response": "golden/single/response.json",
+}
+"""``[tool.modelrail]`` overrides for the fixture's single-tensor model."""
 
 
 def _f(name: str, kind: str, rules: str, fails: str = "", warns: str = "", **kw: object) -> Flaw:
@@ -52,12 +71,22 @@ HTTP_FLAWS = [
     _f("wrong_answer", "http", "INF", "INF-001"),
     _f("no_id_echo", "http", "INF", "INF-002"),
     _f("crash_on_batch", "http", "INF", "INF-003"),
+    _f("unknown_category_500", "http", "INF", "INF-003"),
+    _f("classes_swapped", "http", "INF", "INF-001"),
+    _f("label_indices", "http", "INF", "INF-001,INF-004"),
+    _f("metadata_label_int", "http", "INF", "INF-004"),
     _f("detail_errors", "http", "ERR", "ERR-001"),
-    _f("validation_422", "http", "ERR", "ERR-001,ERR-002"),
-    _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005"),
+    _f("validation_422", "http", "ERR", "ERR-001,ERR-002,ERR-006,ERR-007,ERR-008,ERR-009"),
+    _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005,ERR-006"),
     _f("ignore_version", "http", "ERR", "ERR-003"),
     _f("no_405_413", "http", "ERR", warns="ERR-004"),
     _f("nan_passthrough", "http", "ERR", "ERR-005"),
+    _f("missing_feature_unnamed", "http", "ERR", "ERR-006"),
+    _f("mistyped_feature_unnamed", "http", "ERR", "ERR-007"),
+    _f("datatype_not_checked", "http", "ERR", "ERR-002,ERR-007"),
+    _f("extra_feature_unnamed", "http", "ERR", "ERR-008"),
+    _f("extra_inputs_ignored", "http", "ERR", "ERR-005,ERR-008"),
+    _f("ragged_rows_zip", "http", "ERR", "ERR-009"),
     _f("metrics_missing", "http", "MET-001", "MET-001"),
     _f("metrics_mount", "http", "MET", "MET-001"),
     _f("bad_metric_names", "http", "MET", "MET-002"),
@@ -72,6 +101,13 @@ HTTP_FLAWS = [
     _f("no_request_id_echo", "http", "LOG-005", "LOG-005"),
     _f("cors_star", "http", "SEC-004", warns="SEC-004"),
     _f("server_banner", "http", "SEC-004", warns="SEC-004"),
+    # The single-tensor model (one FP64 input): the flaws whose requests depend on the
+    # model's shape. ERR-006 to ERR-009 are not applicable to it.
+    _f("wrong_answer", "http", "INF", "INF-001", model="single"),
+    _f("crash_on_batch", "http", "INF", "INF-003", model="single"),
+    _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005", model="single"),
+    _f("nan_passthrough", "http", "ERR", "ERR-005", model="single"),
+    _f("datatype_not_checked", "http", "ERR", "ERR-002", model="single"),
 ]
 
 CONTAINER_FLAWS = [

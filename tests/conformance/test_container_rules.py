@@ -21,11 +21,11 @@ def test_conforming_image_passes_every_rule(fixture_image: str, run_suite) -> No
     assert run.result.ret == 0
 
 
-@pytest.mark.parametrize("flaw", CONTAINER_FLAWS, ids=lambda f: f.name)
+@pytest.mark.parametrize("flaw", CONTAINER_FLAWS, ids=lambda f: f.id)
 def test_container_flaw_is_reported_with_exactly_its_rule(
     flaw: Flaw, fixture_image: str, run_suite, tmp_path: Path
 ) -> None:
-    project = make_project(tmp_path, flaw.config)
+    project = make_project(tmp_path, flaw.project_config)
     if flaw.kind == "config":
         target = ["--modelrail-image", fixture_image]
     else:

@@ -9,11 +9,12 @@ import pytest
 from modelrail_conformance.registry import build_registry
 
 from tests.conformance.conftest import make_project
-from tests.conformance.flaws import HTTP_FLAWS, Flaw
+from tests.conformance.flaws import HTTP_FLAWS, SINGLE_TENSOR, Flaw
 
 REGISTRY = build_registry()
 ALL_RULES = {r.id for r in REGISTRY}
 CONTAINER_RULES = {r.id for r in REGISTRY if r.needs_container}
+NAMED_FEATURE_RULES = {"ERR-006", "ERR-007", "ERR-008", "ERR-009"}
 
 
 def test_conforming_service_passes_every_http_rule(serve, run_suite) -> None:
@@ -28,14 +29,31 @@ def test_conforming_service_passes_every_http_rule(serve, run_suite) -> None:
     assert run.report["latency"]["measured_requests"] > 0
 
 
-@pytest.mark.parametrize("flaw", HTTP_FLAWS, ids=lambda f: f.name)
+def test_single_tensor_model_passes_every_http_rule_it_can(serve, run_suite, tmp_path) -> None:
+    # The older shape (one FP64 tensor [-1, 4], INT64 labels) still passes; the rules about
+    # named features say why they do not apply instead of passing.
+    project = make_project(tmp_path, SINGLE_TENSOR)
+    run = run_suite("--modelrail-base-url", serve(None, "single"), project=project)
+    assert run.with_status("fail") == set(), run.result.stdout.str()[-3000:]
+    assert run.with_status("warn") == set()
+    assert run.with_status("error") == set()
+    assert run.with_status("not_applicable") == CONTAINER_RULES | NAMED_FEATURE_RULES
+    assert run.with_status("pass") == ALL_RULES - CONTAINER_RULES - NAMED_FEATURE_RULES
+    for rule_id in NAMED_FEATURE_RULES:
+        assert run.message(rule_id) == (
+            "not applicable: the model has one input ('features'); "
+            "the named-feature rules need more"
+        )
+    assert run.result.ret == 0
+
+
+@pytest.mark.parametrize("flaw", HTTP_FLAWS, ids=lambda f: f.id)
 def test_http_flaw_is_reported_with_exactly_its_rule(
     flaw: Flaw, serve, run_suite, tmp_path: Path
 ) -> None:
-    project = make_project(tmp_path, flaw.config)
-    run = run_suite(
-        "--modelrail-base-url", serve(flaw.name), "--modelrail-rules", flaw.rules, project=project
-    )
+    project = make_project(tmp_path, flaw.project_config)
+    base = serve(flaw.name, flaw.model)
+    run = run_suite("--modelrail-base-url", base, "--modelrail-rules", flaw.rules, project=project)
     assert run.with_status("fail") == flaw.fails, run.result.stdout.str()[-3000:]
     assert run.with_status("warn") == flaw.warns
     assert run.with_status("error") == set()
@@ -105,7 +123,7 @@ def test_expired_waiver_fails_the_run(serve, run_suite, tmp_path: Path) -> None:
 def test_reports_are_written_with_rule_properties(serve, run_suite, tmp_path: Path) -> None:
     run = run_suite("--modelrail-base-url", serve("no_id_echo"), "--modelrail-rules", "INF")
     assert run.report["passed"] is False
-    assert run.report["summary"]["MUST"] == {"pass": 2, "fail": 1}
+    assert run.report["summary"]["MUST"] == {"pass": 3, "fail": 1}
     report_dir = next(tmp_path.glob("reports-*"))
     junit = (report_dir / "junit.xml").read_text()
     assert '<property name="rule_id" value="INF-002" />' in junit

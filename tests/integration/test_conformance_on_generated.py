@@ -1,8 +1,11 @@
-"""The conformance suite, run as a user runs it, against the template's service.
+"""The conformance suite, run as a user runs it, against the template's services.
 
 This is the other half of the suite's proof: broken fixtures fail their rule
-(tests/conformance/), and the service the template generates passes every rule, SHOULD
-rules included: it is the reference every generated repo starts from.
+(tests/conformance/), and the services the template generates pass every rule, SHOULD
+rules included: they are the reference every generated repo starts from. One service per
+model the template offers (framework x task, the answer sets of `MODELS`): each is
+rendered, trained and built once (the default one is the shared ``generated_image``), and
+the suite runs once against each.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run
+from tests.conftest import GENERATED_IMAGE
+from tests.helpers import render, run
+from tests.template.answers import MATRIX, MODELS, PROJECT_DIR
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -23,21 +28,46 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 SUITE_RAN = (0, 1)
 
 
+def image_of(answer_id: str) -> str:
+    """The image tag of an answer set's service, beside ``GENERATED_IMAGE``'s."""
+    name, colon, tag = GENERATED_IMAGE.rpartition(":")
+    if not colon or "/" in tag:  # no tag, only a registry port
+        name, tag = GENERATED_IMAGE, "latest"
+    return f"{name}-{answer_id}:{tag}"
+
+
+@pytest.fixture(scope="module", params=sorted(MODELS), ids="-".join)
+def model_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
+    """A generated repo with a trained model and its image, for one framework and task."""
+    answer_id = MODELS[request.param]
+    if answer_id == "defaults":  # the shared image the other integration tests use
+        project = request.getfixturevalue("generated_project")
+        return project, request.getfixturevalue("generated_image")
+    project = render(tmp_path_factory.mktemp(answer_id) / PROJECT_DIR, MATRIX[answer_id])
+    image = image_of(answer_id)
+    base_image = request.getfixturevalue("base_image")
+    run(["make", "train", "image", f"BASE_IMAGE={base_image}", f"IMAGE={image}"], project)
+    return project, image
+
+
 @pytest.fixture(scope="module")
-def suite_run(generated_project: Path, generated_image: str, tmp_path_factory) -> tuple:
+def suite_run(model_service: tuple[Path, str], tmp_path_factory) -> tuple:
+    project, image = model_service
     report_dir = tmp_path_factory.mktemp("conformance-report")
     cli = Path(sys.executable).parent / "modelrail-conformance"
     proc = run(
         [
             str(cli),
             "--modelrail-image",
-            generated_image,
+            image,
             "--modelrail-report-dir",
             str(report_dir),
             "-p",
             "no:cacheprovider",
         ],
-        generated_project,
+        project,
         env={"CI": os.environ.get("CI", "")},
         ok_codes=SUITE_RAN,
     )

@@ -49,9 +49,15 @@ def test_model_metadata_describes_the_tensors(service: httpx.Client, contract: d
     assert response.status_code == 200
     metadata = response.json()
     assert metadata["name"] == contract["model_name"]
-    assert {t["name"] for t in metadata["inputs"]} == {"input-0"}
-    assert metadata["inputs"][0]["shape"] == [-1, 4]
-    assert {t["name"] for t in metadata["outputs"]} >= {"label"}
+    assert [(t["name"], t["datatype"], t["shape"]) for t in metadata["inputs"]] == [
+        ("tenure_months", "INT64", [-1]),
+        ("monthly_charges", "FP64", [-1]),
+        ("contract", "BYTES", [-1]),
+        ("payment_method", "BYTES", [-1]),
+        ("has_support", "BOOL", [-1]),
+        ("support_calls", "INT64", [-1]),
+    ]
+    assert [t["name"] for t in metadata["outputs"]] == ["label", "probabilities", "prediction_id"]
 
 
 def test_golden_request_gives_golden_labels(
@@ -73,13 +79,13 @@ def test_golden_request_gives_golden_labels(
     [
         (b"{not json", "malformed JSON"),
         (
-            b'{"inputs": [{"name": "input-0", "datatype": "BYTES", "shape": [1, 4], '
-            b'"data": ["a", "b", "c", "d"]}]}',
+            b'{"inputs": [{"name": "tenure_months", "datatype": "BYTES", "shape": [1], '
+            b'"data": ["a"]}]}',
             "wrong datatype",
         ),
         (
-            b'{"inputs": [{"name": "input-0", "datatype": "FP64", "shape": [1, 4], '
-            b'"data": [1.0, 2.0]}]}',
+            b'{"inputs": [{"name": "tenure_months", "datatype": "INT64", "shape": [3], '
+            b'"data": [1, 2]}]}',
             "shape mismatch",
         ),
         (b'{"inputs": []}', "missing input"),
@@ -103,3 +109,13 @@ def test_unknown_model_is_404(service: httpx.Client) -> None:
     response = service.post("/v2/models/no-such-model/infer", json={"inputs": []})
     assert response.status_code == 404
     assert set(response.json()) == {"error"}
+
+
+def test_a_request_without_a_feature_is_a_400_naming_it(
+    service: httpx.Client, contract: dict, generated_project: Path
+) -> None:
+    request = json.loads((generated_project / contract["golden_request"]).read_text())
+    request["inputs"] = [t for t in request["inputs"] if t["name"] != "payment_method"]
+    response = service.post(f"/v2/models/{contract['model_name']}/infer", json=request)
+    assert response.status_code == 400, response.text
+    assert "'payment_method'" in response.json()["error"]

@@ -24,14 +24,22 @@ from modelrail_conformance.target import HttpStatusWait, ServiceContainer
 
 from tests.conftest import require_command
 from tests.helpers import free_port
-from tests.integration.traffic import infer_body, iris_rows, sample
+from tests.integration.traffic import customers, features, infer_body, sample
 from tests.template.test_monitoring import ALERTS
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 WINDOW_ROWS = 300
 THRESHOLD = 0.2
-FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
+FEATURES = (
+    "tenure_months",
+    "monthly_charges",
+    "contract",
+    "payment_method",
+    "has_support",
+    "support_calls",
+)
+SHIFTED = "monthly_charges"
 INFER_ROUTE = "/v2/models/{model_name}/infer"
 
 
@@ -150,8 +158,9 @@ def drift(prometheus: httpx.Client, model: str) -> dict[str, float]:
 def traffic(
     service: ServiceContainer, prometheus: httpx.Client, project: dict[str, Any]
 ) -> dict[str, dict[str, float]]:
-    """Training-like traffic, then traffic with longer petals: the drift seen after each."""
-    rows = iris_rows(project["dir"])
+    """Training-like traffic, then traffic with higher charges: the drift seen after each."""
+    rows = customers(project["dir"])
+    schema = features(project["dir"])
     infer = f"/v2/models/{project['model']}/infer"
     model = project["model"]
     seen: dict[str, dict[str, float]] = {}
@@ -159,7 +168,8 @@ def traffic(
         assert client.post(infer, content=b"{not json").status_code == 400
         calm = sample(rows, WINDOW_ROWS, seed=1)
         for start in range(0, WINDOW_ROWS, 10):
-            assert client.post(infer, json=infer_body(calm[start : start + 10])).status_code == 200
+            body = infer_body(schema, calm[start : start + 10])
+            assert client.post(infer, json=body).status_code == 200
 
         def calm_window_scraped() -> dict[str, float] | None:
             rows_now = query(prometheus, f'model_drift_window_rows{{job="{model}"}}')
@@ -168,16 +178,16 @@ def traffic(
             return drift(prometheus, model)
 
         seen["calm"] = wait_for("the full window in Prometheus", calm_window_scraped)
-        shifted = [
-            [row[0], row[1], row[2] + 3.0, row[3]] for row in sample(rows, WINDOW_ROWS, seed=2)
-        ]
+        shifted = sample(rows, WINDOW_ROWS, seed=2)
+        for row in shifted:  # 60 more a month, a missing charge stays missing
+            row[SHIFTED] = None if row[SHIFTED] is None else row[SHIFTED] + 60
         for start in range(0, WINDOW_ROWS, 10):
-            body = infer_body(shifted[start : start + 10])
+            body = infer_body(schema, shifted[start : start + 10])
             assert client.post(infer, json=body).status_code == 200
 
     def shift_scraped() -> dict[str, float] | None:
         now = drift(prometheus, model)
-        return now if now.get("petal_length", 0) > THRESHOLD else None
+        return now if now.get(SHIFTED, 0) > THRESHOLD else None
 
     seen["shifted"] = wait_for("the shift in Prometheus", shift_scraped)
     return seen
@@ -211,13 +221,18 @@ def test_the_expected_series_exist_with_their_labels(
     inference = series(prometheus, f'model_inference_requests_total{{job="{job}"}}')
     assert [(s["model_name"], s["model_version"]) for s in inference] == [(model, version)]
     predictions = series(prometheus, f'model_predictions_total{{job="{job}"}}')
-    assert {s["predicted_class"] for s in predictions} == {"0", "1", "2"}
+    assert {s["predicted_class"] for s in predictions} == {"churned", "stayed"}
     scores = series(prometheus, f'model_prediction_score_bucket{{job="{job}"}}')
     assert {s["le"] for s in scores} >= {"0.5", "0.9", "1.0", "+Inf"}
     features = series(prometheus, f'model_feature_drift_psi{{job="{job}"}}')
     assert {(s["feature"], s["model_version"]) for s in features} == {
         (f, version) for f in FEATURES
     }
+    for counter in ("missing_values", "unseen_categories", "out_of_range_values"):
+        quality = series(prometheus, f'model_input_{counter}_total{{job="{job}"}}')
+        assert {(s["feature"], s["model_version"]) for s in quality} == {
+            (f, version) for f in FEATURES
+        }, counter
     (prediction,) = series(prometheus, f'model_prediction_drift_psi{{job="{job}"}}')
     assert prediction["output"] == "label"
     dropped = series(prometheus, f'prediction_log_events_dropped_total{{job="{job}"}}')
@@ -245,17 +260,20 @@ def test_training_traffic_stays_below_the_threshold_and_the_shifted_feature_cros
     calm, shifted = traffic["calm"], traffic["shifted"]
     assert set(calm) == {*FEATURES, "prediction"}
     assert all(calm[name] < THRESHOLD for name in calm), calm
-    assert shifted["petal_length"] > THRESHOLD, shifted
-    assert all(shifted[name] < THRESHOLD for name in FEATURES if name != "petal_length"), shifted
+    assert shifted[SHIFTED] > THRESHOLD, shifted
+    assert all(shifted[name] < THRESHOLD for name in FEATURES if name != SHIFTED), shifted
 
-    # The alert rule agrees on the real data: pending (it fires after 15 minutes).
-    def pending() -> list[dict[str, Any]]:
-        return query(prometheus, f'ALERTS{{alertname="ModelInputDrift",job="{project["model"]}"}}')
+    # The alert rules agree on the real data: pending (they fire after 15 minutes). Charges
+    # 60 higher are beyond the training range too, for over half of the shifted rows.
+    for alert in ("ModelInputDrift", "ModelInputOutOfRange"):
 
-    alerts = wait_for("ModelInputDrift to be pending", pending, timeout=20)
-    assert [(a["metric"]["feature"], a["metric"]["alertstate"]) for a in alerts] == [
-        ("petal_length", "pending")
-    ]
+        def pending(alert: str = alert) -> list[dict[str, Any]]:
+            return query(prometheus, f'ALERTS{{alertname="{alert}",job="{project["model"]}"}}')
+
+        alerts = wait_for(f"{alert} to be pending", pending, timeout=20)
+        assert [(a["metric"]["feature"], a["metric"]["alertstate"]) for a in alerts] == [
+            (SHIFTED, "pending")
+        ], alert
 
 
 def test_the_slo_recording_rules_see_the_traffic(

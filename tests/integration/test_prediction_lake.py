@@ -1,8 +1,9 @@
 """Prediction logs of the generated image land in a directory DuckDB reads.
 
 A host directory is mounted where the image writes its prediction logs; the container
-runs as its own non-root user (10001) with a read-only root filesystem. N requests, then
-SIGTERM: the N events must all be there (the writer only flushes at shutdown here), and
+runs as its own non-root user (10001) with a read-only root filesystem. N requests of two
+customers each, then SIGTERM: the 2N prediction rows must all be there (the writer only
+flushes at shutdown here), one per prediction with a column per feature, and
 `make lake-report` must read them. A read-only mount is reported at start-up instead.
 """
 
@@ -17,7 +18,7 @@ import pytest
 from modelrail_conformance.target import HttpStatusWait, ServiceContainer
 
 from tests.helpers import run
-from tests.integration.traffic import infer_body, iris_rows, sample
+from tests.integration.traffic import customers, features, infer_body, sample
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -38,22 +39,26 @@ def test_every_accepted_prediction_is_in_the_lake_after_sigterm(
     lake = tmp_path / "lake"
     lake.mkdir()
     lake.chmod(0o777)  # the container's user (10001) is not this one
-    env = {"PREDICTION_LOG_INPUTS": "store", "PREDICTION_LOG_FLUSH_SECONDS": "3600"}
+    env = {"PREDICTION_LOG_FLUSH_SECONDS": "3600"}  # the inputs are stored by default
     container = ServiceContainer(
         generated_image, 8080, env, hardened=True, volumes=[(str(lake), LOGS, "rw")]
     ).start()
-    rows = sample(iris_rows(generated_project), REQUESTS * 2, seed=3)
+    rows = sample(customers(generated_project), REQUESTS * 2, seed=3)
+    rows[0]["monthly_charges"], rows[1]["contract"] = None, "weekly"  # missing, unseen
+    schema = features(generated_project)
     model = json.loads((generated_project / "artifacts" / "metadata.json").read_text())
+    answers = []
     try:
         HttpStatusWait("/v2/health/ready", timeout=60).wait(container)
         with httpx.Client(base_url=container.base_url, timeout=10) as client:
             for number in range(REQUESTS):
                 response = client.post(
                     f"/v2/models/{model['model_name']}/infer",
-                    json=infer_body(rows[2 * number : 2 * number + 2]),
+                    json=infer_body(schema, rows[2 * number : 2 * number + 2]),
                     headers={"X-Request-ID": f"lake-{number:03d}"},
                 )
                 assert response.status_code == 200, response.text
+                answers.append({o["name"]: o["data"] for o in response.json()["outputs"]})
         assert not list(lake.rglob("*.parquet")), "events were written before the shutdown"
         container.kill("SIGTERM")
         assert container.wait_exit(timeout=30) == 0, container.all_logs()
@@ -63,24 +68,46 @@ def test_every_accepted_prediction_is_in_the_lake_after_sigterm(
     files = str(lake / "**" / "*.parquet")
     summary = duckdb_query(
         generated_project,
-        "SELECT count(*), count(DISTINCT request_id), min(request_id), max(request_id), "
-        "sum(rows), count(DISTINCT model_version), min(date) = max(date) "
+        "SELECT count(*), count(DISTINCT prediction_id), count(DISTINCT request_id), "
+        "min(request_id), max(request_id), count(DISTINCT model_version), min(date) = max(date) "
         f"FROM read_parquet('{files}', hive_partitioning = true)",
     )
     assert summary == [
-        [REQUESTS, REQUESTS, "lake-000", f"lake-{REQUESTS - 1:03d}", 2 * REQUESTS, 1, True]
+        [2 * REQUESTS, 2 * REQUESTS, REQUESTS, "lake-000", f"lake-{REQUESTS - 1:03d}", 1, True]
     ]
-    (first,) = duckdb_query(
+    # One row per prediction: its id as the caller got it, a column per feature, its
+    # outputs. The missing charge is logged as NaN (floats as text, to compare NaN).
+    columns = [f"{f['name']}::VARCHAR" if f["datatype"] == "FP64" else f["name"] for f in schema]
+    logged = duckdb_query(
         generated_project,
-        'SELECT inputs."input-0", len(outputs.label), model_version '
-        f"FROM read_parquet('{files}') WHERE request_id = 'lake-000'",
+        f"SELECT prediction_id, row, {', '.join(columns)}, output_label, "
+        f"len(output_probabilities), model_version "
+        f"FROM read_parquet('{files}') WHERE request_id = 'lake-000' ORDER BY row",
     )
-    assert first == [rows[0:2], 2, model["artifact_sha256"][:12]]
+
+    def text(value: object) -> object:
+        return "nan" if value is None else str(value) if isinstance(value, float) else value
+
+    version = model["artifact_sha256"][:12]
+    assert logged == [
+        [
+            answers[0]["prediction_id"][row],
+            row,
+            *(
+                text(rows[row][f["name"]]) if f["datatype"] == "FP64" else rows[row][f["name"]]
+                for f in schema
+            ),
+            answers[0]["label"][row],
+            2,
+            version,
+        ]
+        for row in (0, 1)
+    ]
 
     report = run(["make", "lake-report", f"LAKE={lake}"], generated_project).stdout
-    assert "Traffic per day" in report
-    assert "Prediction distribution" in report
-    # The day's row: requests and predictions (two rows per request).
+    for title in ("Predictions per model version and day", "Class distribution", "Input features"):
+        assert title in report
+    # The day's row: requests and predictions (two per request).
     assert re.search(rf"│\s+{REQUESTS}\s+│\s+{2 * REQUESTS}\s+│", report), report
 
 

@@ -1,7 +1,9 @@
 """Answer sets for the template tests: the matrix, and hypothesis strategies.
 
 The matrix covers every choice of every multiple-choice question at least once
-(`test_matrix_covers_every_choice` checks it against copier.yml).
+(`test_matrix_covers_every_choice` checks it against copier.yml), and every combination of
+`model_framework` and `model_task` (`test_matrix_covers_every_model`): each trains its own
+example, so each must pass its own `make check`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ MATRIX: dict[str, dict[str, Any]] = {
         "latency_slo_p99_ms": 250,
         "availability_slo_percent": 99.5,
         "ci_provider": "github+gitlab",
+        "model_framework": "xgboost",
     },
     "py313-proprietary": {
         "project_name": "Demand Forecast 2",
@@ -30,7 +33,8 @@ MATRIX: dict[str, dict[str, Any]] = {
         "description": "Forecasts weekly demand per store; costs in $ and units.",
         "python_version": "3.13",
         "license": "Proprietary",
-        "model_framework": "scikit-learn",
+        "model_framework": "lightgbm",
+        "model_task": "regression",
         "container_registry": "registry.example.com:5000/ml",
         "k8s_namespace": "forecasting",
         "latency_slo_p99_ms": 40,
@@ -38,8 +42,29 @@ MATRIX: dict[str, dict[str, Any]] = {
         "ci_provider": "github+gitlab",
         "accelerator": "nvidia-gpu",
     },
+    "sklearn-regression": {"project_name": "Spend Forecast", "model_task": "regression"},
+    "xgboost-regression": {
+        "project_name": "Basket Value",
+        "python_version": "3.12",
+        "model_framework": "xgboost",
+        "model_task": "regression",
+    },
+    "lightgbm-classification": {
+        "project_name": "Upsell Propensity",
+        "python_version": "3.13",
+        "model_framework": "lightgbm",
+    },
 }
 """Answer-set id -> answers (unanswered questions take their defaults)."""
+
+MODELS = {
+    (
+        answers.get("model_framework", "scikit-learn"),
+        answers.get("model_task", "classification"),
+    ): answer_id
+    for answer_id, answers in MATRIX.items()
+}
+"""(framework, task) -> the answer set that generates it."""
 
 PROJECT_DIR = "churn-model"
 """The destination folder name; the default project name is derived from it."""
@@ -70,7 +95,8 @@ valid_answers = st.fixed_dictionaries(
         "description": free_text,
         "team": st.from_regex(r"\A@[a-z0-9]{1,8}/[a-z0-9][a-z0-9-]{0,8}\Z"),
         "python_version": st.sampled_from(["3.11", "3.12", "3.13"]),
-        "model_framework": st.just("scikit-learn"),
+        "model_framework": st.sampled_from(["scikit-learn", "xgboost", "lightgbm"]),
+        "model_task": st.sampled_from(["classification", "regression"]),
         "latency_slo_p99_ms": st.integers(min_value=1, max_value=60_000),
         "availability_slo_percent": st.floats(min_value=95, max_value=99.999),
         "license": st.sampled_from(["Apache-2.0", "MIT", "Proprietary"]),
@@ -87,21 +113,28 @@ def _invalid(question: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy
 
 invalid_answers = st.one_of(
     _invalid("model_name", st.text(max_size=20).filter(lambda s: not MODEL_NAME.match(s))),
-    _invalid("model_name", st.sampled_from(["Churn Model!", "-churn", "churn-", "2churn", "a" * 64])),
+    _invalid(
+        "model_name", st.sampled_from(["Churn Model!", "-churn", "churn-", "2churn", "a" * 64])
+    ),
     _invalid("package_name", st.sampled_from(["class", "import", "9lives", "Churn", "my-pkg", ""])),
     _invalid("package_name", st.sampled_from(sorted(RESERVED_PACKAGES))),
     _invalid("team", st.sampled_from(["acme/ml", "@", "@acme/", "@-acme/ml", "team"])),
     _invalid("latency_slo_p99_ms", st.integers().filter(lambda n: not 1 <= n <= 60_000)),
-    _invalid("availability_slo_percent", st.sampled_from([100, 99.9999, 94.9, 0, -1, float("nan")])),
+    _invalid(
+        "availability_slo_percent", st.sampled_from([100, 99.9999, 94.9, 0, -1, float("nan")])
+    ),
     _invalid("k8s_namespace", st.sampled_from(["ML", "ml_models", "-ml", "a" * 64, ""])),
     _invalid("container_registry", st.sampled_from(["GHCR.io/acme", "ghcr.io/acme:latest", ""])),
     _invalid("description", st.sampled_from(["", "  ", 'say "hi"', "two\nlines", "back\\slash"])),
     _invalid("project_name", st.sampled_from(["", "2fast", "tab\there", "a" * 65])),
     _invalid("python_version", st.sampled_from(["3.10", "3.14", "3"])),
     _invalid("license", st.sampled_from(["GPL-3.0", "mit", ""])),
-    _invalid("model_framework", st.sampled_from(["pytorch", "sklearn", ""])),
+    _invalid("model_framework", st.sampled_from(["pytorch", "sklearn", "XGBoost", ""])),
+    _invalid("model_task", st.sampled_from(["ranking", "Regression", "classifier", ""])),
     _invalid("ci_provider", st.sampled_from(["gitlab", "GitHub", "circleci", ""])),
     _invalid("accelerator", st.sampled_from(["gpu", "amd-gpu", "CPU", ""])),
-    _invalid("runtime_index", st.sampled_from(["wheels", "/a/../b", "ftp://x/simple", "", "https://x y"])),
+    _invalid(
+        "runtime_index", st.sampled_from(["wheels", "/a/../b", "ftp://x/simple", "", "https://x y"])
+    ),
 )
 """Answer sets with exactly one invalid answer."""

@@ -45,6 +45,20 @@ def test_train_is_reproducible_and_evaluate_passes(
         assert (tmp_path / name).read_bytes() == (project / "artifacts" / name).read_bytes()
 
 
+@pytest.mark.parametrize("answer_id", sorted(set(MATRIX) - {"defaults"}))
+def test_train_and_evaluate_pass(
+    rendered: dict[str, Path], make_check: dict[str, Future[object]], answer_id: str
+) -> None:
+    """Every other model trains and passes its gates too (`make train evaluate`)."""
+    project = rendered[answer_id]
+    make_check[answer_id].result(timeout=900)
+    run(["make", "train", "evaluate"], project)
+    report = json.loads((project / "reports" / "metrics.json").read_text())
+    assert report["passed"] is True, report
+    metadata = json.loads((project / "artifacts" / "metadata.json").read_text())
+    assert report["metrics"] == metadata["metrics"], "evaluate scores what train recorded"
+
+
 def test_model_card_is_filled_from_training_and_the_docs_build(
     rendered: dict[str, Path], make_check: dict[str, Future[object]], tmp_path: Path
 ) -> None:

@@ -34,6 +34,9 @@ ALERTS = {
     "ModelInputDrift",
     "ModelPredictionDrift",
     "PredictionLogEventsDropped",
+    "ModelInputMissingValues",
+    "ModelInputUnseenCategories",
+    "ModelInputOutOfRange",
 }
 
 
@@ -111,6 +114,34 @@ def test_the_dashboard_is_valid_and_shows_the_objectives(
     assert provisioning["providers"][0]["type"] == "file"
 
 
+@answer_ids
+def test_the_dashboard_and_the_rules_follow_the_task(
+    rendered: dict[str, Path], answer_id: str
+) -> None:
+    """Classes and scores for a classifier, the predicted value for a regressor; the
+    data-quality shares count the task's predictions."""
+    project = rendered[answer_id]
+    task = answers_of(project)["model_task"]
+    dashboard = json.loads((project / "monitoring/grafana/dashboards/service.json").read_text())
+    panels = {panel["title"]: panel for panel in dashboard["panels"]}
+    queries = " ".join(
+        target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])
+    )
+    rules = (project / RULES).read_text(encoding="utf-8")
+    metrics = {
+        "classification": ("model_predictions_total", "model_prediction_score"),
+        "regression": ("model_prediction_value_count", "model_prediction_value_bucket"),
+    }
+    for kind, names in metrics.items():
+        for name in names:
+            assert (name in queries) is (kind == task), name
+        assert (names[0] in rules) is (kind == task), names[0]
+    titles = {"classification": {"Predicted classes", "Prediction score"}}
+    titles["regression"] = {"Predictions", "Predicted value"}
+    assert titles[task] <= set(panels)
+    assert {"Missing values", "Unseen categories", "Out-of-range values"} <= set(panels)
+
+
 # Rule mistakes the unit tests must catch: (what, text in rules.yml, replacement, test file).
 MUTATIONS = [
     ("fast-burn factor", "(14.4 * ", "(144 * ", "slo_test.yml"),
@@ -121,6 +152,9 @@ MUTATIONS = [
     ("not-ready delay", "for: 5m", "for: 15m", "model_test.yml"),
     ("drift comparison", "> on (job, instance)", "< on (job, instance)", "model_test.yml"),
     ("drop threshold", "[10m])) > 0", "[10m])) > 100", "model_test.yml"),
+    ("missing-value share", "> 0.1\n", "> 0.3\n", "model_test.yml"),
+    ("unseen and out-of-range share", "> 0.05\n", "> 0.01\n", "model_test.yml"),
+    ("data-quality delay", "> 0.1\n        for: 15m", "> 0.1\n        for: 5m", "model_test.yml"),
 ]
 
 

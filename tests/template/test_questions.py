@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from tests.helpers import REPO_ROOT, render
-from tests.template.answers import MATRIX, invalid_answers
+from tests.template.answers import MATRIX, MODELS, invalid_answers
 
 CONFIG = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
 QUESTIONS = {name: spec for name, spec in CONFIG.items() if not name.startswith("_")}
@@ -41,6 +41,7 @@ def test_the_questions_of_the_issue_are_asked() -> None:
         "team",
         "python_version",
         "model_framework",
+        "model_task",
         "latency_slo_p99_ms",
         "availability_slo_percent",
         "container_registry",
@@ -62,6 +63,13 @@ def test_matrix_covers_every_choice() -> None:
         assert used == values, f"{name}: the matrix misses {values - used}"
 
 
+def test_matrix_covers_every_model() -> None:
+    frameworks = ASKED["model_framework"]["choices"].values()
+    tasks = ASKED["model_task"]["choices"].values()
+    assert set(MODELS) == {(framework, task) for framework in frameworks for task in tasks}
+    assert len(MODELS) == len(MATRIX), "one answer set per model: each trains its own example"
+
+
 def assert_refused(dst: Path, answers: dict[str, Any]) -> str:
     with pytest.raises(Exception) as refusal:  # noqa: PT011 - Copier raises ValueError subclasses
         render(dst, answers)
@@ -80,6 +88,8 @@ def assert_refused(dst: Path, answers: dict[str, Any]) -> str:
         ({"k8s_namespace": "ML_models"}, "DNS-1123 label"),
         ({"ci_provider": "gitlab"}, "is not in ['github', 'github+gitlab']"),
         ({"accelerator": "gpu"}, "is not in ['cpu', 'nvidia-gpu']"),
+        ({"model_framework": "pytorch"}, "is not in ['scikit-learn', 'xgboost', 'lightgbm']"),
+        ({"model_task": "ranking"}, "is not in ['classification', 'regression']"),
         ({"runtime_index": "wheels"}, "the absolute path of a local directory"),
         ({"runtime_index": "https://ci:s3cret@pypi.example.com/simple"}, "carries credentials"),
     ],

@@ -151,7 +151,8 @@ def test_conformance_parameters(rendered: dict[str, Path], answer_id: str) -> No
         "port": 8080,
         "golden_request": "tests/golden/infer_request.json",
         "golden_response": "tests/golden/infer_response.json",
-        "tolerance": 1e-6,
+        # Labels match exactly; predicted values (the spend) to the cent.
+        "tolerance": 1e-6 if answers["model_task"] == "classification" else 0.01,
         "startup_budget_seconds": 10,
         "shutdown_grace_seconds": 10,
         "load_delay_env": "MODEL_LOAD_DELAY_SECONDS",
@@ -168,9 +169,28 @@ def test_conformance_parameters(rendered: dict[str, Path], answer_id: str) -> No
     }
     golden = json.loads((project / modelrail["golden_response"]).read_text())
     assert golden["model_name"] == answers["model_name"]
-    assert [output["name"] for output in golden["outputs"]] == ["label"]
+    (output,) = golden["outputs"]
+    if answers["model_task"] == "classification":
+        assert output == {
+            "name": "label",
+            "datatype": "BYTES",
+            "shape": [3],
+            "data": ["churned", "stayed", "stayed"],
+        }
+    else:
+        assert (output["name"], output["datatype"], output["shape"]) == ("prediction", "FP64", [3])
+        assert all(50 < value < 500 for value in output["data"]), "a spend, to the cent"
     request = json.loads((project / modelrail["golden_request"]).read_text())
-    assert request["inputs"][0]["shape"] == [3, 4]
+    features = [tensor["name"] for tensor in request["inputs"]]
+    assert features == [
+        "tenure_months",
+        "monthly_charges",
+        "contract",
+        "payment_method",
+        "has_support",
+        "support_calls",
+    ]
+    assert {tuple(tensor["shape"]) for tensor in request["inputs"]} == {(3,)}
 
 
 @answer_ids

@@ -29,6 +29,12 @@ TEAM_MODULES = {
     "training_config.py",
 }
 INDEX_URL = "https://pypi.example.com/simple"
+# Each framework's runtime extra and artifact file: the adapter's `artifact_file`.
+FRAMEWORKS = {
+    "scikit-learn": ("sklearn", "model.skops"),
+    "xgboost": ("xgboost", "model.ubj"),
+    "lightgbm": ("lightgbm", "model.txt"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +62,26 @@ def test_src_holds_the_teams_modules_only(rendered_untrusted: dict[str, Path]) -
 def test_src_and_tests_stay_under_a_thousand_lines(rendered_untrusted: dict[str, Path]) -> None:
     project = rendered_untrusted["defaults"]
     assert lines_of(project, "src") + lines_of(project, "tests") < 1000
+
+
+def test_each_framework_gets_its_extra_and_ships_its_artifact(
+    rendered_untrusted: dict[str, Path],
+) -> None:
+    for project in rendered_untrusted.values():
+        answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+        extra, artifact = FRAMEWORKS[answers["model_framework"]]
+        pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+        assert pyproject["project"]["dependencies"] == [
+            f"modelrail-runtime[{extra}]=={RUNTIME_VERSION}"
+        ]
+        dev = pyproject["dependency-groups"]["dev"]
+        assert f"modelrail-runtime[{extra},testing]=={RUNTIME_VERSION}" in dev
+        # Boosters train through their scikit-learn API; the image does not need it.
+        assert ("scikit-learn>=1.5" in dev) is (answers["model_framework"] != "scikit-learn")
+        assert f"COPY artifacts/{artifact} " in (project / "Dockerfile").read_text()
+        assert f"!artifacts/{artifact}\n" in (project / ".dockerignore").read_text()
+        ci = (project / ".github" / "workflows" / "ci.yml").read_text()
+        assert f"artifacts/{artifact}\n" in ci
 
 
 def test_the_runtime_is_pinned_and_taken_from_the_answered_index_only(

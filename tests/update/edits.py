@@ -87,7 +87,7 @@ def model_code(package: str) -> list[Edit]:
             chain(
                 replacing("import pytest\n", "import numpy as np\nimport pytest\n"),
                 after(
-                    f"from {package} import evaluate\n",
+                    f"from {package} import dataset, evaluate\n",
                     f"from {package}.dataset import class_balance\n",
                 ),
                 appending(

@@ -233,6 +233,8 @@ class Migration:
     script: str
     hint: str | None
     patterns: tuple[str, ...]
+    together: bool = False
+    """``renew.py --together``: the matched files are renewed, or kept, as one unit."""
 
     def matches(self, path: str) -> bool:
         """Whether ``path`` matches a pattern (one segment per ``*``, as in the scripts)."""
@@ -265,6 +267,7 @@ def crossed_migrations(
                 script=Path(command[script]).name,
                 hint=hints[-1] if hints else None,
                 patterns=tuple(arg for arg in args if not arg.startswith("--")),
+                together="--together" in args,
             )
         )
     return crossed

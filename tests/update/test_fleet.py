@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import re
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,16 +284,23 @@ def test_the_real_make_check_runs_on_the_updated_branch(
     assert re.search(r"\d+ passed", check["output_tail"])
 
 
-# --- the real v0.2.0 rollout -------------------------------------------------------------
+# --- the real rollout of this version ----------------------------------------------------
+RUNTIME_PIN = re.compile(r"modelrail-runtime\[[a-z]+\]==([0-9][0-9.]*)")
+
+
 def test_the_fleet_rolls_the_release_owners_are_on_out_to_this_checkout(
     release_repo: ReleaseRepo, tmp_path: Path
 ) -> None:
-    """A repository at the release owners are on (with the runtime copied into it up to
-    v0.1.x), updated by the fleet command to this checkout, the new question answered for
-    the whole fleet (``--data``), and its `make check` run on the update branch."""
+    """A repository at the release owners are on (on the runtime that release pinned, from
+    the index), updated by the fleet command to this checkout, an answer given for the
+    whole fleet (``--data``), and its `make check` run on the update branch, on this
+    checkout's runtime."""
     tag = users_release(release_repo.releases, project_version()).tag
     repo = copy_at(release_repo.template, tmp_path, tag, tasks=True, name="churn-model")
-    assert (repo / "src" / "churn_model" / "app.py").is_file(), f"{tag} copied the runtime in"
+    (released,) = RUNTIME_PIN.findall((repo / "pyproject.toml").read_text(encoding="utf-8"))
+    runtime = tomllib.loads((REPO_ROOT / "runtime" / "pyproject.toml").read_text("utf-8"))
+    assert released != runtime["project"]["version"], f"{tag} pinned this checkout's runtime"
+    assert (repo / "uv.lock").is_file(), f"{tag}'s runtime {released} is not in the index"
     index = f"runtime_index={runtime_index()}"
     run = invoke("fleet", "update", str(repo), "--to", release_repo.target, "--data", index,
                  "--run", "make check", "--format", "json")  # fmt: skip
@@ -302,6 +310,8 @@ def test_the_fleet_rolls_the_release_owners_are_on_out_to_this_checkout(
     assert check["exit_code"] == 0
     assert re.search(r"\d+ passed", check["output_tail"])
     branch = result["branch"]
+    updated = git(repo, "show", f"{branch}:pyproject.toml")
+    assert RUNTIME_PIN.findall(updated) == [runtime["project"]["version"]]
     files = git(repo, "ls-tree", "-r", "--name-only", branch, "src/").split()
     assert sorted(Path(path).name for path in files) == sorted(
         ["__init__.py", "__main__.py", "dataset.py", "estimator.py", "evaluate.py",

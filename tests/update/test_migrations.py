@@ -188,6 +188,50 @@ def test_renew_without_a_hint_says_to_compare_with_the_new_version(clean: Path) 
     assert "compare it with a fresh copy of the new version and carry your changes over" in said
 
 
+TOGETHER = ("--together", "--hint=compare {path} with a fresh copy", "src/*/[dt]*.py")
+"""An example's files as one unit: dataset.py, train.py and training_config.py."""
+
+
+def test_renew_together_renews_every_file_when_none_was_edited(clean: Path) -> None:
+    said = migrate(clean, "renew.py", *TOGETHER)
+    for name in ("dataset", "train", "training_config"):
+        assert f"src/churn_model/{name}.py had no local edits" in said
+        assert not (clean / f"src/churn_model/{name}.py").exists()
+    assert "kept" not in said
+
+
+def test_renew_together_keeps_every_file_when_one_was_edited(clean: Path) -> None:
+    dataset = clean / "src/churn_model/dataset.py"
+    dataset.write_text(dataset.read_text() + "\n\nOURS = 1\n")
+    git(clean, "commit", "-qam", "Our data code")
+    before = snapshot(clean)
+    said = migrate(clean, "renew.py", *TOGETHER)
+    assert (
+        "kept src/churn_model/dataset.py as you changed it, but this version changes what it "
+        "must contain: compare src/churn_model/dataset.py with a fresh copy"
+    ) in said
+    assert (
+        "kept src/churn_model/train.py, src/churn_model/training_config.py as they were too: "
+        "they go with src/churn_model/dataset.py; compare them with a fresh copy of the new "
+        "version"
+    ) in said
+    assert "had no local edits" not in said
+    assert snapshot(clean) == before
+    assert "as they were too" in migrate(clean, "renew.py", "--quiet=True", *TOGETHER)
+    assert snapshot(clean) == before
+
+
+def test_renew_together_puts_back_what_an_earlier_version_renewed(clean: Path) -> None:
+    dataset = clean / "src/churn_model/dataset.py"
+    dataset.write_text(dataset.read_text() + "\n\nOURS = 1\n")
+    git(clean, "commit", "-qam", "Our data code")
+    before = snapshot(clean)
+    migrate(clean, "renew.py", "src/*/train.py")  # an earlier version's renewal, unedited
+    assert not (clean / "src/churn_model/train.py").exists()
+    migrate(clean, "renew.py", *TOGETHER)
+    assert snapshot(clean) == before
+
+
 def test_renew_and_remove_without_patterns_are_usage_errors(clean: Path) -> None:
     for script in ("renew.py", "remove.py"):
         proc = subprocess.run(
@@ -195,7 +239,8 @@ def test_renew_and_remove_without_patterns_are_usage_errors(clean: Path) -> None
             cwd=clean, capture_output=True, text=True, check=False,
         )  # fmt: skip
         assert proc.returncode != 0
-        assert f"usage: {script} [--hint=TEXT] PATTERN..." in proc.stderr
+        assert f"usage: {script} [--hint=TEXT]" in proc.stderr
+        assert "PATTERN..." in proc.stderr
 
 
 # --- common.head_paths ---------------------------------------------------------------------

@@ -397,8 +397,8 @@ KEPT_AS_THEY_WERE = (
     "tests/golden/infer_request.json",
     "tests/golden/infer_response.json",
 )
-"""The project-owned files an update from a release leaves as they were, even when this
-version renders them otherwise: every other file of an untouched project is this version's."""
+"""Project-owned files this version renders otherwise: an update leaves each as it was,
+unless a migration it crosses renews it (`kept_as_they_were`)."""
 
 
 def crossed(update: ReleaseUpdate) -> list[Migration]:
@@ -410,13 +410,35 @@ def renewed(update: ReleaseUpdate, path: str) -> bool:
     return any(m.script == "renew.py" and m.matches(path) for m in crossed(update))
 
 
+def kept_together(update: ReleaseUpdate) -> list[str]:
+    """Files of a ``renew.py --together`` unit one of whose files the owners edited."""
+    edited = update.edited()
+    kept: list[str] = []
+    for migration in crossed(update):
+        if migration.script == "renew.py" and migration.together:
+            unit = [path for path in update.before if migration.matches(path)]
+            if any(path in edited for path in unit):
+                kept += [path for path in unit if path not in kept]
+    return kept
+
+
+def kept_as_they_were(update: ReleaseUpdate) -> list[str]:
+    """The files an update from a release leaves with their bytes: `KEPT_AS_THEY_WERE`
+    that no crossed migration renews, the files the owners edited, and the units kept with
+    them."""
+    kept = [path for path in KEPT_AS_THEY_WERE if not renewed(update, path)]
+    for path in (*update.edited(), *kept_together(update)):
+        if path not in kept:
+            kept.append(path)
+    return kept
+
+
 def expected_from_release(update: ReleaseUpdate, fresh: Snapshot) -> Snapshot:
     """The project after an update from a release: a fresh copy of this checkout, but for
-    `KEPT_AS_THEY_WERE` and the files the owners edited, which keep their bytes (those
-    this version no longer renders or renews are kept with a word). uv.lock, never
-    rendered, is left out (`make check` checks it)."""
+    the files `kept_as_they_were` (those this version no longer renders or renews are kept
+    with a word). uv.lock, never rendered, is left out (`make check` checks it)."""
     expected = dict(fresh)
-    for path in (*KEPT_AS_THEY_WERE, *update.edited()):
+    for path in kept_as_they_were(update):
         expected[path] = update.before[path]
     return expected
 
@@ -434,11 +456,13 @@ def test_every_release_updates_to_this_checkout_like_a_fresh_copy(
 ) -> None:
     """An untouched project from each release of releases.toml, updated to this checkout
     (its migrations included), equals a fresh copy of this checkout: the same files, the
-    answers file included, but for README, model card and golden files, as they were."""
+    answers file included, but for the README (and what no crossed migration renews), as
+    it was."""
     update = release_updates(tag)
     fresh = snapshot(release_fresh)
     assert differing(without_lockfile(update.after), expected_from_release(update, fresh)) == []
-    for path in KEPT_AS_THEY_WERE:
+    assert "README.md" in kept_as_they_were(update)
+    for path in kept_as_they_were(update):
         assert update.after[path] == update.before[path], path
     assert update.after[ANSWERS] == fresh[ANSWERS]
     if release_repo.target != "HEAD":
@@ -487,14 +511,20 @@ TRAINING_CODE = (
     "src/churn_model/dataset.py",
     "tests/test_training.py",
 )
-"""Project-owned, but importing runtime modules up to v0.1.x: v0.2.0 renews unedited copies."""
+"""Project-owned, importing runtime modules up to v0.1.x: v0.2.0 renews unedited copies, but
+v0.3.0 keeps the whole example as it was when one of its files was edited."""
 
 
-def kept_line(update: ReleaseUpdate, path: str, script: str, opening: str) -> str:
-    """What ``script`` says of an edited ``path`` it keeps: ``opening``, then its hint."""
-    (migration,) = [m for m in crossed(update) if m.script == script and m.matches(path)]
-    assert migration.hint, f"the {script} migration of {migration.version} has no --hint"
-    return opening + migration.hint.format(path=path)
+def kept_lines(update: ReleaseUpdate, path: str, script: str, opening: str) -> list[str]:
+    """What each crossed ``script`` migration says of an edited ``path`` it keeps:
+    ``opening``, then its hint."""
+    lines = []
+    for migration in crossed(update):
+        if migration.script == script and migration.matches(path):
+            assert migration.hint, f"the {script} migration of {migration.version} has no --hint"
+            lines.append(opening + migration.hint.format(path=path))
+    assert lines, f"no crossed {script} migration matches {path}"
+    return lines
 
 
 def test_edited_runtime_files_are_kept_and_named_with_what_to_do(
@@ -504,7 +534,7 @@ def test_edited_runtime_files_are_kept_and_named_with_what_to_do(
     for path in update.edited("runtime"):
         assert update.after[path] == update.before[path], path
         opening = f"kept {path}: the template no longer provides it, but this repository "
-        line = kept_line(update, path, "remove.py", opening + "changed it; ")
+        (line,) = kept_lines(update, path, "remove.py", opening + "changed it; ")
         assert line in update.said
         assert f"then `git rm {path}`" in line
 
@@ -517,10 +547,13 @@ def test_an_edited_training_file_is_kept_and_named_with_what_to_change(
     assert renewed(update, path)
     assert update.after[path] == update.before[path]
     opening = f"kept {path} as you changed it, but this version changes what it must contain: "
-    assert kept_line(update, path, "renew.py", opening) in update.said
+    lines = kept_lines(update, path, "renew.py", opening)
+    assert len(lines) == 2, "v0.2.0 renews the training code, v0.3.0 the example as a unit"
+    for line in lines:
+        assert line in update.said
 
 
-def test_unedited_runtime_files_go_and_unedited_training_files_are_the_new_versions(
+def test_unedited_runtime_files_go_and_the_example_stays_with_the_edited_training_file(
     edited_release: ReleaseUpdate, release_fresh: Path
 ) -> None:
     update, fresh = edited_release, snapshot(release_fresh)
@@ -530,18 +563,21 @@ def test_unedited_runtime_files_go_and_unedited_training_files_are_the_new_versi
     assert [path for path in dropped if path in update.after] == []
     unedited = [path for path in TRAINING_CODE if path not in edited]
     assert len(unedited) == 3
+    assert set(unedited) <= set(kept_together(update))
     for path in unedited:
         assert update.before[path] != fresh[path], f"{path}: no renewal to test"
-        assert update.after[path] == fresh[path], path
+        assert update.after[path] == update.before[path], path
+    (line,) = [line for line in update.said if "as they were too" in line]
+    assert all(path in line for path in unedited), line
 
 
 def test_an_edited_release_keeps_the_owners_files_and_updates_without_conflicts(
     edited_release: ReleaseUpdate, release_fresh: Path
 ) -> None:
-    """README, model card and golden files as they were; nothing else but the fresh copy
-    and the kept edited files; no conflict marker, *.rej file or unmerged path."""
+    """The edited files and the example kept with them as they were; nothing else but the
+    fresh copy; no conflict marker, *.rej file or unmerged path."""
     update = edited_release
-    for path in (*update.edited("own"), *KEPT_AS_THEY_WERE):
+    for path in (*update.edited("own"), *kept_as_they_were(update)):
         assert update.after[path] == update.before[path], path
     expected = expected_from_release(update, snapshot(release_fresh))
     assert differing(update.after, expected) == []

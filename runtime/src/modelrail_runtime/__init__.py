@@ -8,7 +8,11 @@ module is private and may change in any release.
 - Model adapters: `ModelAdapter` and `Predictor` (the two protocols a repository with an
   unusual model implements), `ModelSignature`, `TensorSpec`, `MonitoringSpec`,
   `FeatureSpec`, `Tensor`, `VerifiedArtifact`, `ModelLoadError`, and `adapter_for`, the
-  adapters that ship with the runtime by name (``scikit-learn``: the ``sklearn`` extra).
+  adapters that ship with the runtime by name (``scikit-learn``, ``xgboost``,
+  ``lightgbm``: each behind the extra of the same name, ``sklearn`` for scikit-learn).
+- Tabular models: `TabularSchema` (named features and the `Task`, inferred from the training
+  table, with the matrix encoding training and serving share), `Feature`, `SchemaError`,
+  and `TabularPredictor`, which an adapter wraps around its framework's model.
 - Training and evaluation: `save_model` writes a trained model as the service loads it,
   `load_model` loads it back (hash-checked), as `SavedModel` and `LoadedModel`.
 - Tests: `ServiceClient`, the service in the test's own process (the ``testing`` extra).
@@ -24,6 +28,7 @@ from .model import LoadedModel, load_model
 from .oip.signature import ModelSignature, TensorSpec
 from .server import serve
 from .settings import Settings, SettingsError
+from .tabular import Feature, SchemaError, TabularPredictor, TabularSchema, Task
 from .training import SavedModel, save_model
 
 if TYPE_CHECKING:
@@ -35,6 +40,7 @@ except _metadata.PackageNotFoundError:  # a source tree on sys.path
     __version__ = "0.0.0"
 
 __all__ = [
+    "Feature",
     "FeatureSpec",
     "LoadedModel",
     "ModelAdapter",
@@ -43,9 +49,13 @@ __all__ = [
     "MonitoringSpec",
     "Predictor",
     "SavedModel",
+    "SchemaError",
     "ServiceClient",
     "Settings",
     "SettingsError",
+    "TabularPredictor",
+    "TabularSchema",
+    "Task",
     "Tensor",
     "TensorSpec",
     "VerifiedArtifact",

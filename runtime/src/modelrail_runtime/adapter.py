@@ -27,29 +27,49 @@ Tensor = NDArray[Any]
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One input feature watched for drift: a column of an input tensor.
+    """One input feature watched for drift and data quality.
 
-    ``kind`` decides the binning of the reference profile: quantile bins for numeric
-    features, one bin per value for categorical ones.
+    It is a column of an input tensor (``column``), or a whole one-dimensional input
+    (``column`` None). ``kind`` decides the binning of the reference profile: quantile
+    bins for numeric features, one bin per value for categorical ones.
     """
 
     name: str
     input: str
-    column: int
+    column: int | None
     kind: Literal["numeric", "categorical"] = "numeric"
+    categories: tuple[str, ...] = ()
+    """String categories: their index is the value drift bins (unseen ones: their own bin)."""
+    minimum: float | None = None
+    maximum: float | None = None
+    """The training range: values outside it are counted as out of range."""
 
 
 @dataclass(frozen=True)
 class MonitoringSpec:
-    """What the service watches: the features, the predicted class and its score."""
+    """What the service watches: the features, and the prediction.
+
+    A classifier names its class output (and the classes: a bounded label set for the
+    metrics) and, if it has one, its probabilities; a regressor names its value output.
+    """
 
     features: tuple[FeatureSpec, ...]
-    class_output: str
-    """Output tensor holding one predicted class per row."""
-    classes: tuple[int, ...]
-    """Every class the model can predict (a bounded label set for the metrics)."""
+    class_output: str | None = None
+    """Classification: the output tensor holding one predicted class per row."""
+    classes: tuple[int | str, ...] = ()
+    """Classification: every class the model can predict."""
     score_output: str | None = None
-    """Output tensor of per-class probabilities (rows x classes), if the model has one."""
+    """Classification: per-class probabilities (rows x classes), if the model has them."""
+    value_output: str | None = None
+    """Regression: the predicted values (rows, or rows x targets: the first is watched)."""
+
+    @property
+    def watched_output(self) -> str:
+        """The output whose distribution prediction drift compares with training."""
+        output = self.class_output or self.value_output
+        if output is None:
+            raise ValueError("a MonitoringSpec names a class_output or a value_output")
+        return output
 
 
 class Predictor(Protocol):

@@ -7,13 +7,15 @@ its validation, metrics and hand-over to monitoring and the prediction log.
 
 from __future__ import annotations
 
+import os
 from time import perf_counter
 
+import numpy as np
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from .errors import BadRequestError, ModelNotFoundError, UnavailableError
-from .model import LoadedModel
+from .model import PREDICTION_ID, LoadedModel
 from .monitoring.monitor import ModelMonitor
 from .monitoring.registry import MODEL_LABELS, render
 from .oip.codec import ProtocolError, encode_infer_response, parse_infer_request
@@ -55,6 +57,17 @@ class InferenceMetrics:
             self._children[model_name, model_version] = children
         children[0].inc()
         children[1].observe(seconds)
+
+
+def prediction_ids(rows: int) -> np.ndarray:
+    """``rows`` fresh ids: 16 random hex digits for the request, then the row's index."""
+    base = os.urandom(8).hex()
+    return np.array([f"{base}-{row}" for row in range(rows)], dtype=object)
+
+
+def _rows(results: dict[str, np.ndarray]) -> int:
+    first = next(iter(results.values()))
+    return len(first) if np.ndim(first) else 1
 
 
 class DataPlane:
@@ -152,6 +165,7 @@ class DataPlane:
         started_at = perf_counter()
         results = await runner.predict(request.inputs)
         seconds = perf_counter() - started_at
+        results[PREDICTION_ID.name] = prediction_ids(_rows(results))
         self.metrics.observe(model.name, model.version, seconds)
         # Both hand-overs are O(1) appends; the work happens in background threads.
         self.monitor.observe(request.inputs, results)

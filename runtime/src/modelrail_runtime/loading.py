@@ -66,6 +66,10 @@ async def load_in_background(
                 "predict.warmup_ms": None
                 if warmup.seconds is None
                 else round(warmup.seconds * 1000, 3),
+                "predict.warmup_batch_ms": None
+                if warmup.batch_seconds is None
+                else round(warmup.batch_seconds * 1000, 3),
+                "predict.warmup_batch_rows": warmup.batch_rows or None,
             }
         },
     )

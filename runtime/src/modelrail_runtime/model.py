@@ -7,6 +7,7 @@ liveness within a second of starting.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,11 @@ from .adapter import ModelAdapter, MonitoringSpec, Predictor
 from .artifacts import ModelLoadError, read_verified
 from .frameworks import adapter_for
 from .monitoring.reference_profile import ReferenceProfile, load_beside
-from .oip.signature import ModelSignature
+from .oip.signature import ModelSignature, TensorSpec
+
+PREDICTION_ID = TensorSpec("prediction_id", "BYTES", (-1,))
+"""The output every model gains: one id per predicted row, for joining ground truth later.
+The data plane fills it in; the prediction log records it."""
 
 
 @dataclass(frozen=True)
@@ -28,10 +33,10 @@ class LoadedModel:
     reference: ReferenceProfile | None
     """The training data's profile, for drift detection (None: trained without one)."""
 
-    @property
+    @functools.cached_property
     def signature(self) -> ModelSignature:
-        """The tensors the model takes and gives."""
-        return self.predictor.signature
+        """The tensors the service takes and gives: the model's, and `PREDICTION_ID`."""
+        return self.predictor.signature.with_output(PREDICTION_ID)
 
     @property
     def monitoring(self) -> MonitoringSpec:
@@ -39,7 +44,9 @@ class LoadedModel:
         return self.predictor.monitoring
 
 
-def load_model(uri: Path, name: str = "model", adapter: ModelAdapter | None = None) -> LoadedModel:
+def load_model(
+    uri: str | Path, name: str = "model", adapter: ModelAdapter | None = None
+) -> LoadedModel:
     """Verify the artifact at ``uri`` against its metadata, then load it with its adapter.
 
     Args:
@@ -51,7 +58,7 @@ def load_model(uri: Path, name: str = "model", adapter: ModelAdapter | None = No
         ModelLoadError: the artifact (or its reference profile) is missing, altered, or not
             loadable, or no adapter is known for it.
     """
-    verified = read_verified(uri)
+    verified = read_verified(Path(uri))
     reference = load_beside(verified)
     if adapter is None:
         if verified.framework is None:

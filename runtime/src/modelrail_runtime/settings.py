@@ -23,13 +23,13 @@ is accepted.
 | `LATENCY_SLO_SECONDS` | `0.1` | The p99 objective: a bucket boundary of the HTTP histogram |
 | `PREDICT_MODE` | `auto` | Where predict runs: auto, inline, thread, batch |
 | `BATCH_MAX_SIZE` | `32` | With `PREDICT_MODE=batch`: most rows predicted in one call |
-| `BATCH_MAX_WAIT_MS` | `2` | With `PREDICT_MODE=batch`: longest wait for other requests to join |
+| `BATCH_MAX_WAIT_MS` | `0` | With batching: longest wait for more requests (0: no wait) |
 | `DRIFT_WINDOW_ROWS` | `1000` | Recent input rows drift is computed on; `0`: no drift |
 | `DRIFT_MIN_ROWS` | `100` | Drift gauges are NaN until the window has this many rows |
 | `DRIFT_THRESHOLD` | `0.2` | Stability index (PSI) above which the drift alerts fire |
 | `PREDICTION_LOG_URL` | `prediction-logs` | Directory or URL (`s3://...`) of the prediction logs |
 | `PREDICTION_LOG_SAMPLE_RATE` | `1.0` | Share of predictions logged; `0`: no logging |
-| `PREDICTION_LOG_INPUTS` | `hash` | Inputs in the events: `store`, `hash` (sha256) or `drop` |
+| `PREDICTION_LOG_INPUTS` | `store` | Inputs in the log: `store`, `hash` (sha256) or `drop` |
 | `PREDICTION_LOG_FLUSH_SECONDS` | `10` | Queued events are written at least this often |
 | `PREDICTION_LOG_QUEUE_SIZE` | `10000` | Queued events beyond this are dropped (and counted) |
 """
@@ -76,13 +76,13 @@ class Settings:
     latency_slo_seconds: float = 0.1
     predict_mode: PredictMode = PredictMode.AUTO
     batch_max_size: int = 32
-    batch_max_wait_seconds: float = 0.002
+    batch_max_wait_seconds: float = 0.0
     drift_window_rows: int = 1000
     drift_min_rows: int = 100
     drift_threshold: float = 0.2
     prediction_log_url: str = "prediction-logs"
     prediction_log_sample_rate: float = 1.0
-    prediction_log_inputs: InputPolicy = "hash"
+    prediction_log_inputs: InputPolicy = "store"
     prediction_log_flush_seconds: float = 10.0
     prediction_log_queue_size: int = 10_000
 

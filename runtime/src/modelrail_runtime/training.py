@@ -18,6 +18,7 @@ from typing import Any
 from .adapter import ModelAdapter, Predictor, Tensor
 from .artifacts import VerifiedArtifact, sha256_hex, write_artifact
 from .monitoring import reference_profile
+from .tabular import TabularSchema
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ def save_model(
     model: object,
     *,
     training_inputs: Mapping[str, Tensor],
+    schema: TabularSchema | None = None,
     feature_names: Sequence[str] = (),
     metadata: Mapping[str, Any] | None = None,
     score: Callable[[Predictor], Mapping[str, float]] | None = None,
@@ -49,9 +51,12 @@ def save_model(
         directory: the artifacts directory (created if needed).
         adapter: the model's format.
         model: the trained model.
-        training_inputs: the training rows, as input tensors by name: the reference profile
-            is built from them and from the model's answers to them.
-        feature_names: names of the input columns watched for drift (default: the adapter's).
+        training_inputs: the training rows, as input tensors by name (for a tabular model,
+            the training table, one column per feature): the reference profile is built from
+            them and from the model's answers to them.
+        schema: a tabular model's features and task (`TabularSchema.infer`); recorded in
+            metadata.json, where its adapter reads them back.
+        feature_names: the columns of a single-tensor model's input, named for drift.
         metadata: more to record in metadata.json (data fingerprint, parameters...).
         score: computes the held-out metrics from the artifact as the service loads it;
             metadata.json records them as ``metrics``.
@@ -65,6 +70,8 @@ def save_model(
         "framework": adapter.name,
         "libraries": adapter.library_versions(),
     }
+    if schema is not None:
+        record.update(schema.as_metadata())
     if feature_names:
         record["feature_names"] = list(feature_names)
     loaded = VerifiedArtifact(

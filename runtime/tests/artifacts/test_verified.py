@@ -87,9 +87,9 @@ def test_metadata_without_a_framework_needs_an_adapter(copy: Path) -> None:
 
 
 def test_metadata_naming_an_unknown_framework_is_refused(copy: Path) -> None:
-    metadata = {**metadata_of(copy), "framework": "xgboost"}
+    metadata = {**metadata_of(copy), "framework": "catboost"}
     (copy / "metadata.json").write_text(json.dumps(metadata))
-    with pytest.raises(ModelLoadError, match="no built-in adapter for framework 'xgboost'"):
+    with pytest.raises(ModelLoadError, match="no built-in adapter for framework 'catboost'"):
         load_model(copy)
 
 

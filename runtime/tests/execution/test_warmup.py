@@ -1,4 +1,5 @@
-"""Where predict runs: inline for fast models, in threads for slow ones, batched on request."""
+"""Where predict runs: inline for fast models; batched for slow ones whose cost is per call,
+in threads for the others; or as PREDICT_MODE says."""
 
 from __future__ import annotations
 
@@ -71,6 +72,75 @@ def test_auto_predicts_inline_only_when_the_warm_up_is_fast(
     assert warmup.seconds is not None
     assert warmup.seconds >= seconds
     assert choose_mode(PredictMode.AUTO, warmup) is mode
+
+
+class PerRow(Sleeper):
+    """A model whose predict takes ``seconds`` per row: batches save nothing."""
+
+    def predict(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        time.sleep(self.seconds * (len(inputs["x"]) - 1))
+        return super().predict(inputs)
+
+
+class OneRowOnly(Sleeper):
+    """A model that refuses more than one row at a time."""
+
+    def predict(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        if len(inputs["x"]) > 1:
+            raise ValueError("one row at a time")
+        return super().predict(inputs)
+
+
+SLOW = INLINE_BUDGET_SECONDS * 3
+
+
+def test_the_warm_up_also_feeds_a_full_batch_of_the_signature() -> None:
+    (sample,) = sample_inputs(SIGNATURE, 32).values()
+    assert sample.shape == (32, 3)
+    grid = ModelSignature(inputs=(TensorSpec("g", "FP64", (-1, -1)),), outputs=())
+    assert sample_inputs(grid, 4)["g"].shape == (4, 1)
+
+
+def test_auto_batches_a_slow_model_whose_cost_is_per_call() -> None:
+    warmup = warm_up(Sleeper(SLOW), batch_rows=32)
+    assert warmup.batch_rows == 32
+    assert warmup.batch_seconds is not None
+    assert warmup.batch_seconds < 0.5 * 32 * SLOW
+    assert warmup.batching_pays
+    assert choose_mode(PredictMode.AUTO, warmup) is PredictMode.BATCH
+
+
+@pytest.mark.parametrize(
+    "model",
+    [PerRow(SLOW), OneRowOnly(SLOW)],
+    ids=["cost per row", "one row at a time"],
+)
+def test_auto_predicts_a_slow_model_in_threads_when_batches_do_not_pay(model: Sleeper) -> None:
+    warmup = warm_up(model, batch_rows=8)
+    assert not warmup.batching_pays
+    assert choose_mode(PredictMode.AUTO, warmup) is PredictMode.THREAD
+
+
+def test_a_model_whose_rows_cannot_stack_is_not_batched() -> None:
+    fixed = Sleeper(SLOW)
+    fixed.signature = ModelSignature(  # type: ignore[misc]
+        inputs=(TensorSpec("x", "FP32", (2, 3)),), outputs=SIGNATURE.outputs
+    )
+    warmup = warm_up(fixed, batch_rows=32)
+    assert (warmup.batch_seconds, warmup.batching_pays) == (None, False)
+    assert choose_mode(PredictMode.AUTO, warmup) is PredictMode.THREAD
+
+
+def test_prepare_runner_batches_with_the_configured_batch_size() -> None:
+    async def prepare() -> tuple[PredictMode, WarmUp]:
+        runner, warmup = await prepare_runner(Sleeper(SLOW), PredictMode.AUTO, LIMITS)
+        try:
+            return runner.mode, warmup
+        finally:
+            await runner.aclose()
+
+    mode, warmup = asyncio.run(prepare())
+    assert (mode, warmup.batch_rows) == (PredictMode.BATCH, LIMITS.max_rows)
 
 
 def test_the_warm_up_stops_within_its_budget() -> None:

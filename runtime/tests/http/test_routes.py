@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -103,6 +104,8 @@ def test_model_metadata_declares_the_signature(client: ServiceClient, artifacts:
         "outputs": [
             {"name": "label", "datatype": "INT64", "shape": [-1]},
             {"name": "probabilities", "datatype": "FP64", "shape": [-1, 3]},
+            # Every served model gains it: one id per predicted row, filled by the service.
+            {"name": "prediction_id", "datatype": "BYTES", "shape": [-1]},
         ],
     }
     assert client.get(f"/v2/models/{name}/versions/{version}").json() == body
@@ -160,16 +163,46 @@ def test_nested_data_equals_flat_data(
     data = golden_request["inputs"][0]["data"]
     golden_request["inputs"][0]["data"] = [data[i : i + 4] for i in range(0, len(data), 4)]
     nested = client.infer(golden_request).json()
-    assert nested["outputs"] == flat["outputs"]
+    model_outputs = ("label", "probabilities")
+    assert [outputs_by_name(nested)[name] for name in model_outputs] == [
+        outputs_by_name(flat)[name] for name in model_outputs
+    ]
 
 
-@pytest.mark.parametrize("names", [["label"], ["probabilities"], ["probabilities", "label"]])
+def test_every_row_gets_a_fresh_prediction_id(
+    client: ServiceClient, golden_request: dict[str, Any]
+) -> None:
+    first, second = (
+        outputs_by_name(client.infer(golden_request).json())["prediction_id"] for _ in range(2)
+    )
+    assert (first["datatype"], first["shape"]) == ("BYTES", [3])
+    base = first["data"][0].split("-")[0]
+    assert first["data"] == [f"{base}-{row}" for row in range(3)]
+    assert re.fullmatch(r"[0-9a-f]{16}", base)
+    assert set(first["data"]).isdisjoint(second["data"]), "ids are never reused"
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["label"], ["probabilities"], ["probabilities", "label"], ["prediction_id", "label"]],
+)
 def test_only_the_requested_outputs_are_returned(
     client: ServiceClient, golden_request: dict[str, Any], names: list[str]
 ) -> None:
     golden_request["outputs"] = [{"name": name} for name in names]
     body = client.infer(golden_request).json()
     assert [output["name"] for output in body["outputs"]] == names
+
+
+def test_every_output_is_returned_by_default(
+    client: ServiceClient, golden_request: dict[str, Any]
+) -> None:
+    body = client.infer(golden_request).json()
+    assert [output["name"] for output in body["outputs"]] == [
+        "label",
+        "probabilities",
+        "prediction_id",
+    ]
 
 
 def test_the_id_is_echoed_only_when_sent(

@@ -42,6 +42,9 @@ COMPONENTS: dict[str, tuple[Callable[[CollectorRegistry], object], set[str]]] = 
             "model_prediction_drift_psi",
             "model_drift_psi_threshold",
             "model_drift_window_rows",
+            "model_input_missing_values",
+            "model_input_out_of_range_values",
+            "model_input_unseen_categories",
         },
     ),
     "LogMetrics": (
@@ -53,6 +56,7 @@ COMPONENTS: dict[str, tuple[Callable[[CollectorRegistry], object], set[str]]] = 
         },
     ),
 }
+FEATURE_NAMES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 REGISTRY_FAMILIES = {"service_build_info", "process_cpu_seconds", "process_resident_memory_bytes"}
 PREDICTION_LOG = COMPONENTS["LogMetrics"][1]
 
@@ -138,14 +142,24 @@ def test_model_labels_never_come_from_the_url(
     assert all(len(s.labels["model_version"]) == 12 for s in samples)
 
 
-def test_a_batch_histogram_exposes_what_a_histogram_would() -> None:
-    values = [0.05, 0.5, 0.7, 1.0, 3.0]
+@pytest.mark.parametrize(
+    ("buckets", "values"),
+    [
+        ([0.1, 0.5, 1.0], [0.05, 0.5, 0.7, 1.0, 3.0]),
+        # A regressor's values, bucketed at its training quantiles, may be negative.
+        ([-10.0, -1.0, 2.5], [-20.0, -1.0, 0.0, 2.5, 9.0]),
+    ],
+    ids=["scores", "negative buckets"],
+)
+def test_a_batch_histogram_exposes_what_a_histogram_would(
+    buckets: list[float], values: list[float]
+) -> None:
     batched, reference = CollectorRegistry(), CollectorRegistry()
-    histogram = BatchHistogram("score", "Scores.", ["cls"], [0.1, 0.5, 1.0])
+    histogram = BatchHistogram("score", "Scores.", ["cls"], buckets)
     batched.register(histogram)
     histogram.observe_many(("a",), np.array(values[:2]))
     histogram.observe_many(("a",), np.array(values[2:]))
-    one_by_one = Histogram("score", "Scores.", ["cls"], buckets=[0.1, 0.5, 1.0], registry=reference)
+    one_by_one = Histogram("score", "Scores.", ["cls"], buckets=buckets, registry=reference)
     for value in values:
         one_by_one.labels("a").observe(value)
 
@@ -156,3 +170,30 @@ def test_a_batch_histogram_exposes_what_a_histogram_would() -> None:
         ]
 
     assert samples(batched) == samples(reference)
+
+
+def test_the_regression_histogram_is_registered_once_a_regressor_is_watched() -> None:
+    registry = CollectorRegistry()
+    metrics = MonitorMetrics(registry)
+    assert metrics.prediction_value is None, "a classifier has no value histogram"
+    metrics.watch_values((10.0, 20.0))
+    histogram = metrics.prediction_value
+    assert histogram is not None
+    metrics.watch_values((5.0,))
+    assert metrics.prediction_value is histogram, "registered once"
+    assert histogram.bounds.tolist() == [10.0, 20.0]
+    family = registered(registry)["model_prediction_value"]
+    assert family.type == "histogram"
+    assert family.documentation
+
+
+def test_data_quality_series_exist_for_every_feature(client: ServiceClient) -> None:
+    # The iris input takes no null, and its features have no range or categories: 0 each.
+    found = scraped(client)
+    for name in (
+        "model_input_missing_values",
+        "model_input_out_of_range_values",
+        "model_input_unseen_categories",
+    ):
+        samples = {s.labels["feature"]: s.value for s in found[name].samples}
+        assert samples == dict.fromkeys(FEATURE_NAMES, 0.0), name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -18,6 +19,9 @@ from modelrail_runtime.monitoring.reference_profile import (
     numeric_binning,
     parse,
 )
+
+if TYPE_CHECKING:
+    from conftest import TrainedTabular
 
 FEATURE_NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
@@ -64,6 +68,78 @@ def test_a_profile_is_built_from_the_monitoring_spec() -> None:
     assert profile.prediction.binning.frequencies == pytest.approx([0.75, 0.25, 0.0])
     assert parse(profile.to_json()) == profile
     assert profile.to_json() == build(spec, inputs, {"label": np.array([0, 0, 0, 1])}).to_json()
+
+
+TABULAR = MonitoringSpec(
+    features=(
+        FeatureSpec("charge", "charge", None, minimum=1.0, maximum=10.0),
+        FeatureSpec("contract", "contract", None, "categorical", ("monthly", "yearly")),
+        FeatureSpec("support", "support", None, "categorical"),
+    ),
+    value_output="prediction",
+)
+TABULAR_INPUTS = {
+    "charge": np.array([1.0, np.nan, 3.0, 4.0]),
+    "contract": np.array(["yearly", "yearly", "monthly", "yearly"]),
+    "support": np.array([True, True, True, True]),
+}
+
+
+def test_a_tabular_profile_bins_categories_as_codes_with_an_unseen_bin() -> None:
+    profile = build(TABULAR, TABULAR_INPUTS, {"prediction": np.arange(4, dtype=np.float64)})
+    charge, contract, support = profile.features
+    assert (charge.input, charge.column) == ("charge", -1), "a whole input: no column"
+    assert (contract.binning.kind, contract.binning.cuts) == ("categorical", (0.0, 1.0))
+    assert contract.binning.frequencies == pytest.approx([0.25, 0.75, 0.0])
+    # Live traffic is coded the same way: an unseen category is code 2, the last bin.
+    assert contract.binning.counts(np.array([0.0, 2.0, 2.0])).tolist() == [1, 0, 2]
+    assert (support.binning.cuts, support.binning.frequencies) == ((1.0,), (1.0, 0.0))
+
+
+def test_a_category_absent_from_the_profiled_rows_keeps_its_own_bin() -> None:
+    # The schema may come from more rows than the profile (or a category may be rare):
+    # every declared category has a bin, so it is never mistaken for an unseen value.
+    declared = FeatureSpec("contract", "contract", None, "categorical", ("a", "b", "c"))
+    spec = MonitoringSpec((declared,), value_output="prediction")
+    inputs = {"contract": np.array(["a", "c", "c", "c"])}
+    profile = build(spec, inputs, {"prediction": np.zeros(4)})
+    (contract,) = profile.features
+    assert contract.binning.cuts == (0.0, 1.0, 2.0)
+    assert contract.binning.frequencies == pytest.approx([0.25, 0.0, 0.75, 0.0])
+    assert contract.binning.counts(np.array([1.0, 3.0])).tolist() == [0, 1, 0, 1]
+
+
+def test_missing_values_are_left_out_of_the_bins() -> None:
+    profile = build(TABULAR, TABULAR_INPUTS, {"prediction": np.arange(4, dtype=np.float64)})
+    charge = profile.features[0].binning
+    assert charge.cuts == (3.0, 4.0), "quantiles of the three values present"
+    assert sum(charge.frequencies) == pytest.approx(1)
+    assert charge.counts(np.array([np.nan, np.nan, 1.0])).sum() == 1
+
+
+def test_a_regression_prediction_is_binned_at_its_quantiles() -> None:
+    predictions = np.arange(100, dtype=np.float64)
+    profile = build(TABULAR, TABULAR_INPUTS, {"prediction": predictions})
+    assert profile.prediction.output == "prediction"
+    assert profile.prediction.binning.kind == "numeric"
+    assert profile.prediction.binning.cuts == (10, 20, 30, 40, 50, 60, 70, 80, 90)
+    assert profile.rows == 100
+    assert parse(profile.to_json()) == profile
+
+
+def test_a_tabular_model_is_saved_with_its_profile(churn_classifier: TrainedTabular) -> None:
+    profile = parse((churn_classifier.directory / PROFILE_FILE).read_text())
+    assert [(f.name, f.input, f.column) for f in profile.features] == [
+        ("tenure_months", "tenure_months", -1),
+        ("monthly_charges", "monthly_charges", -1),
+        ("contract", "contract", -1),
+        ("has_support", "has_support", -1),
+    ]
+    contract = profile.features[2].binning
+    assert contract.cuts == (0.0, 1.0, 2.0), "one bin per training category"
+    assert contract.frequencies[-1] == 0, "and an empty one for unseen categories"
+    assert (profile.prediction.output, profile.prediction.binning.cuts) == ("label", (0.0, 1.0))
+    assert profile.rows == 300
 
 
 def test_save_model_writes_a_profile_recorded_in_the_metadata(artifacts: Path) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -17,7 +18,10 @@ from prometheus_client import CollectorRegistry
 from modelrail_runtime import LoadedModel, ServiceClient, Settings, load_model
 from modelrail_runtime.http.app import create_app
 from modelrail_runtime.prediction_log import InputPolicy, ParquetSink, PredictionLogWriter
-from modelrail_runtime.prediction_log.events import inputs_sha256
+from modelrail_runtime.prediction_log.events import row_sha256
+
+if TYPE_CHECKING:
+    from conftest import TrainedTabular
 
 Start = Callable[..., ServiceClient]
 
@@ -69,19 +73,26 @@ def test_events_are_date_partitioned_parquet_per_the_input_policy(
     (partition,) = tmp_path.iterdir()
     assert partition.name.startswith("date=")
     assert all(path.suffix == ".parquet" for path in partition.iterdir())
-    events = sorted(pq.read_table(tmp_path).to_pylist(), key=lambda event: event["rows"])
-    assert [event["request_id"] for event in events] == ["request-1", "request-2", "request-3"]
-    first = events[0]
+    rows = sorted(
+        pq.read_table(tmp_path).to_pylist(), key=lambda row: (row["request_id"], row["row"])
+    )
+    assert [(row["request_id"], row["row"]) for row in rows] == [
+        (f"request-{request}", row) for request in (1, 2, 3) for row in range(request)
+    ], "one row per prediction"
+    first = rows[0]
     assert (first["model_name"], first["model_version"]) == (model.name, model.version)
     assert first["latency_seconds"] == pytest.approx(0.001)
     assert partition.name == f"date={first['timestamp']:%Y-%m-%d}"
-    inputs, outputs = predict(model, 1)
-    assert first["outputs"]["label"] == outputs["label"].tolist()
-    assert first["outputs"]["probabilities"] == outputs["probabilities"].tolist()
-    stored = {"store": {"input-0": inputs["input-0"].tolist()}, "hash": None, "drop": None}
-    assert first["inputs"] == stored[policy]
-    hashed = inputs_sha256(model.signature, inputs) if policy == "hash" else None
-    assert first["inputs_sha256"] == hashed
+    for request in (1, 2, 3):
+        inputs, outputs = predict(model, request)
+        logged = [row for row in rows if row["request_id"] == f"request-{request}"]
+        for number, row in enumerate(logged):
+            assert row["output_label"] == outputs["label"][number]
+            assert row["output_probabilities"] == outputs["probabilities"][number].tolist()
+            stored = {"store": inputs["input-0"][number].tolist(), "hash": None, "drop": None}
+            assert row["input-0"] == stored[policy]
+            hashed = row_sha256(model.signature, inputs, number) if policy == "hash" else None
+            assert row["inputs_sha256"] == hashed
 
 
 def test_sampling_logs_the_configured_share(tmp_path: Path, model: LoadedModel) -> None:
@@ -146,27 +157,81 @@ def test_a_half_full_queue_wakes_the_writer(tmp_path: Path, model: LoadedModel) 
         log.close()
 
 
-def test_the_service_logs_every_prediction_with_its_request_id(
+def test_the_service_logs_every_prediction_under_the_id_it_returned(
     start: Start, tmp_path: Path, golden_request: dict[str, Any]
 ) -> None:
-    logged = {
-        "prediction_log_sample_rate": 1.0,
-        "prediction_log_url": str(tmp_path),
-        "prediction_log_inputs": "store",
-    }
+    # The default input policy (store): no PREDICTION_LOG_INPUTS given.
+    logged = {"prediction_log_sample_rate": 1.0, "prediction_log_url": str(tmp_path)}
+    returned: dict[str, tuple[str, int]] = {}
     with start(**logged) as client:
+        assert client.settings.prediction_log_inputs == "store"
         for number in range(5):
             headers = {"X-Request-ID": f"req-{number}"}
             response = client.post(client.infer_path, json=golden_request, headers=headers)
             assert response.status_code == 200
+            (ids,) = (o["data"] for o in response.json()["outputs"] if o["name"] == "prediction_id")
+            returned.update({id_: (f"req-{number}", row) for row, id_ in enumerate(ids)})
         assert client.infer({"inputs": []}).status_code == 400
     # Leaving the client shut the service down, which wrote what was still queued.
-    events = pq.read_table(tmp_path).to_pylist()
-    assert sorted(event["request_id"] for event in events) == [f"req-{n}" for n in range(5)]
-    assert events[0]["inputs"]["input-0"] == [
-        golden_request["inputs"][0]["data"][row * 4 : row * 4 + 4] for row in range(3)
+    rows = pq.read_table(tmp_path).to_pylist()
+    assert len(rows) == 5 * 3, "one row per prediction, three per request"
+    assert {row["prediction_id"]: (row["request_id"], row["row"]) for row in rows} == returned
+    for row in rows:
+        number = row["row"]
+        assert row["input-0"] == golden_request["inputs"][0]["data"][number * 4 : number * 4 + 4]
+        assert row["output_label"] == number
+
+
+@pytest.mark.parametrize("policy", ["store", "hash", "drop"])
+def test_a_tabular_model_logs_each_feature_by_name(
+    tmp_path: Path,
+    churn_classifier: TrainedTabular,
+    named_inputs: Callable[..., list[dict[str, Any]]],
+    policy: InputPolicy,
+) -> None:
+    columns = {
+        "tenure_months": [3, 60, 12],
+        "monthly_charges": [None, 20.5, 99.0],
+        "contract": ["month-to-month", "weekly", "one-year"],
+        "has_support": [False, True, True],
+    }
+    with ServiceClient(
+        churn_classifier.directory,
+        model_name="churn",
+        prediction_log_sample_rate=1.0,
+        prediction_log_url=str(tmp_path),
+        prediction_log_inputs=policy,
+    ) as client:
+        response = client.infer({"inputs": named_inputs(**columns)})
+        assert response.status_code == 200
+        signature = client.app.dataplane.state.model.signature  # type: ignore[union-attr]
+    outputs = {output["name"]: output["data"] for output in response.json()["outputs"]}
+    rows = sorted(pq.read_table(tmp_path).to_pylist(), key=lambda row: row["row"])
+    assert [row["row"] for row in rows] == [0, 1, 2]
+    assert [row["prediction_id"] for row in rows] == outputs["prediction_id"]
+    assert [row["output_label"] for row in rows] == outputs["label"]
+    assert [row["output_probabilities"] for row in rows] == [
+        outputs["probabilities"][2 * number : 2 * number + 2] for number in range(3)
     ]
-    assert events[0]["outputs"]["label"] == [0, 1, 2]
+    features = list(columns)
+    if policy == "store":
+        assert [[row[name] for name in features] for row in rows][1:] == [
+            [60, 20.5, "weekly", True],
+            [12, 99.0, "one-year", True],
+        ], "an unseen category is logged as it was sent"
+        assert math.isnan(rows[0]["monthly_charges"]), "a missing value is logged as NaN"
+    else:
+        assert all(row[name] is None for row in rows for name in features)
+    sent = {
+        "tenure_months": np.array(columns["tenure_months"]),
+        "monthly_charges": np.array([math.nan, 20.5, 99.0]),
+        "contract": np.array(columns["contract"], dtype=object),
+        "has_support": np.array(columns["has_support"]),
+    }
+    hashes = [row_sha256(signature, sent, number) for number in range(3)]
+    expected = hashes if policy == "hash" else [None] * 3
+    assert [row["inputs_sha256"] for row in rows] == expected
+    assert len(set(hashes)) == 3
 
 
 def test_no_writer_and_no_sink_at_a_sample_rate_of_zero(settings: Settings) -> None:

@@ -111,18 +111,27 @@ def test_check_fails_until_the_card_is_filled(project: Path) -> None:
 
 def test_a_failed_gate_shows_on_the_card() -> None:
     low = {**METADATA, "metrics": {"accuracy": 0.5, "f1": 0.7}}
-    rendered = render(low, {"accuracy": 0.9})
+    rendered = render(low, {"min_accuracy": 0.9})
     assert "0.5000 (FAILS the quality gate: min_accuracy 0.9)" in rendered
     assert "| Held-out f1 | 0.7000 |" in rendered, "no gate, no verdict"
 
 
-def test_gates_are_read_from_every_min_key(tmp_path: Path) -> None:
+def test_an_upper_gate_shows_on_the_card() -> None:
+    regression = {**METADATA, "metrics": {"rmse": 21.5, "mae": 25.0, "r2": 0.9}}
+    rendered = render(regression, {"max_rmse": 30.0, "max_mae": 22.0, "min_r2": 0.85})
+    assert "| Held-out rmse | 21.5000 (passes the quality gate: max_rmse 30.0) |" in rendered
+    assert "| Held-out mae | 25.0000 (FAILS the quality gate: max_mae 22.0) |" in rendered
+    assert "| Held-out r2 | 0.9000 (passes the quality gate: min_r2 0.85) |" in rendered
+
+
+def test_gates_are_read_from_every_min_and_max_key(tmp_path: Path) -> None:
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(
         "[tool.model-training.evaluation]\n"
-        "min_accuracy = 0.9\nmin_f1 = 1\nmax_regression = 0.02\nmin_flag = true\n"
+        "min_accuracy = 0.9\nmin_f1 = 1\nmax_rmse = 30\nmax_regression = 0.02\n"
+        "min_flag = true\n"
     )
-    assert read_gates(pyproject) == {"accuracy": 0.9, "f1": 1.0}
+    assert read_gates(pyproject) == {"min_accuracy": 0.9, "min_f1": 1.0, "max_rmse": 30.0}
     assert read_gates(tmp_path / "missing.toml") == {}
     pyproject.write_text("not toml [")
     assert read_gates(pyproject) == {}

@@ -1,6 +1,6 @@
 """Run the fixture service in a container: ``python -m fixture_service``.
 
-Environment: ``FLAW``, ``MODEL_LOAD_DELAY_SECONDS``, ``MODEL_URI``. On SIGTERM it drains:
+Environment: ``FLAW``, ``FIXTURE_MODEL``, ``MODEL_LOAD_DELAY_SECONDS``, ``MODEL_URI``. On SIGTERM it drains:
 readiness turns 503 for 1.5 s, then uvicorn stops and finishes requests in flight.
 """
 
@@ -66,6 +66,7 @@ def main() -> None:
         logger = json_logger("fixture")
     app = FixtureApp(
         FLAW,
+        model=os.environ.get("FIXTURE_MODEL") or None,
         load_delay=float(os.environ.get("MODEL_LOAD_DELAY_SECONDS") or 0),
         model_uri=os.environ.get("MODEL_URI") or None,
         logger=logger,

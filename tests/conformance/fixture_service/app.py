@@ -19,10 +19,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from fixture_service.models import Spec, load, model_class
+
 MODEL_NAME = "fixture-model"
 MODEL_VERSION = "1"
 SERVICE_VERSION = "0.1.0"
-DEFAULT_MODEL = Path(__file__).with_name("model.json")
 MAX_BODY = 1_048_576
 MAX_IN_FLIGHT = 32
 PROBES = {"/v2/health/live", "/v2/health/ready", "/metrics"}
@@ -35,22 +36,20 @@ FLAWS = {
     "metrics_missing", "metrics_mount", "bad_metric_names", "raw_path_labels",
     "no_model_metrics", "model_name_label_from_url", "no_build_info", "slow_infer", "flaky",
     "metrics_sampled", "unbounded_queue", "no_request_id_echo", "cors_star", "server_banner",
+    "missing_feature_unnamed", "mistyped_feature_unnamed", "extra_feature_unnamed",
+    "extra_inputs_ignored", "datatype_not_checked", "unknown_category_500", "label_indices",
+    "classes_swapped", "metadata_label_int", "ragged_rows_zip",
     # container level
     "live_tied_to_model", "ready_always", "infer_waits_for_model", "slow_start",
     "swallow_load_error", "plain_logs", "no_access_log", "log_payloads", "log_probes",
     "write_root_fs", "abort_inflight", "ignore_sigterm", "no_drain",
 }  # fmt: skip
 
-METADATA = {
-    "name": MODEL_NAME,
-    "versions": [MODEL_VERSION],
-    "platform": "python-linear",
-    "inputs": [{"name": "features", "datatype": "FP64", "shape": [-1, 4]}],
-    "outputs": [
-        {"name": "label", "datatype": "INT64", "shape": [-1]},
-        {"name": "probabilities", "datatype": "FP64", "shape": [-1, 4]},
-    ],
-}
+OIP_DATATYPES = {
+    "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
+    "FP16", "FP32", "FP64", "BYTES",
+}  # fmt: skip
+INT64_RANGE = (-(2**63), 2**63 - 1)
 
 ROUTES: list[tuple[str, tuple[str, ...], str]] = [
     ("/v2/health/live", ("GET",), "live"),
@@ -95,20 +94,6 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data)
 
 
-def predict(weights: list[float], rows: list[list[float]]) -> tuple[list[int], list[list[float]]]:
-    """The model: scores = x * w (elementwise), softmax, argmax."""
-    labels, probs = [], []
-    for row in rows:
-        scores = [x * w for x, w in zip(row, weights, strict=True)]
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        p = [e / total for e in exps]
-        probs.append(p)
-        labels.append(p.index(max(p)))
-    return labels, probs
-
-
 class FixtureApp:
     """The ASGI application."""
 
@@ -116,6 +101,7 @@ class FixtureApp:
         self,
         flaw: str | None = None,
         *,
+        model: str | None = None,
         load_delay: float = 0.0,
         model_uri: str | None = None,
         logger: logging.Logger | None = None,
@@ -124,11 +110,12 @@ class FixtureApp:
         if flaw and flaw not in FLAWS:
             raise ValueError(f"unknown FLAW {flaw!r}; known: {sorted(FLAWS)}")
         self.flaw = flaw or ""
+        self.model_class = model_class(model)
         self.load_delay = load_delay
-        self.model_uri = model_uri or str(DEFAULT_MODEL)
+        self.model_uri = model_uri or str(self.model_class.default_file)
         self.log = logger or logging.getLogger(f"fixture.{id(self)}")
         self.on_fatal = on_fatal or (lambda code: os._exit(code))
-        self.weights: list[float] | None = None
+        self.model: Any = None
         self.draining = False
         self.in_flight = 0
         self.lock: asyncio.Lock | None = None
@@ -162,7 +149,7 @@ class FixtureApp:
         if self.load_delay:
             await asyncio.sleep(self.load_delay)
         try:
-            self.weights = json.loads(Path(self.model_uri).read_text())["weights"]
+            self.model = load(self.model_class, self.model_uri)
             self.log.info("model loaded", extra={"fields": {"model.uri": self.model_uri}})
         except Exception as exc:
             self.log.error("model failed to load", extra={"fields": {"error": str(exc)}})
@@ -284,14 +271,14 @@ class FixtureApp:
 
     # --- handlers ----------------------------------------------------------------------
     async def h_live(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
-        if self.flaw == "live_tied_to_model" and self.weights is None:
+        if self.flaw == "live_tied_to_model" and self.model is None:
             raise HTTPError(503, "model not loaded")
-        if self.flaw == "live_runs_model" and self.weights is not None:
-            self._run([[0.0, 0.0, 0.0, 0.0]])
+        if self.flaw == "live_runs_model" and self.model is not None:
+            self._run(self.model.example(), 1)
         return 200, {"live": True}, {}
 
     async def h_ready(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
-        if self.flaw != "ready_always" and (self.weights is None or self.draining):
+        if self.flaw != "ready_always" and (self.model is None or self.draining):
             raise HTTPError(503, "draining" if self.draining else "model not loaded")
         return 200, {"ready": True}, {}
 
@@ -309,7 +296,14 @@ class FixtureApp:
 
     async def h_model_meta(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
         self._check_model(params)
-        meta = json.loads(json.dumps(METADATA))
+        cls = self.model_class
+        meta = {
+            "name": MODEL_NAME,
+            "versions": [MODEL_VERSION],
+            "platform": cls.platform,
+            "inputs": [spec.metadata() for spec in cls.inputs],
+            "outputs": cls.outputs(self.flaw),
+        }
         if self.flaw == "bad_metadata":
             meta["inputs"][0].update(datatype="float64", shape="4")
         return 200, meta, {}
@@ -317,7 +311,7 @@ class FixtureApp:
     async def h_model_ready(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
         if self.flaw != "model_ready_any":
             self._check_model(params)
-        if self.weights is None:
+        if self.model is None:
             raise HTTPError(503, "model not loaded")
         return 200, {"name": params["model_name"], "ready": True}, {}
 
@@ -337,21 +331,23 @@ class FixtureApp:
             {},
         )
 
-    def _run(self, rows: list[list[float]]) -> tuple[list[int], list[list[float]]]:
+    def _run(self, columns: dict[str, list[Any]], rows: int) -> list[list[float]]:
         started = time.perf_counter()
-        assert self.weights is not None
-        labels, probs = predict(self.weights, rows)
+        assert self.model is not None
+        probs = self.model.predict(columns, rows, self.flaw)
         if self.flaw != "no_model_metrics":
             self.model_hist.labels(MODEL_NAME, MODEL_VERSION).observe(time.perf_counter() - started)
             self.model_count.labels(MODEL_NAME, MODEL_VERSION).inc()
-        return labels, probs
+        return probs
 
     def _invalid(self, message: str) -> HTTPError:
         if self.flaw == "validation_422":
             return HTTPError(422, message)
         return HTTPError(400, message)
 
-    def _parse(self, raw: bytes) -> tuple[dict[str, Any], list[list[float]]]:
+    def _parse(self, raw: bytes) -> tuple[dict[str, Any], dict[str, list[Any]], int]:
+        """Validate a request against the metadata: (body, values by input, rows)."""
+
         def reject(token: str) -> float:
             if self.flaw == "nan_passthrough":
                 return float(token)
@@ -363,45 +359,123 @@ class FixtureApp:
             raise self._invalid(f"malformed JSON: {str(exc)[:80]}") from None
         if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
             raise self._invalid("the body must be an object with an 'inputs' list")
-        inputs = body["inputs"]
+        specs = self.model_class.inputs
         if self.flaw == "bad_input_500":
-            tensor = next(t for t in inputs if t["name"] == "features")  # StopIteration -> 500
-        else:
-            named = [t for t in inputs if isinstance(t, dict) and t.get("name") == "features"]
-            if len(named) != 1:
-                raise self._invalid("exactly one input 'features' is required")
-            tensor = named[0]
-        if len(inputs) != 1:
-            raise self._invalid("unexpected extra inputs")
-        if tensor.get("datatype") != "FP64":
-            raise self._invalid(f"features must be FP64, not {tensor.get('datatype')!r}")
+            for spec in specs:  # StopIteration (a missing input), TypeError (not an object) -> 500
+                next(t for t in body["inputs"] if t["name"] == spec.name)
+        tensors = self._match(body["inputs"], specs)
+        columns: dict[str, list[Any]] = {}
+        sizes = set()
+        for spec in specs:
+            rows, columns[spec.name] = self._tensor(tensors[spec.name], spec)
+            sizes.add(rows)
+        if self.flaw == "ragged_rows_zip":
+            return body, columns, min(sizes)  # pairs rows up as zip() does
+        if len(sizes) != 1:
+            raise self._invalid(f"the inputs have different batch sizes: {sorted(sizes)}")
+        return body, columns, sizes.pop()
+
+    def _match(self, inputs: list[Any], specs: tuple[Spec, ...]) -> dict[str, dict[str, Any]]:
+        """The request's tensor for each declared input; 400 for unknown, repeated, missing."""
+        declared = [spec.name for spec in specs]
+        found: dict[str, dict[str, Any]] = {}
+        for tensor in inputs:
+            if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
+                raise self._invalid("each input must be an object with a string 'name'")
+            name = tensor["name"]
+            if name not in declared:
+                if self.flaw == "extra_inputs_ignored":
+                    continue
+                if self.flaw == "extra_feature_unnamed":
+                    raise self._invalid("unexpected extra inputs")
+                raise self._invalid(
+                    f"unknown input {name[:64]!r}; this model takes {', '.join(map(repr, declared))}"
+                )
+            if name in found:
+                raise self._invalid(f"input {name!r} appears more than once")
+            found[name] = tensor
+        missing = [name for name in declared if name not in found]
+        if missing:
+            if self.flaw == "missing_feature_unnamed":
+                raise self._invalid("a required input is missing")
+            raise self._invalid("missing input(s): " + ", ".join(map(repr, missing)))
+        return found
+
+    def _tensor(self, tensor: dict[str, Any], spec: Spec) -> tuple[int, list[Any]]:
+        """(rows, flat values) of one input, checked against its spec."""
+        where = f"input {spec.name!r}"
+        datatype = tensor.get("datatype")
+        # The datatype_not_checked flaw takes any OIP datatype and casts the data.
+        coerce = (
+            self.flaw == "datatype_not_checked"
+            and datatype != spec.datatype
+            and datatype in OIP_DATATYPES
+        )
+        if datatype != spec.datatype and not coerce:
+            if self.flaw == "mistyped_feature_unnamed":
+                raise self._invalid("an input has the wrong datatype")
+            raise self._invalid(f"{where}: datatype must be {spec.datatype}, not {datatype!r:.40}")
         shape, data = tensor.get("shape"), tensor.get("data")
+        wanted = "[" + ", ".join("N" if d == -1 else str(d) for d in spec.shape) + "]"
         if (
-            not isinstance(shape, list) or len(shape) != 2 or shape[1] != 4
-            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
+            not isinstance(shape, list) or len(shape) != len(spec.shape)
+            or not all(type(d) is int and d > 0 and s in (-1, d) for d, s in zip(shape, spec.shape, strict=True))
         ):  # fmt: skip
-            raise self._invalid(f"shape must be [n, 4], not {shape!r}")
+            raise self._invalid(f"{where}: shape must be {wanted} with N >= 1, not {shape!r:.40}")
         flat = data if isinstance(data, list) else None
         if flat and any(isinstance(x, list) for x in flat):
             flat = [v for row in flat for v in (row if isinstance(row, list) else [row])]
-        if flat is None or len(flat) != shape[0] * 4:
-            raise self._invalid("data does not match the shape")
-        for x in flat:
+        if flat is None or len(flat) != math.prod(shape):
+            raise self._invalid(f"{where}: data does not match the shape {shape}")
+        convert = self._coerce if coerce else self._element
+        return shape[0], [convert(x, spec, where) for x in flat]
+
+    def _element(self, x: Any, spec: Spec, where: str) -> Any:
+        datatype = spec.datatype
+        if isinstance(x, float) and not math.isfinite(x) and datatype != "BYTES":
+            if self.flaw == "nan_passthrough":
+                return x
+            raise self._invalid(f"{where}: data must be finite numbers")
+        if datatype == "FP64":
+            if x is None and spec.nullable:
+                return None
             if isinstance(x, bool) or not isinstance(x, int | float):
-                raise self._invalid("data must be numbers")
-            if not math.isfinite(x) and self.flaw != "nan_passthrough":
-                raise self._invalid("data must be finite numbers")
-        rows = [[float(v) for v in flat[i : i + 4]] for i in range(0, len(flat), 4)]
-        return body, rows
+                raise self._invalid(f"{where}: data must be numbers")
+            return float(x)
+        if datatype == "INT64":
+            if isinstance(x, bool) or not isinstance(x, int):
+                raise self._invalid(f"{where}: data must be integers")
+            if not INT64_RANGE[0] <= x <= INT64_RANGE[1]:
+                raise self._invalid(f"{where}: {x} is out of range for INT64")
+            return x
+        if datatype == "BOOL" and not isinstance(x, bool):
+            raise self._invalid(f"{where}: data must be booleans")
+        if datatype == "BYTES" and not isinstance(x, str):
+            raise self._invalid(f"{where}: data must be strings")
+        return x
+
+    def _coerce(self, x: Any, spec: Spec, where: str) -> Any:
+        """The datatype_not_checked flaw: cast whatever came to the declared type."""
+        try:
+            if spec.datatype == "BYTES":
+                return str(x)
+            if spec.datatype == "BOOL":
+                return x if isinstance(x, bool) else str(x).lower() in ("true", "1")
+            value = float(x)
+            if not math.isfinite(value):
+                raise ValueError(value)
+            return int(value) if spec.datatype == "INT64" else value
+        except (TypeError, ValueError):
+            raise self._invalid(f"{where}: cannot read {x!r:.40} as {spec.datatype}") from None
 
     async def h_infer(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
         if self.flaw == "model_name_label_from_url":
             self.model_count.labels(params["model_name"], MODEL_VERSION)
         self._check_model(params)
         raw = await self._body(receive, headers)
-        if self.weights is None:
+        if self.model is None:
             if self.flaw == "infer_waits_for_model":
-                while self.weights is None:
+                while self.model is None:
                     await asyncio.sleep(0.05)
             else:
                 raise HTTPError(503, "model not loaded")
@@ -413,8 +487,8 @@ class FixtureApp:
             raise HTTPError(503, "overloaded", {"retry-after": "1"})
         self.in_flight += 1
         try:
-            body, rows = self._parse(raw)
-            if self.flaw == "crash_on_batch" and len(rows) >= 3:
+            body, columns, rows = self._parse(raw)
+            if self.flaw == "crash_on_batch" and rows >= 3:
                 raise RuntimeError("batch too large for the model")
             if self.flaw == "health_blocked":
                 time.sleep(0.3)  # blocks the event loop
@@ -426,7 +500,7 @@ class FixtureApp:
                 assert self.lock is not None
                 async with self.lock:
                     await asyncio.sleep(0.06)
-            labels, probs = self._run(rows)
+            probs = self._run(columns, rows)
         finally:
             self.in_flight -= 1
         if self.flaw == "wrong_answer":
@@ -434,12 +508,8 @@ class FixtureApp:
         response = {
             "model_name": MODEL_NAME,
             "model_version": MODEL_VERSION,
-            "outputs": [
-                {"name": "label", "datatype": "INT64", "shape": [len(rows)], "data": labels},
-                {"name": "probabilities", "datatype": "FP64", "shape": [len(rows), 4],
-                 "data": [p for row in probs for p in row]},
-            ],
-        }  # fmt: skip
+            "outputs": self.model.response(probs, self.flaw),
+        }
         if "id" in body and self.flaw != "no_id_echo":
             response["id"] = body["id"]
         return 200, response, {}

@@ -10,15 +10,22 @@ from hypothesis import strategies as st
 
 from modelrail_conformance.failures import RuleViolation
 from modelrail_conformance.registry import Level
+from modelrail_conformance.rules._features import (
+    expect_400,
+    golden_features,
+    mistyped,
+    replaced,
+    with_extra_row,
+)
 from modelrail_conformance.rules._support import error_body_problem, exchange, model_path, rule
 from modelrail_conformance.rules._tensors import (
     ERROR_KINDS,
     EXAMPLES,
     HYPOTHESIS_SETTINGS,
-    JUNK_KINDS,
     Case,
     contract_error_case,
     junk_case,
+    junk_kinds,
     model_metadata,
     send,
 )
@@ -107,8 +114,10 @@ def bad_requests_400(target: Target) -> None:
 
     Checked by:
         Hypothesis derives invalid requests from the model metadata (6 of each kind,
-        derandomised), each breaking one thing in an otherwise valid request; every one
-        must be a 400.
+        derandomised), each breaking one thing in one input of an otherwise valid request;
+        every one must be a 400. A wrong datatype is one of another kind than the declared
+        one (strings or booleans for a number, floats for an integer, anything else for a
+        boolean or a string), never another width of the same kind (FP32 for FP64).
         A failure is shrunk and shown as a curl command.
 
     Fix:
@@ -196,15 +205,129 @@ def hostile_input_4xx(target: Target) -> None:
 
     Checked by:
         Hypothesis derives hostile requests from the model metadata (4 of each kind,
-        derandomised); each must get a status from 400 to 499. A failure is shrunk and shown as a curl command.
+        derandomised), non-finite and out-of-range numbers in numeric inputs only (none
+        when the model has no numeric input); each must get a status from 400 to 499. A
+        failure is shrunk and shown as a curl command.
 
     Fix:
         Reject unknown inputs and non-finite numbers during validation, and map JSON
         recursion and decoding errors to 400.
     """
     metadata = model_metadata(target)
-    strategies = [junk_case(metadata, kind) for kind in JUNK_KINDS]
+    strategies = [junk_case(metadata, kind) for kind in junk_kinds(metadata)]
     _check_cases(target, strategies, set(range(400, 500)), 'a 4xx with {"error"}')
 
 
-RULES = (error_body, bad_requests_400, unknown_model_404, method_and_size, hostile_input_4xx)
+@rule("ERR-006", Level.MUST, "A missing feature is a 400 that names it")
+def missing_feature_named(target: Target) -> None:
+    """A request without one of the model's inputs MUST get 400 with an error message that names the missing input.
+
+    Why:
+        A tabular model takes one input per feature; when a client drops one (a renamed
+        column, a join that lost it), the message has to say which, or the client's owner
+        compares dozens of names by hand.
+
+    Checked by:
+        For each input of the golden request (at most 16, spread over the list), sending
+        the golden request without it; each answer must be a 400 whose ``error`` contains
+        that input's name. Not applicable when the metadata declares a single input.
+
+    Fix:
+        Compare the request's input names with the metadata's and answer
+        ``{"error": "missing input(s): 'tenure_months'"}``, naming every one missing.
+    """
+    golden, inputs = golden_features(target)
+    for tensor_ in inputs:
+        name = tensor_["name"]
+        rest = [t for t in golden["inputs"] if t is not tensor_]
+        expect_400(target, dict(golden, inputs=rest), f"input {name!r} left out", name)
+
+
+@rule("ERR-007", Level.MUST, "A feature of the wrong datatype is a 400 that names it")
+def mistyped_feature_named(target: Target) -> None:
+    """A request with one input sent as another datatype than the metadata declares MUST get 400 with an error message that names that input.
+
+    Why:
+        Columns change type on the way (numbers read as text, categories label-encoded);
+        coercing them silently gives wrong predictions, and an error without the name
+        leaves the client guessing which column it was.
+
+    Checked by:
+        For each input of the golden request (at most 16, spread over the list), sending
+        the golden request with that input mistyped: numbers and booleans as BYTES strings
+        of their JSON text (``"12.5"``, ``"true"``), BYTES as INT64 codes, datatype and data
+        agreeing with each other; each answer must be a 400 whose ``error`` contains that
+        input's name. Not applicable when the metadata declares a single input.
+
+    Fix:
+        Check each input's ``datatype`` against the metadata before reading its data, and
+        answer ``{"error": "input 'monthly_charges': datatype must be FP64, not BYTES"}``.
+    """
+    golden, inputs = golden_features(target)
+    for tensor_ in inputs:
+        name, wrong = tensor_["name"], mistyped(tensor_)
+        body = replaced(golden, tensor_, wrong)
+        sent = f"input {name!r} as {wrong['datatype']} instead of {tensor_.get('datatype')}"
+        expect_400(target, body, sent, name)
+
+
+@rule("ERR-008", Level.MUST, "An undeclared input is a 400 that names it")
+def extra_feature_named(target: Target) -> None:
+    """A request with an input the metadata does not declare MUST get 400 with an error message that names the undeclared input.
+
+    Why:
+        An extra column is usually a misspelt feature or one the model was not trained
+        on; ignoring it hides the mistake, and naming it shows the client which one.
+
+    Checked by:
+        Sending the golden request plus a copy of its first input renamed
+        ``modelrail_extra_<random>``; the answer must be a 400 whose ``error`` contains that
+        name. Not applicable when the metadata declares a single input.
+
+    Fix:
+        Reject input names the metadata does not list, naming them:
+        ``{"error": "unknown input(s): 'tenure'; this model takes ..."}``.
+    """
+    golden, inputs = golden_features(target)
+    name = f"modelrail_extra_{uuid.uuid4().hex[:8]}"
+    body = dict(golden, inputs=[*golden["inputs"], dict(inputs[0], name=name)])
+    expect_400(target, body, f"an extra input {name!r}", name)
+
+
+@rule("ERR-009", Level.MUST, "Inputs with different row counts are a 400")
+def ragged_rows_400(target: Target) -> None:
+    """A request whose inputs have different numbers of rows (first dimensions) MUST get 400.
+
+    Why:
+        With one tensor per feature, columns of different lengths are a client bug (a
+        filter applied to one column); pairing rows up anyway silently predicts on
+        misaligned or truncated rows, and indexing past the shortest one is a 5xx.
+
+    Checked by:
+        Sending the golden request with its first row repeated in one input (shape and
+        data agreeing), once in the first input and once in the last; each answer must
+        be a 400. Not applicable when the metadata declares a single input.
+
+    Fix:
+        After checking each input against the metadata, check that every input has the
+        same first dimension, and answer 400 naming the row counts.
+    """
+    golden, inputs = golden_features(target)
+    for chosen in inputs[:1] + inputs[1:][-1:]:  # the first and the last
+        grown = with_extra_row(chosen)
+        rows = grown["shape"][0]
+        sent = f"input {chosen['name']!r} with {rows} rows and the others with {rows - 1}"
+        expect_400(target, replaced(golden, chosen, grown), sent)
+
+
+RULES = (
+    error_body,
+    bad_requests_400,
+    unknown_model_404,
+    method_and_size,
+    hostile_input_4xx,
+    missing_feature_named,
+    mistyped_feature_named,
+    extra_feature_named,
+    ragged_rows_400,
+)

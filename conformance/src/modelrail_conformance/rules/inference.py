@@ -13,16 +13,15 @@ from modelrail_conformance.registry import Level
 from modelrail_conformance.rules._support import exchange, model_path, rule
 from modelrail_conformance.rules._tensors import (
     HYPOTHESIS_SETTINGS,
+    flatten,
+    kind_of,
     model_metadata,
     valid_request,
 )
 from modelrail_conformance.target import Target
 
-
-def _flatten(data: Any) -> list[Any]:
-    if isinstance(data, list):
-        return [x for item in data for x in _flatten(item)]
-    return [data]
+PER_REQUEST = frozenset({"prediction_id"})
+"""Outputs whose values are new on every request: compared by datatype and shape only."""
 
 
 def _same(expected: Any, received: Any, tolerance: float) -> bool:
@@ -40,16 +39,17 @@ def _infer(target: Target, body: Any) -> Any:
 
 @rule("INF-001", Level.MUST, "The golden request gives the golden response")
 def golden_response(target: Target) -> None:
-    """POST /v2/models/{name}/infer with the golden request MUST answer 200 with every output listed in the golden response: same name, datatype and shape, numbers within ``tolerance``.
+    """POST /v2/models/{name}/infer with the golden request MUST answer 200 with every output listed in the golden response: same name, datatype and shape, numbers within ``tolerance``, strings and booleans exactly.
 
     Why:
         The golden pair pins the model's behaviour end to end: serialisation, feature
-        order and the artefact that was actually packaged.
+        names and types, and the artefact that was actually packaged.
 
     Checked by:
         Sending ``golden_request`` and comparing each output of ``golden_response`` (which
-        may list only a subset) element by element; floats within ``tolerance``
-        (absolute), everything else exactly.
+        may list only a subset) element by element; numbers within ``tolerance``
+        (absolute), everything else (BYTES class names, booleans) exactly.
+        ``prediction_id`` (new on every request) is compared by datatype and shape only.
 
     Fix:
         Package the model artefact the golden files were made from, or regenerate the
@@ -80,7 +80,9 @@ def golden_response(target: Target) -> None:
                     f"{want[key]!r}",
                     reproduce=ex.curl,
                 )
-        expected_data, received_data = _flatten(want.get("data")), _flatten(got.get("data"))
+        if name in PER_REQUEST:
+            continue
+        expected_data, received_data = flatten(want.get("data")), flatten(got.get("data"))
         if len(expected_data) != len(received_data):
             raise RuleViolation(
                 ex.request, f"{len(received_data)} values in {name}",
@@ -88,11 +90,10 @@ def golden_response(target: Target) -> None:
             )  # fmt: skip
         for index, (e, r) in enumerate(zip(expected_data, received_data, strict=True)):
             if not _same(e, r, config.tolerance):
+                numeric = isinstance(e, int | float) and not isinstance(e, bool)
+                how = f"tolerance {config.tolerance:g}" if numeric else "exactly"
                 raise RuleViolation(
-                    ex.request,
-                    f"{name}[{index}] = {r!r}",
-                    f"{e!r} (tolerance {config.tolerance:g})",
-                    reproduce=ex.curl,
+                    ex.request, f"{name}[{index}] = {r!r}", f"{e!r} ({how})", reproduce=ex.curl
                 )
 
 
@@ -132,13 +133,16 @@ def metadata_requests_succeed(target: Target) -> None:
         crashes for batch sizes or values the model never saw in the golden files.
 
     Checked by:
-        Hypothesis derives 30 requests from the metadata (derandomised, so runs repeat),
-        with batch sizes 1-4 and finite values, and shrinks a failure to a minimal curl
-        command.
+        Hypothesis derives 30 requests from the metadata (derandomised, so runs repeat):
+        one tensor per declared input, all with the same batch size (1-4), finite numbers,
+        JSON booleans for BOOL and short printable strings for BYTES (mostly values the
+        model never saw: an unseen category must still get an answer), never null. A
+        failure is shrunk to a minimal curl command.
 
     Fix:
-        Make the handler generic over the batch dimension and validate against the
-        metadata, not against the golden request's sizes.
+        Make the handler generic over the batch dimension, validate against the metadata,
+        not against the golden request's sizes, and encode categories so that an unseen
+        one is handled (one-hot encoding with ``handle_unknown="ignore"`` does).
     """
     metadata = model_metadata(target)
     names = [o.get("name") for o in metadata.get("outputs") or []]
@@ -162,7 +166,7 @@ def metadata_requests_succeed(target: Target) -> None:
                     reproduce=ex.curl,
                 )
             shape = out.get("shape") or []
-            count = len(_flatten(out.get("data")))
+            count = len(flatten(out.get("data")))
             if not isinstance(shape, list) or math.prod(shape) != count:
                 raise RuleViolation(
                     ex.request,
@@ -174,4 +178,65 @@ def metadata_requests_succeed(target: Target) -> None:
     check()
 
 
-RULES = (golden_response, request_id_echoed, metadata_requests_succeed)
+_JSON_KIND = {
+    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "bytes": lambda v: isinstance(v, str),
+}
+
+
+def _output_problem(spec: dict[str, Any], out: dict[str, Any] | None) -> str | None:
+    """How an output differs from its metadata entry (None when it follows it)."""
+    name, datatype, declared = spec.get("name"), str(spec.get("datatype")), spec.get("shape")
+    if out is None:
+        return f"no output {name!r}"
+    if out.get("datatype") != datatype:
+        return f"{name}.datatype = {out.get('datatype')!r} where the metadata says {datatype!r}"
+    shape = out.get("shape")
+    if isinstance(declared, list) and (
+        not isinstance(shape, list)
+        or len(shape) != len(declared)
+        or any(d != -1 and d != s for d, s in zip(declared, shape, strict=True))
+    ):
+        return f"{name}.shape = {shape!r} where the metadata says {declared!r}"
+    kind = kind_of(datatype)
+    bad = [v for v in flatten(out.get("data")) if not _JSON_KIND[kind](v)]
+    if bad:
+        return f"{name}.data holds {bad[0]!r}, not a JSON {kind} value for {datatype}"
+    return None
+
+
+@rule("INF-004", Level.MUST, "Outputs have the datatypes and shapes the metadata declares")
+def outputs_follow_metadata(target: Target) -> None:
+    """Every output the metadata declares MUST come back with the declared ``datatype``, a shape of the declared rank and fixed sizes, and data of that datatype's JSON kind (strings for BYTES, booleans for BOOL, numbers otherwise).
+
+    Why:
+        Clients decode outputs by the metadata: a label declared INT64 that arrives as
+        class names (or the reverse) breaks every typed client and dashboard, although the
+        golden comparison and the value counts may still look right.
+
+    Checked by:
+        Sending the golden request and comparing each output the metadata declares with
+        its entry: datatype, rank, every fixed dimension, and the JSON type of every value.
+
+    Fix:
+        Build the output metadata from what predict returns (BYTES ``label`` when the
+        classes are strings, INT64 when they are integers), not from a hand-written list.
+    """
+    metadata = model_metadata(target)
+    ex = _infer(target, target.config.golden_request_body())
+    data = ex.json()
+    if ex.status != 200 or not isinstance(data, dict):
+        raise RuleViolation(ex.request, ex.describe(), "200 with outputs", reproduce=ex.curl)
+    outputs = {o.get("name"): o for o in data.get("outputs") or [] if isinstance(o, dict)}
+    for spec in [o for o in metadata.get("outputs") or [] if isinstance(o, dict)]:
+        problem = _output_problem(spec, outputs.get(spec.get("name")))
+        if problem:
+            raise RuleViolation(
+                ex.request, problem, f"outputs as GET {model_path(target.config.model_name)} "
+                "declares them", reproduce=ex.curl,
+            )  # fmt: skip
+
+
+RULES = (golden_response, request_id_echoed, metadata_requests_succeed, outputs_follow_metadata)

@@ -157,9 +157,9 @@ def no_payloads(target: Target) -> None:
         by more people than the data's owners allow.
 
     Checked by:
-        Sending the golden request with a canary number in the tensor data and a canary
-        string in ``parameters`` (and in an input's ``parameters``), then searching stdout
-        and stderr for either canary.
+        Sending the golden request with a canary number in the data of its first float
+        input, a canary string in the data of its first BYTES input and in ``parameters``
+        (the request's and an input's), then searching stdout and stderr for either canary.
 
     Fix:
         Log only metadata (route, status, sizes, durations); never log ``await
@@ -169,15 +169,16 @@ def no_payloads(target: Target) -> None:
     canary = f"mr-canary-{uuid.uuid4().hex}"
     body = json.loads(json.dumps(target.config.golden_request_body()))
     body["parameters"] = {**body.get("parameters", {}), "note": canary}
-    first = body["inputs"][0]
-    first.setdefault("parameters", {})["note"] = canary
-    number = f"{CANARY_NUMBER}"
-    if (
-        isinstance(first.get("data"), list)
-        and first["data"]
-        and isinstance(first["data"][0], float | int)
-    ):
-        first["data"][0] = CANARY_NUMBER
+    body["inputs"][0].setdefault("parameters", {})["note"] = canary
+    needles = [canary]
+    for kind, value in (("FP", CANARY_NUMBER), ("BYTES", canary)):
+        for tensor_ in body["inputs"]:
+            data = tensor_.get("data")
+            flat = isinstance(data, list) and data and not isinstance(data[0], list)
+            if flat and str(tensor_.get("datatype")).startswith(kind):
+                data[0] = value
+                needles.append(f"{value}")
+                break
     request_id = f"mr-{uuid.uuid4().hex}"
     path = model_path(target.config.model_name) + "/infer"
     exchange(
@@ -191,7 +192,7 @@ def no_payloads(target: Target) -> None:
     access_records(target, request_id)
     time.sleep(0.3)
     text = target.main.all_logs()
-    for needle in (canary, number):
+    for needle in dict.fromkeys(needles):
         if needle in text:
             line = next(line for line in text.splitlines() if needle in line)
             raise RuleViolation(

@@ -81,8 +81,9 @@ def model_metadata_rule(target: Target) -> None:
         string, and every tensor entry is well-formed.
 
     Fix:
-        Describe each tensor with an OIP datatype (``FP64``, ``INT64``, ``BYTES``...) and
-        an integer shape list, e.g. ``{"name": "features", "datatype": "FP64", "shape": [-1, 4]}``.
+        Describe each tensor with an OIP datatype (``FP64``, ``INT64``, ``BOOL``, ``BYTES``...)
+        and an integer shape list, one entry per feature for a tabular model, such as
+        ``{"name": "contract", "datatype": "BYTES", "shape": [-1]}``.
     """
     name = target.config.model_name
     base = target.base_url

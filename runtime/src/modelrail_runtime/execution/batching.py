@@ -1,17 +1,17 @@
-"""Adaptive micro-batching: concurrent requests share one predict call (`PREDICT_MODE=batch`).
+"""Adaptive micro-batching: concurrent requests share one predict call (`PREDICT_MODE=batch`,
+or `auto` for a slow model whose cost is mostly per call).
 
 Each request's tensors join a queue. A single worker takes the queued requests, up to
-`BATCH_MAX_SIZE` rows in all, and waits at most `BATCH_MAX_WAIT_MS` for more to join; it
-stacks their rows, predicts once in its own thread and hands every request its own rows
-back. So a request waits at most `BATCH_MAX_WAIT_MS` beyond the predict of the batch ahead
-of it. Under load the batches fill up while the previous one is predicted; a lone
-request waits out the timer.
+`BATCH_MAX_SIZE` rows in all, and waits at most `BATCH_MAX_WAIT_MS` (default 0) for more
+to join; it stacks their rows, predicts once in its own thread and hands every request its
+own rows back. Under load the batches fill up while the previous one is predicted, so no
+wait is needed for them to form; a wait only holds a lone request back for company.
 
-The trade-off, and why it is off by default: a model whose predict costs much per call
-and little per row (a forest of trees, a neural network) does several times more requests
-per second with lower tail latency under concurrency, because that cost is paid once per
-batch. A lone request pays up to `BATCH_MAX_WAIT_MS` more latency, and a cheap model (the
-example logistic regression) gains nothing and pays the queue and thread hops.
+The trade-off: a model whose predict costs much per call and little per row (a forest of
+trees, a pipeline of scikit-learn steps, a neural network) does several times more
+requests per second with lower tail latency under concurrency, because that cost is paid
+once per batch. A cheap model (a linear model on a few numbers) gains nothing and pays the
+queue and thread hops: `auto` predicts those inline.
 
 Isolation: when a batched predict fails, each of its requests is predicted alone, so an
 error reaches only the request that causes it. Requests whose inputs cannot be stacked

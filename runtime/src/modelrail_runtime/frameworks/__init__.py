@@ -11,13 +11,16 @@ import importlib
 import importlib.util
 from typing import TYPE_CHECKING, Final
 
-from ..artifacts import ModelLoadError
+from ..artifacts import ModelLoadError, VerifiedArtifact
+from ..tabular import SchemaError, TabularSchema
 
 if TYPE_CHECKING:
     from ..adapter import ModelAdapter
 
 BUILT_IN: Final = {
     "scikit-learn": ("modelrail_runtime.frameworks.sklearn", "SklearnAdapter", "sklearn"),
+    "xgboost": ("modelrail_runtime.frameworks.xgboost", "XGBoostAdapter", "xgboost"),
+    "lightgbm": ("modelrail_runtime.frameworks.lightgbm", "LightGBMAdapter", "lightgbm"),
 }
 """Framework name -> (module, adapter class, the extra that installs its libraries)."""
 
@@ -44,6 +47,34 @@ def adapter_for(framework: str) -> ModelAdapter:
             f"modelrail-runtime[{extra}]"
         )
     return adapter
+
+
+def recorded_schema(artifact: VerifiedArtifact) -> TabularSchema | None:
+    """The tabular schema metadata.json records beside ``artifact`` (None: none recorded).
+
+    Raises:
+        ModelLoadError: the recorded schema is malformed.
+    """
+    try:
+        return TabularSchema.from_metadata(artifact.metadata)
+    except SchemaError as exc:
+        raise ModelLoadError(str(exc)) from None
+
+
+def required_schema(artifact: VerifiedArtifact, framework: str) -> TabularSchema:
+    """The tabular schema of an adapter that serves only tabular models.
+
+    Raises:
+        ModelLoadError: metadata.json records no schema, or a malformed one.
+    """
+    schema = recorded_schema(artifact)
+    if schema is None:
+        raise ModelLoadError(
+            f"metadata.json beside {artifact.path} records no feature schema, which a "
+            f"{framework} model is served with: re-run `make train` (save_model(..., "
+            "schema=TabularSchema.infer(table, task)))"
+        )
+    return schema
 
 
 def adapter_missing_libraries(adapter: object) -> list[str]:

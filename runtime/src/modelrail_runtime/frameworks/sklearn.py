@@ -22,22 +22,25 @@ from platform import python_version
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+from numpy.typing import NDArray
 
-from ..adapter import FeatureSpec, MonitoringSpec, Tensor
+from ..adapter import FeatureSpec, MonitoringSpec, Predictor, Tensor
 from ..artifacts import ModelLoadError
 from ..oip.signature import ModelSignature, TensorSpec
+from ..tabular import MatrixModel, TabularPredictor, Task, TaskKind
+from . import recorded_schema
 
 if TYPE_CHECKING:
     from ..artifacts import VerifiedArtifact
 
 INPUT: Final = "input-0"
 
-DEFAULT_TRUSTED_TYPES: Final = ("sklearn.tree._tree.Tree",)
+DEFAULT_TRUSTED_TYPES: Final = ("sklearn.tree._tree.Tree", "numpy.dtype")
 """Types trusted beyond skops' own defaults (scikit-learn estimators, numpy arrays).
 
-skops rebuilds a tree from its node arrays without running code from the file, but leaves
-the type out of its defaults; every tree ensemble (RandomForest, GradientBoosting,
-ExtraTrees) needs it.
+skops rebuilds them from plain data without running code from the file, but leaves them
+out of its defaults: a tree (every RandomForest, GradientBoosting and ExtraTrees needs
+it), and a dtype (an encoder's ``dtype`` parameter, e.g. OneHotEncoder's).
 """
 
 # A fixed timestamp for every zip entry: the artifact's bytes must not depend on the clock.
@@ -97,12 +100,16 @@ class SklearnAdapter:
 
         return _normalise(sio.dumps(model))
 
-    def load(self, artifact: VerifiedArtifact) -> SklearnPredictor:
+    def load(self, artifact: VerifiedArtifact) -> Predictor:
         """Load skops bytes, refusing any type outside skops' defaults and the trusted ones.
+
+        A tabular model (metadata.json records its features and task) is served with named
+        features; an artifact without them keeps the single ``input-0`` tensor.
 
         Raises:
             ModelLoadError: the bytes are not a skops file, hold an untrusted type, or do not
-                hold a fitted classifier with ``predict_proba`` and classes 0..k-1.
+                hold a fitted estimator the recorded task can use (a classifier with
+                ``predict_proba`` and the recorded classes, a regressor with ``predict``).
         """
         import skops.io as sio  # noqa: PLC0415
 
@@ -120,6 +127,9 @@ class SklearnAdapter:
             raise
         except Exception as exc:
             raise ModelLoadError(f"model artifact is not a loadable skops file: {exc}") from exc
+        schema = recorded_schema(artifact)
+        if schema is not None:
+            return TabularPredictor(schema, _matrix_model(model, schema.task))
         classes = getattr(model, "classes_", None)
         features = getattr(model, "n_features_in_", None)
         if not hasattr(model, "predict_proba") or classes is None or not isinstance(features, int):
@@ -166,6 +176,46 @@ class SklearnPredictor:
             probabilities = np.asarray(self._model.predict_proba(inputs[INPUT]), np.float64)
         labels = np.argmax(probabilities, axis=1).astype(np.int64)
         return {"label": labels, "probabilities": probabilities}
+
+
+def _matrix_model(model: Any, task: Task) -> MatrixModel:
+    """``model``'s scores for the encoded matrix: probabilities in the task's class order
+    (a classifier fitted on the classes themselves, or on their indices), or values."""
+    from sklearn import config_context  # noqa: PLC0415
+
+    if task.kind is TaskKind.REGRESSION:
+        if not hasattr(model, "predict"):
+            raise ModelLoadError("model artifact does not hold a fitted scikit-learn regressor")
+        method = model.predict
+    else:
+        fitted = [_plain(value) for value in getattr(model, "classes_", [])]
+        classes = list(task.classes)
+        indices = list(range(len(classes)))
+        if not hasattr(model, "predict_proba") or fitted not in (classes, indices):
+            raise ModelLoadError(
+                "model artifact does not hold a fitted scikit-learn classifier with "
+                f"predict_proba over the recorded classes {classes}"
+            )
+        if fitted == indices != classes and set(classes) == set(indices):
+            # Fitted on the classes themselves (columns in another order than recorded) or
+            # on their indices: both fit, and they give different labels.
+            raise ModelLoadError(
+                f"the recorded classes {classes} are the model's classes in another order: "
+                f"record them in the model's order {fitted}"
+            )
+        method = model.predict_proba
+
+    def scores(matrix: NDArray[np.float64]) -> NDArray[Any]:
+        # Inputs were checked by the protocol layer; NaN marks missing or unseen values,
+        # which the pipeline handles: scikit-learn's own per-call checks are skipped.
+        with config_context(assume_finite=True, skip_parameter_validation=True):
+            return np.asarray(method(matrix))
+
+    return scores
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _normalise(raw: bytes) -> bytes:

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
 
@@ -59,4 +60,10 @@ class BatchHistogram(Collector):
             cumulative = np.cumsum(counts)
             buckets = [(le, float(count)) for le, count in zip(self._les, cumulative, strict=True)]
             family.add_metric(list(labels), buckets, total)
+            if len(self.bounds) and self.bounds[0] < 0:
+                # Below zero, add_metric leaves out _sum (no longer monotonic) and _count
+                # with it; a Histogram keeps _count, and so does this one: a regressor's
+                # values, bucketed at their training quantiles, may well be negative.
+                named = dict(zip(self.labelnames, labels, strict=True))
+                family.samples.append(Sample(self.name + "_count", named, buckets[-1][1]))
         yield family

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from .batch_histogram import BatchHistogram
+from .columns import feature_values, prediction_values
 from .drift import SlidingWindow, binned_psi
 from .registry import MODEL_LABELS
 
@@ -34,6 +35,7 @@ MAX_PENDING: Final = 65_536
 OTHER_CLASS: Final = "other"
 """The ``predicted_class`` label of a prediction outside the model's declared classes."""
 SCORE_BUCKETS: Final = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+FEATURE_LABELS: Final = (*MODEL_LABELS, "feature")
 
 Pending = tuple[Mapping[str, "Tensor"], Mapping[str, "Tensor"]]
 
@@ -80,6 +82,38 @@ class MonitorMetrics:
             MODEL_LABELS,
             registry=registry,
         )
+        self.missing_values = Counter(
+            "model_input_missing_values",
+            "Input values sent as missing (null), by feature.",
+            FEATURE_LABELS,
+            registry=registry,
+        )
+        self.out_of_range = Counter(
+            "model_input_out_of_range_values",
+            "Numeric input values outside the training range, by feature.",
+            FEATURE_LABELS,
+            registry=registry,
+        )
+        self.unseen_categories = Counter(
+            "model_input_unseen_categories",
+            "Categorical input values never seen in training, by feature.",
+            FEATURE_LABELS,
+            registry=registry,
+        )
+        self._registry = registry
+        self.prediction_value: BatchHistogram | None = None
+
+    def watch_values(self, buckets: tuple[float, ...]) -> None:
+        """Register the regression histogram, bucketed like the training predictions."""
+        if self.prediction_value is None:
+            self.prediction_value = BatchHistogram(
+                "model_prediction_value",
+                "Value the model predicted (its first target), one observation per row; the "
+                "buckets are the quantiles of its predictions on the training data.",
+                [*MODEL_LABELS, "output"],
+                buckets or (0.0,),
+            )
+            self._registry.register(self.prediction_value)
 
     def observe_predictions(
         self,
@@ -116,7 +150,6 @@ class ModelMonitor:
         self._pending: collections.deque[Pending] = collections.deque(maxlen=MAX_PENDING)
         self._model: LoadedModel | None = None
         self._window: SlidingWindow | None = None
-        self._classes: NDArray[np.float64] = np.zeros(0)
         self._class_names: tuple[str, ...] = ()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -125,16 +158,28 @@ class ModelMonitor:
 
     def attach(self, model: LoadedModel) -> None:
         """Start watching ``model`` (called once it is loaded)."""
+        spec = model.monitoring
         with self._lock:
             self._model = model
-            classes = sorted(model.monitoring.classes)
-            self._classes = np.asarray(classes, dtype=np.float64)
-            self._class_names = (*(str(value) for value in classes), OTHER_CLASS)
+            self._class_names = (*(str(value) for value in spec.classes), OTHER_CLASS)
             reference = model.reference
+            if spec.value_output is not None:
+                cuts = reference.prediction.binning.cuts if reference is not None else ()
+                self.metrics.watch_values(tuple(cuts))
+            for feature in spec.features:  # every series exists from the start
+                labels = (model.name, model.version, feature.name)
+                self.metrics.missing_values.labels(*labels)
+                self.metrics.out_of_range.labels(*labels)
+                self.metrics.unseen_categories.labels(*labels)
             if reference is None:
                 logger.warning(
                     "no reference profile beside the model artifact: drift detection is off "
                     "(re-run `make train` to write one)"
+                )
+            elif [f.name for f in reference.features] != [f.name for f in spec.features]:
+                logger.warning(
+                    "the reference profile watches other features than the model declares: "
+                    "drift detection is off (re-run `make train`)"
                 )
             elif self._window_rows > 0:
                 self._window = SlidingWindow(self._window_rows, len(reference.features) + 1)
@@ -177,10 +222,27 @@ class ModelMonitor:
 
     def _fold(self, model: LoadedModel, batch: list[Pending]) -> None:
         spec = model.monitoring
-        labels = np.concatenate(
-            [np.asarray(outputs[spec.class_output]).reshape(-1) for _, outputs in batch]
-        ).astype(np.float64)
-        index = _class_index(self._classes, labels)
+        output = spec.watched_output
+        predicted = np.concatenate(
+            [prediction_values(outputs, output, spec.classes) for _, outputs in batch]
+        )
+        if spec.classes:
+            self._count_classes(model, batch, predicted.astype(np.intp))
+        elif self.metrics.prediction_value is not None:
+            labels = (model.name, model.version, output)
+            self.metrics.prediction_value.observe_many(labels, predicted)
+        columns = [
+            np.concatenate([feature_values(feature, inputs) for inputs, _ in batch])
+            for feature in spec.features
+        ]
+        self._count_quality(model, columns)
+        if self._window is not None and model.reference is not None:
+            self._window.add(np.column_stack([*columns, predicted]))
+
+    def _count_classes(
+        self, model: LoadedModel, batch: list[Pending], index: NDArray[np.intp]
+    ) -> None:
+        spec = model.monitoring
         counts = np.bincount(index, minlength=len(self._class_names)).astype(np.int64)
         scores = None
         if spec.score_output is not None:
@@ -192,15 +254,24 @@ class ModelMonitor:
         self.metrics.observe_predictions(
             model.name, model.version, self._class_names, counts, scores
         )
-        reference = model.reference
-        if self._window is None or reference is None:
-            return
-        tensors = {
-            name: np.concatenate([np.asarray(inputs[name]) for inputs, _ in batch])
-            for name in {feature.input for feature in reference.features}
-        }
-        columns = [tensors[feature.input][:, feature.column] for feature in reference.features]
-        self._window.add(np.column_stack([*columns, labels]))
+
+    def _count_quality(self, model: LoadedModel, columns: list[NDArray[np.float64]]) -> None:
+        metrics = self.metrics
+        for feature, values in zip(model.monitoring.features, columns, strict=True):
+            labels = (model.name, model.version, feature.name)
+            if feature.categories:
+                unseen = int(np.count_nonzero(values == len(feature.categories)))
+                if unseen:
+                    metrics.unseen_categories.labels(*labels).inc(unseen)
+                continue
+            missing = np.isnan(values)
+            if missing.any():
+                metrics.missing_values.labels(*labels).inc(int(missing.sum()))
+            if feature.minimum is not None and feature.maximum is not None:
+                present = values[~missing]
+                outside = (present < feature.minimum) | (present > feature.maximum)
+                if outside.any():
+                    metrics.out_of_range.labels(*labels).inc(int(outside.sum()))
 
     def _update_drift(self, model: LoadedModel) -> None:
         reference = model.reference
@@ -216,12 +287,3 @@ class ModelMonitor:
         prediction = reference.prediction
         value = binned_psi(prediction.binning, rows[:, -1]) if enough else float("nan")
         metrics.prediction_drift.labels(model.name, model.version, prediction.output).set(value)
-
-
-def _class_index(classes: NDArray[np.float64], labels: NDArray[np.float64]) -> NDArray[np.intp]:
-    """Position of each label in ``classes``; ``len(classes)`` for anything else."""
-    if len(classes) == 0:
-        return np.zeros(len(labels), dtype=np.intp)
-    position = np.searchsorted(classes, labels)
-    known = classes[np.minimum(position, len(classes) - 1)] == labels
-    return np.where(known, position, len(classes)).astype(np.intp)

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from ..adapter import MonitoringSpec, Tensor
 from ..artifacts import ModelLoadError, VerifiedArtifact, read_companion
+from .columns import feature_values, prediction_values
 
 PROFILE_FILE = "reference_profile.json"
 METADATA_KEY = "reference_profile"
@@ -63,6 +64,8 @@ class Binning:
         """How many of ``values`` fall in each bin."""
         cuts = np.asarray(self.cuts, dtype=np.float64)
         column = np.asarray(values, dtype=np.float64)
+        # Missing values are counted by the data-quality metrics, not binned.
+        column = column[~np.isnan(column)]
         if self.kind == "numeric":
             index = np.searchsorted(cuts, column, side="right")
         elif len(cuts) == 0:
@@ -158,16 +161,24 @@ def build(
     """Profile the training ``inputs`` and the model's ``outputs`` for them."""
     features = []
     for feature in spec.features:
-        column = np.asarray(inputs[feature.input])[:, feature.column]
-        binning = (
-            numeric_binning(column) if feature.kind == "numeric" else categorical_binning(column)
-        )
-        features.append(FeatureProfile(feature.name, feature.input, feature.column, binning))
-    predicted = np.asarray(outputs[spec.class_output])
-    prediction = PredictionProfile(
-        spec.class_output, categorical_binning(predicted, [float(c) for c in spec.classes])
+        values = feature_values(feature, inputs)
+        if feature.kind == "numeric":
+            binning = numeric_binning(values[~np.isnan(values)])
+        elif feature.categories:
+            binning = categorical_binning(values, range(len(feature.categories)))
+        else:
+            binning = categorical_binning(values)
+        column = -1 if feature.column is None else feature.column
+        features.append(FeatureProfile(feature.name, feature.input, column, binning))
+    output = spec.watched_output
+    predicted = prediction_values(outputs, output, spec.classes)
+    if spec.classes:
+        binning = categorical_binning(predicted, range(len(spec.classes)))
+    else:
+        binning = numeric_binning(predicted)
+    return ReferenceProfile(
+        rows=len(predicted), features=tuple(features), prediction=PredictionProfile(output, binning)
     )
-    return ReferenceProfile(rows=len(predicted), features=tuple(features), prediction=prediction)
 
 
 def load_beside(artifact: VerifiedArtifact) -> ReferenceProfile | None:

@@ -1,7 +1,8 @@
 """OIP v2 (REST) bodies: parse and check inference requests, build inference responses.
 
 Every problem with a request is a `ProtocolError` whose message says what is wrong and
-what is expected, and never repeats a value taken from the request.
+what is expected, and never repeats a value taken from the request (but for the name of
+an unknown input: quoted, escaped and cut to 64 characters).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import NoneType
 from typing import Any
 
 import numpy as np
@@ -101,20 +103,39 @@ def _parse_inputs(raw: object, signature: ModelSignature) -> dict[str, Tensor]:
     expected = ", ".join(repr(spec.name) for spec in signature.inputs)
     if not isinstance(raw, list) or not raw:
         raise ProtocolError(f"'inputs' must be a non-empty list; this model takes {expected}")
+    packed = signature.packed
+    single = raw[0] if len(raw) == 1 and isinstance(raw[0], dict) else {}
+    if packed is not None and single.get("name") == packed.name:
+        return _unpack(_parse_tensor(single, packed), signature)
     tensors: dict[str, Tensor] = {}
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise ProtocolError("each entry of 'inputs' must be an object with a 'name'")
         spec = signature.input(item["name"])
         if spec is None:
-            raise ProtocolError(f"'inputs' names an unknown input; this model takes {expected}")
+            # The name is the client's: shown quoted and cut short, never as it came.
+            unknown = repr(item["name"][:64])
+            raise ProtocolError(
+                f"'inputs' names an unknown input {unknown}; this model takes {expected}"
+            )
         if spec.name in tensors:
             raise ProtocolError(f"input {spec.name!r} appears more than once")
         tensors[spec.name] = _parse_tensor(item, spec)
     missing = [spec.name for spec in signature.inputs if spec.name not in tensors]
     if missing:
         raise ProtocolError("missing input(s): " + ", ".join(repr(name) for name in missing))
+    rows = {len(tensor) for tensor in tensors.values() if tensor.ndim}
+    if len(signature.inputs) > 1 and len(rows) > 1:
+        raise ProtocolError("every input must have the same number of rows (first dimension)")
     return tensors
+
+
+def _unpack(packed: Tensor, signature: ModelSignature) -> dict[str, Tensor]:
+    """The columns of a packed ``[N, inputs]`` tensor, one per input, in input order."""
+    return {
+        spec.name: np.ascontiguousarray(packed[:, position])
+        for position, spec in enumerate(signature.inputs)
+    }
 
 
 def _parse_outputs(raw: object, signature: ModelSignature) -> tuple[str, ...]:
@@ -144,7 +165,7 @@ def _parse_tensor(item: Mapping[str, Any], spec: TensorSpec) -> Tensor:
     if not isinstance(data, list):
         raise ProtocolError(f"{where}: 'data' must be a list (flat row-major, or nested)")
     flat = _flatten(data, shape, where)
-    return _to_array(flat, shape, spec.datatype, where)
+    return _to_array(flat, shape, spec.datatype, where, spec.nullable)
 
 
 def _check_shape(raw: object, spec: TensorSpec, where: str) -> tuple[int, ...]:
@@ -185,12 +206,19 @@ def _collect(node: Any, shape: Sequence[int], out: list[Any], where: str) -> Non
         _collect(child, shape[1:], out, where)
 
 
-def _to_array(flat: list[Any], shape: tuple[int, ...], name: str, where: str) -> Tensor:
+def _to_array(
+    flat: list[Any], shape: tuple[int, ...], name: str, where: str, nullable: bool = False
+) -> Tensor:
     datatype = DATATYPES[name]
     # Exact element types, checked at C speed (`set(map(type, ...))`): numpy would quietly
     # turn booleans and numeric strings into numbers.
-    valid = set(map(type, flat)) <= _ELEMENT_TYPES[datatype.element]
-    if valid and datatype.bounds is not None and flat:
+    types = set(map(type, flat))
+    missing = nullable and NoneType in types
+    if missing:
+        types.discard(NoneType)
+        flat = [math.nan if value is None else value for value in flat]
+    valid = types <= _ELEMENT_TYPES[datatype.element]
+    if valid and datatype.bounds is not None and flat and not missing:
         low, high = datatype.bounds
         valid = low <= min(flat) and max(flat) <= high
     if not valid:
@@ -199,6 +227,8 @@ def _to_array(flat: list[Any], shape: tuple[int, ...], name: str, where: str) ->
         array = np.asarray(flat, dtype=datatype.numpy).reshape(shape)
     except (OverflowError, ValueError):
         raise ProtocolError(f"{where}: an element of 'data' is out of range for {name}") from None
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise ProtocolError(f"{where}: 'data' must hold finite numbers (no NaN or infinity)")
+    finite = array.dtype.kind != "f" or np.isfinite(array).all()
+    if not finite and (not missing or np.isinf(array).any()):
+        allowed = " (null marks a missing value)" if nullable else " (no NaN or infinity)"
+        raise ProtocolError(f"{where}: 'data' must hold finite numbers{allowed}")
     return array

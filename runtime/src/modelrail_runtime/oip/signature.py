@@ -16,6 +16,9 @@ class TensorSpec:
     name: str
     datatype: str
     shape: tuple[int, ...]
+    nullable: bool = False
+    """FP64/FP32 inputs only: JSON ``null`` elements are missing values (NaN to the model).
+    Not part of the protocol's metadata: the service says so in its own documentation."""
 
     def __post_init__(self) -> None:
         if self.datatype not in DATATYPES:
@@ -37,10 +40,17 @@ class ModelSignature:
 
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
+    packed: TensorSpec | None = None
+    """One tensor ``[N, len(inputs)]`` a request may send instead of one tensor per input,
+    when every input is a column of the same numeric datatype (split in input order)."""
 
     def input(self, name: str) -> TensorSpec | None:
         """The input called ``name``, if there is one."""
         return next((spec for spec in self.inputs if spec.name == name), None)
+
+    def with_output(self, spec: TensorSpec) -> ModelSignature:
+        """This signature with one more output."""
+        return ModelSignature(self.inputs, (*self.outputs, spec), self.packed)
 
     def output_names(self) -> tuple[str, ...]:
         """Output names, in declaration order."""

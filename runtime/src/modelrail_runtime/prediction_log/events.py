@@ -1,20 +1,21 @@
-"""Prediction events: what one logged prediction holds, and how a batch becomes a table.
+"""Prediction events: what one logged request holds, and how events become rows.
 
-One event per inference request (sampled), with these columns:
+The request path hands over one event per inference request (sampled); the writer turns
+events into a table with **one row per prediction** (a request of N rows gives N rows):
 
 | Column | Type | Content |
 | --- | --- | --- |
 | `timestamp` | timestamp[us, UTC] | when the prediction was made |
+| `prediction_id` | string | the row's id, returned to the caller as the `prediction_id` output |
 | `request_id` | string | the request's `X-Request-ID` (given or generated) |
 | `model_name`, `model_version` | string | the served model |
-| `latency_seconds` | double | time the model took for the request |
-| `rows` | int64 | rows in the request's batch |
-| `inputs` | struct of tensors | the request's tensors; null unless the policy is `store` |
-| `inputs_sha256` | string | sha256 of the tensors; null unless the policy is `hash` |
-| `outputs` | struct of tensors | every output tensor of the model |
+| `latency_seconds` | double | time the model took for the whole request |
+| `row` | int64 | the row's position in its request |
+| each input, by name | its type | the row's value; null unless the policy is `store` |
+| `inputs_sha256` | string | sha256 of the row's input values; null unless the policy is `hash` |
+| `output_<name>` | the output's type | the row's value of each output (a list for probabilities) |
 
-A tensor of shape ``[rows, n]`` is a list of ``rows`` lists of ``n`` values. Files are
-partitioned by day (``date=YYYY-MM-DD/``); readers add ``date`` from the path.
+Files are partitioned by day (``date=YYYY-MM-DD/``); readers add ``date`` from the path.
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ if TYPE_CHECKING:
     from ..adapter import Tensor
 
 InputPolicy = Literal["store", "hash", "drop"]
+PREDICTION_ID = "prediction_id"
+OUTPUT_PREFIX = "output_"
 
 
 class PredictionEvent(NamedTuple):
-    """One prediction, as the request path hands it over (nothing converted yet)."""
+    """One request's predictions, as the request path hands them over (nothing converted)."""
 
     timestamp: float
     request_id: str
@@ -48,123 +51,149 @@ class PredictionEvent(NamedTuple):
     inputs: Mapping[str, Tensor]
     outputs: Mapping[str, Tensor]
 
+    @property
+    def rows(self) -> int:
+        """Rows predicted (the first dimension of the outputs)."""
+        for tensor in self.outputs.values():
+            return len(tensor) if np.ndim(tensor) else 1
+        return 0
 
-def inputs_sha256(signature: ModelSignature, inputs: Mapping[str, Tensor]) -> str:
-    """sha256 over every input's name, dtype, shape and bytes, in signature order.
 
-    Equal inputs give equal hashes (to count repeats or join with other data without
+def row_sha256(signature: ModelSignature, inputs: Mapping[str, Tensor], row: int) -> str:
+    """sha256 over one row's values of every input, with names and dtypes, in order.
+
+    Equal rows give equal hashes (to count repeats, or to join with other data without
     storing the values). Inputs with few possible values can be recovered by hashing
     candidates: choose ``drop`` for those.
     """
     digest = hashlib.sha256()
     for spec in signature.inputs:
-        tensor = np.ascontiguousarray(inputs[spec.name])
-        digest.update(f"{spec.name}|{tensor.dtype.str}|{tensor.shape}|".encode())
-        if tensor.dtype.kind != "O":
-            digest.update(tensor.tobytes())
+        tensor = np.asarray(inputs[spec.name])
+        # A row of a BYTES tensor is a plain str: kept as an array, so that it has a dtype.
+        value = np.asarray(tensor[row], dtype=tensor.dtype)
+        digest.update(f"{spec.name}|{value.dtype.str}|{np.shape(value)}|".encode())
+        if value.dtype.kind != "O":
+            digest.update(np.ascontiguousarray(value).tobytes())
             continue
         # BYTES: an object array's own bytes are pointers; hash each element, length first.
-        for value in tensor.ravel():
-            item = value.encode() if isinstance(value, str) else bytes(value)
-            digest.update(len(item).to_bytes(8, "little") + item)
+        for item in np.ravel(value).tolist():
+            data = item.encode() if isinstance(item, str) else bytes(item)
+            digest.update(len(data).to_bytes(8, "little") + data)
     return digest.hexdigest()
 
 
 def to_table(events: Sequence[PredictionEvent], policy: InputPolicy) -> pa.Table:
-    """The events as one Arrow table (columns as in the module docstring)."""
+    """The events as one Arrow table, one row per prediction (columns as above)."""
     import pyarrow as pa  # noqa: PLC0415 - imported by the writer thread, never at start-up
 
     signature = events[0].signature
-    count = len(events)
-    micros = np.array([round(event.timestamp * 1_000_000) for event in events], dtype=np.int64)
-    inputs_type = _struct_type(signature.inputs)
-    if policy == "store":
-        inputs = _struct_column([event.inputs for event in events], signature.inputs)
-    else:
-        inputs = pa.nulls(count, type=inputs_type)
-    hashes = (
-        [inputs_sha256(signature, event.inputs) for event in events]
-        if policy == "hash"
-        else [None] * count
+    counts = [event.rows for event in events]
+    total = sum(counts)
+    micros = np.repeat([round(event.timestamp * 1_000_000) for event in events], counts).astype(
+        np.int64
     )
-    first_output = signature.outputs[0].name
-    columns = {
+    columns: dict[str, Any] = {
         "timestamp": pa.array(micros, type=pa.timestamp("us", tz="UTC")),
-        "request_id": pa.array([event.request_id for event in events], type=pa.string()),
-        "model_name": pa.array([event.model_name for event in events], type=pa.string()),
-        "model_version": pa.array([event.model_version for event in events], type=pa.string()),
-        "latency_seconds": pa.array([event.latency_seconds for event in events], type=pa.float64()),
-        "rows": pa.array([len(event.outputs[first_output]) for event in events], pa.int64()),
-        "inputs": inputs,
-        "inputs_sha256": pa.array(hashes, type=pa.string()),
-        "outputs": _struct_column([event.outputs for event in events], signature.outputs),
+        PREDICTION_ID: pa.array(_prediction_ids(events), type=pa.string()),
+        "request_id": pa.array(_repeat([e.request_id for e in events], counts), pa.string()),
+        "model_name": pa.array(_repeat([e.model_name for e in events], counts), pa.string()),
+        "model_version": pa.array(_repeat([e.model_version for e in events], counts), pa.string()),
+        "latency_seconds": pa.array(
+            np.repeat([e.latency_seconds for e in events], counts), pa.float64()
+        ),
+        "row": pa.array(np.concatenate([np.arange(n) for n in counts]), pa.int64()),
     }
+    for spec in signature.inputs:
+        if policy == "store":
+            columns[spec.name] = _row_column([e.inputs[spec.name] for e in events], spec)
+        else:
+            columns[spec.name] = pa.nulls(total, type=_row_type(spec))
+    hashes = (
+        [row_sha256(signature, e.inputs, row) for e in events for row in range(e.rows)]
+        if policy == "hash"
+        else [None] * total
+    )
+    columns["inputs_sha256"] = pa.array(hashes, type=pa.string())
+    for spec in _outputs(signature):
+        columns[OUTPUT_PREFIX + spec.name] = _row_column(
+            [e.outputs[spec.name] for e in events], spec
+        )
     return pa.Table.from_pydict(columns, schema=schema(signature))
 
 
 def schema(signature: ModelSignature) -> pa.Schema:
-    """The Arrow schema of the events of a model with ``signature``."""
+    """The Arrow schema of the prediction rows of a model with ``signature``."""
     import pyarrow as pa  # noqa: PLC0415
 
     return pa.schema(
         [
             ("timestamp", pa.timestamp("us", tz="UTC")),
+            (PREDICTION_ID, pa.string()),
             ("request_id", pa.string()),
             ("model_name", pa.string()),
             ("model_version", pa.string()),
             ("latency_seconds", pa.float64()),
-            ("rows", pa.int64()),
-            ("inputs", _struct_type(signature.inputs)),
+            ("row", pa.int64()),
+            *((spec.name, _row_type(spec)) for spec in signature.inputs),
             ("inputs_sha256", pa.string()),
-            ("outputs", _struct_type(signature.outputs)),
+            *((OUTPUT_PREFIX + spec.name, _row_type(spec)) for spec in _outputs(signature)),
         ]
     )
+
+
+def _outputs(signature: ModelSignature) -> list[TensorSpec]:
+    return [spec for spec in signature.outputs if spec.name != PREDICTION_ID]
+
+
+def _prediction_ids(events: Sequence[PredictionEvent]) -> list[str]:
+    ids: list[str] = []
+    for event in events:
+        given = event.outputs.get(PREDICTION_ID)
+        if given is not None:
+            ids.extend(str(value) for value in np.asarray(given).tolist())
+        else:
+            ids.extend(f"{event.request_id}-{row}" for row in range(event.rows))
+    return ids
+
+
+def _repeat(values: list[str], counts: list[int]) -> list[str]:
+    return [value for value, count in zip(values, counts, strict=True) for _ in range(count)]
 
 
 def _value_type(datatype: str) -> pa.DataType:
     import pyarrow as pa  # noqa: PLC0415
 
+    if datatype == "BYTES":  # strings in JSON: text in the lake
+        return pa.string()
     factory: Any = getattr(pa, DATATYPES[datatype].arrow)
     return factory()
 
 
-def _tensor_type(spec: TensorSpec) -> pa.DataType:
+def _row_type(spec: TensorSpec) -> pa.DataType:
+    """One row's value: a scalar for a ``[-1]`` tensor, nested lists for more dimensions."""
     import pyarrow as pa  # noqa: PLC0415
 
     nested = _value_type(spec.datatype)
-    for _ in spec.shape:
+    for _ in spec.shape[1:]:
         nested = pa.list_(nested)
     return nested
 
 
-def _struct_type(specs: Sequence[TensorSpec]) -> pa.DataType:
-    import pyarrow as pa  # noqa: PLC0415
-
-    return pa.struct([(spec.name, _tensor_type(spec)) for spec in specs])
-
-
-def _struct_column(tensors: Sequence[Mapping[str, Tensor]], specs: Sequence[TensorSpec]) -> Any:
-    import pyarrow as pa  # noqa: PLC0415
-
-    children = [_tensor_column([item[spec.name] for item in tensors], spec) for spec in specs]
-    return pa.StructArray.from_arrays(children, fields=list(_struct_type(specs)))
-
-
-def _tensor_column(tensors: Sequence[Tensor], spec: TensorSpec) -> pa.Array:
-    """One nested-list value per tensor, built from one flat buffer (no Python lists)."""
+def _row_column(tensors: Sequence[Tensor], spec: TensorSpec) -> pa.Array:
+    """One value per row of every tensor, built from one flat buffer (no Python lists)."""
     import pyarrow as pa  # noqa: PLC0415
 
     arrays = [np.asarray(tensor) for tensor in tensors]
     inner_shapes = {array.shape[1:] for array in arrays}
-    ragged = len(inner_shapes) != 1 or any(array.ndim != len(spec.shape) for array in arrays)
-    if ragged or 0 in next(iter(inner_shapes)):
-        return pa.array([array.tolist() for array in arrays], type=_tensor_type(spec))
+    if len(inner_shapes) != 1 or any(a.ndim != len(spec.shape) for a in arrays):
+        rows = [row for array in arrays for row in array.tolist()]
+        return pa.array(rows, type=_row_type(spec))
     (inner_shape,) = inner_shapes
-    flat = np.concatenate([np.ascontiguousarray(array).reshape(-1) for array in arrays])
-    nested: pa.Array = pa.array(flat, type=_value_type(spec.datatype))
+    stacked = np.concatenate(arrays) if arrays else np.zeros((0, *inner_shape))
+    flat = stacked.reshape(-1)
+    values = flat.tolist() if flat.dtype.kind == "O" else flat
+    nested: pa.Array = pa.array(values, type=_value_type(spec.datatype))
     for size in reversed(inner_shape):
-        offsets = np.arange(0, len(nested) + 1, size, dtype=np.int32)
+        offsets = np.arange(0, len(nested) + 1, max(size, 1), dtype=np.int32)
         nested = pa.ListArray.from_arrays(pa.array(offsets), nested)
-    lengths = np.fromiter((len(array) for array in arrays), dtype=np.int32, count=len(arrays))
-    outer = np.concatenate([np.zeros(1, dtype=np.int32), np.cumsum(lengths, dtype=np.int32)])
-    return pa.ListArray.from_arrays(pa.array(outer), nested)
+    return nested

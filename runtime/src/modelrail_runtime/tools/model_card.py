@@ -4,8 +4,8 @@ The card (``docs/model-card.md``) belongs to the project: its owners write the p
 Between the two marker lines below, this tool writes what the last ``make train``
 recorded in ``artifacts/metadata.json``, so that the figures on the card are those of the
 artifact that ships. Everything outside the markers is kept as it is. Each held-out metric
-with a ``min_<metric>`` in ``[tool.model-training.evaluation]`` of pyproject.toml says
-whether it passes that gate.
+with a gate in ``[tool.model-training.evaluation]`` of pyproject.toml, ``min_<metric>``
+(e.g. ``min_accuracy``) or ``max_<metric>`` (e.g. ``max_rmse``), says whether it passes it.
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def _code(value: object) -> str:
 
 
 def read_gates(pyproject: Path) -> dict[str, float]:
-    """The ``min_<metric>`` thresholds of ``[tool.model-training.evaluation]``, by metric.
+    """The ``min_<metric>`` and ``max_<metric>`` thresholds of
+    ``[tool.model-training.evaluation]``, by key (``max_regression``, the margin against the
+    previous model, is not a gate).
 
     A missing or unreadable file gives no gates: the card can still be filled, and
     ``make evaluate`` reports the configuration error.
@@ -59,9 +61,12 @@ def read_gates(pyproject: Path) -> dict[str, float]:
         return {}
     table = document.get("tool", {}).get("model-training", {}).get("evaluation", {})
     return {
-        key.removeprefix("min_"): float(value)
+        key: float(value)
         for key, value in (table.items() if isinstance(table, dict) else ())
-        if key.startswith("min_") and isinstance(value, int | float) and not isinstance(value, bool)
+        if key.startswith(("min_", "max_"))
+        and key != "max_regression"
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
     }
 
 
@@ -102,10 +107,11 @@ def _rows(metadata: dict[str, Any], gates: Mapping[str, float]) -> list[tuple[st
     metrics = metadata["metrics"]
     for name, value in sorted(metrics.items()) if isinstance(metrics, dict) else []:
         shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-        gate = gates.get(name)
-        if gate is not None and isinstance(value, int | float):
-            verdict = "passes" if value >= gate else "FAILS"
-            shown += f" ({verdict} the quality gate: min_{name} {gate})"
+        for key in (f"min_{name}", f"max_{name}"):
+            gate = gates.get(key)
+            if gate is not None and isinstance(value, int | float):
+                passes = value >= gate if key.startswith("min_") else value <= gate
+                shown += f" ({'passes' if passes else 'FAILS'} the quality gate: {key} {gate})"
         rows.append((f"Held-out {name}", shown))
     libraries = metadata.get("libraries")
     if isinstance(libraries, dict) and libraries:
