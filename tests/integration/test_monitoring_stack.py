@@ -25,20 +25,13 @@ from modelrail_conformance.target import HttpStatusWait, ServiceContainer
 from tests.conftest import require_command
 from tests.helpers import free_port
 from tests.integration.traffic import customers, features, infer_body, sample
+from tests.template.answers import FEATURES
 from tests.template.test_monitoring import ALERTS
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 WINDOW_ROWS = 300
 THRESHOLD = 0.2
-FEATURES = (
-    "tenure_months",
-    "monthly_charges",
-    "contract",
-    "payment_method",
-    "has_support",
-    "support_calls",
-)
 SHIFTED = "monthly_charges"
 INFER_ROUTE = "/v2/models/{model_name}/infer"
 

@@ -66,6 +66,16 @@ MODELS = {
 }
 """(framework, task) -> the answer set that generates it."""
 
+FEATURES = (
+    "tenure_months",
+    "monthly_charges",
+    "contract",
+    "payment_method",
+    "has_support",
+    "support_calls",
+)
+"""The example's named features (every framework and task), in the model's order."""
+
 PROJECT_DIR = "churn-model"
 """The destination folder name; the default project name is derived from it."""
 

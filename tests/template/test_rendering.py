@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.helpers import CONFORMANCE_DIR
-from tests.template.answers import MATRIX
+from tests.template.answers import FEATURES, MATRIX
 from tests.template.rendering import rendered_files
 
 EXPECTED_FILES = """
@@ -182,14 +182,7 @@ def test_conformance_parameters(rendered: dict[str, Path], answer_id: str) -> No
         assert all(50 < value < 500 for value in output["data"]), "a spend, to the cent"
     request = json.loads((project / modelrail["golden_request"]).read_text())
     features = [tensor["name"] for tensor in request["inputs"]]
-    assert features == [
-        "tenure_months",
-        "monthly_charges",
-        "contract",
-        "payment_method",
-        "has_support",
-        "support_calls",
-    ]
+    assert features == list(FEATURES)
     assert {tuple(tensor["shape"]) for tensor in request["inputs"]} == {(3,)}
 
 
