@@ -7,9 +7,10 @@ module is private and may change in any release.
   `Settings`, `SettingsError`.
 - Model adapters: `ModelAdapter` and `Predictor` (the two protocols a repository with an
   unusual model implements), `ModelSignature`, `TensorSpec`, `MonitoringSpec`,
-  `FeatureSpec`, `Tensor`, `VerifiedArtifact`, `ModelLoadError`, and `adapter_for`, the
-  adapters that ship with the runtime by name (``scikit-learn``, ``xgboost``,
-  ``lightgbm``: each behind the extra of the same name, ``sklearn`` for scikit-learn).
+  `FeatureSpec`, `TextSpec` (a free-text input) and its `TokenCounter`, `Tensor`,
+  `VerifiedArtifact`, `ModelLoadError`, and `adapter_for`, the adapters that ship with the
+  runtime by name (``scikit-learn``, ``xgboost``, ``lightgbm``: each behind the extra of
+  the same name, ``sklearn`` for scikit-learn).
 - Tabular models: `TabularSchema` (named features and the `Task`, inferred from the training
   table, with the matrix encoding training and serving share), `Feature`, `SchemaError`,
   and `TabularPredictor`, which an adapter wraps around its framework's model.
@@ -21,7 +22,15 @@ module is private and may change in any release.
 from importlib import metadata as _metadata
 from typing import TYPE_CHECKING
 
-from .adapter import FeatureSpec, ModelAdapter, MonitoringSpec, Predictor, Tensor
+from .adapter import (
+    FeatureSpec,
+    ModelAdapter,
+    MonitoringSpec,
+    Predictor,
+    Tensor,
+    TextSpec,
+    TokenCounter,
+)
 from .artifacts import ModelLoadError, VerifiedArtifact
 from .frameworks import adapter_for
 from .model import LoadedModel, load_model
@@ -58,6 +67,8 @@ __all__ = [
     "Task",
     "Tensor",
     "TensorSpec",
+    "TextSpec",
+    "TokenCounter",
     "VerifiedArtifact",
     "__version__",
     "adapter_for",

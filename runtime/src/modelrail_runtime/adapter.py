@@ -10,10 +10,11 @@ adapter to `serve` (docs: "Bring your own model format").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+import numpy as np
 from numpy.typing import NDArray
 
 from .oip.signature import ModelSignature
@@ -45,6 +46,24 @@ class FeatureSpec:
     """The training range: values outside it are counted as out of range."""
 
 
+TokenCounter = Callable[[Sequence[str]], tuple[NDArray[np.int64], NDArray[np.int64]]]
+"""Texts in; per text, the number of tokens and how many of them the model does not know."""
+
+
+@dataclass(frozen=True)
+class TextSpec:
+    """A BYTES input of free text, watched for its length and its vocabulary.
+
+    Monitoring derives numeric values from each text (its length in characters and, with a
+    ``tokens`` counter, the share of its tokens the model does not know), profiles them at
+    training time and compares traffic with that profile like any numeric feature.
+    """
+
+    input: str
+    tokens: TokenCounter | None = None
+    """The model's tokenizer or vocabulary, counting tokens and unknown tokens per text."""
+
+
 @dataclass(frozen=True)
 class MonitoringSpec:
     """What the service watches: the features, and the prediction.
@@ -62,13 +81,19 @@ class MonitoringSpec:
     """Classification: per-class probabilities (rows x classes), if the model has them."""
     value_output: str | None = None
     """Regression: the predicted values (rows, or rows x targets: the first is watched)."""
+    embedding_output: str | None = None
+    """Embedding: the vectors (rows x dimensions), watched through fixed projections."""
+    texts: tuple[TextSpec, ...] = ()
+    """Free-text inputs, watched for length and unknown tokens."""
 
     @property
     def watched_output(self) -> str:
         """The output whose distribution prediction drift compares with training."""
-        output = self.class_output or self.value_output
+        output = self.class_output or self.value_output or self.embedding_output
         if output is None:
-            raise ValueError("a MonitoringSpec names a class_output or a value_output")
+            raise ValueError(
+                "a MonitoringSpec names a class_output, a value_output or an embedding_output"
+            )
         return output
 
 
