@@ -31,6 +31,8 @@ PUBLIC = [
     "Task",
     "Tensor",
     "TensorSpec",
+    "TextSpec",
+    "TokenCounter",
     "VerifiedArtifact",
     "__version__",
     "adapter_for",
