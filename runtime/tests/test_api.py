@@ -31,6 +31,8 @@ PUBLIC = [
     "Task",
     "Tensor",
     "TensorSpec",
+    "TextPredictor",
+    "TextSchema",
     "TextSpec",
     "TokenCounter",
     "VerifiedArtifact",

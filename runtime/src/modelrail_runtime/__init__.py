@@ -14,6 +14,8 @@ module is private and may change in any release.
 - Tabular models: `TabularSchema` (named features and the `Task`, inferred from the training
   table, with the matrix encoding training and serving share), `Feature`, `SchemaError`,
   and `TabularPredictor`, which an adapter wraps around its framework's model.
+- Text models: `TextSchema` (one BYTES input of texts and the `Task`: classification or
+  embedding) and `TextPredictor`, which an adapter wraps around a model of texts.
 - Training and evaluation: `save_model` writes a trained model as the service loads it,
   `load_model` loads it back (hash-checked), as `SavedModel` and `LoadedModel`.
 - Tests: `ServiceClient`, the service in the test's own process (the ``testing`` extra).
@@ -37,7 +39,9 @@ from .model import LoadedModel, load_model
 from .oip.signature import ModelSignature, TensorSpec
 from .server import serve
 from .settings import Settings, SettingsError
-from .tabular import Feature, SchemaError, TabularPredictor, TabularSchema, Task
+from .tabular import Feature, TabularPredictor, TabularSchema
+from .task import SchemaError, Task
+from .text import TextPredictor, TextSchema
 from .training import SavedModel, save_model
 
 if TYPE_CHECKING:
@@ -67,6 +71,8 @@ __all__ = [
     "Task",
     "Tensor",
     "TensorSpec",
+    "TextPredictor",
+    "TextSchema",
     "TextSpec",
     "TokenCounter",
     "VerifiedArtifact",
