@@ -54,6 +54,11 @@ MATRIX: dict[str, dict[str, Any]] = {
         "python_version": "3.13",
         "model_framework": "lightgbm",
     },
+    "text-classification": {
+        "project_name": "Ticket Router",
+        "python_version": "3.12",
+        "model_task": "text-classification",
+    },
 }
 """Answer-set id -> answers (unanswered questions take their defaults)."""
 
@@ -65,6 +70,13 @@ MODELS = {
     for answer_id, answers in MATRIX.items()
 }
 """(framework, task) -> the answer set that generates it."""
+
+FRAMEWORKS_BY_TASK = {
+    "classification": ("scikit-learn", "xgboost", "lightgbm"),
+    "regression": ("scikit-learn", "xgboost", "lightgbm"),
+    "text-classification": ("scikit-learn",),
+}
+"""The frameworks copier.yml offers for each task."""
 
 FEATURES = (
     "tenure_months",
@@ -105,14 +117,18 @@ valid_answers = st.fixed_dictionaries(
         "description": free_text,
         "team": st.from_regex(r"\A@[a-z0-9]{1,8}/[a-z0-9][a-z0-9-]{0,8}\Z"),
         "python_version": st.sampled_from(["3.11", "3.12", "3.13"]),
-        "model_framework": st.sampled_from(["scikit-learn", "xgboost", "lightgbm"]),
-        "model_task": st.sampled_from(["classification", "regression"]),
         "latency_slo_p99_ms": st.integers(min_value=1, max_value=60_000),
         "availability_slo_percent": st.floats(min_value=95, max_value=99.999),
         "license": st.sampled_from(["Apache-2.0", "MIT", "Proprietary"]),
         "ci_provider": st.sampled_from(["github", "github+gitlab"]),
         "accelerator": st.sampled_from(["cpu", "nvidia-gpu"]),
     }
+).flatmap(
+    lambda answers: st.sampled_from(sorted(FRAMEWORKS_BY_TASK)).flatmap(
+        lambda task: st.sampled_from(FRAMEWORKS_BY_TASK[task]).map(
+            lambda framework: {**answers, "model_task": task, "model_framework": framework}
+        )
+    )
 )
 """Valid answers; the registry and namespace keep their defaults (derived from the team)."""
 
@@ -141,6 +157,9 @@ invalid_answers = st.one_of(
     _invalid("license", st.sampled_from(["GPL-3.0", "mit", ""])),
     _invalid("model_framework", st.sampled_from(["pytorch", "sklearn", "XGBoost", ""])),
     _invalid("model_task", st.sampled_from(["ranking", "Regression", "classifier", ""])),
+    st.sampled_from(["xgboost", "lightgbm"]).map(
+        lambda framework: {"model_task": "text-classification", "model_framework": framework}
+    ),
     _invalid("ci_provider", st.sampled_from(["gitlab", "GitHub", "circleci", ""])),
     _invalid("accelerator", st.sampled_from(["gpu", "amd-gpu", "CPU", ""])),
     _invalid(

@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from tests.helpers import REPO_ROOT, render
-from tests.template.answers import MATRIX, MODELS, invalid_answers
+from tests.template.answers import FRAMEWORKS_BY_TASK, MATRIX, MODELS, invalid_answers
 
 CONFIG = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
 QUESTIONS = {name: spec for name, spec in CONFIG.items() if not name.startswith("_")}
@@ -57,17 +57,43 @@ def test_matrix_covers_every_choice() -> None:
     for name, spec in ASKED.items():
         if "choices" not in spec:
             continue
-        choices = spec["choices"]
-        values = set(choices.values()) if isinstance(choices, dict) else set(choices)
+        values = choice_values(spec)
         used = {answers.get(name, spec["default"]) for answers in MATRIX.values()}
         assert used == values, f"{name}: the matrix misses {values - used}"
 
 
+def choice_values(spec: dict[str, Any]) -> set[str]:
+    """The values of a question's choices (a choice may be ``{value, validator}``)."""
+    choices = spec["choices"]
+    values = choices.values() if isinstance(choices, dict) else choices
+    return {value["value"] if isinstance(value, dict) else value for value in values}
+
+
 def test_matrix_covers_every_model() -> None:
-    frameworks = ASKED["model_framework"]["choices"].values()
-    tasks = ASKED["model_task"]["choices"].values()
-    assert set(MODELS) == {(framework, task) for framework in frameworks for task in tasks}
+    assert set(FRAMEWORKS_BY_TASK) == choice_values(ASKED["model_task"])
+    frameworks = {framework for offered in FRAMEWORKS_BY_TASK.values() for framework in offered}
+    assert frameworks == choice_values(ASKED["model_framework"])
+    offered = {(f, task) for task, names in FRAMEWORKS_BY_TASK.items() for f in names}
+    assert set(MODELS) == offered
     assert len(MODELS) == len(MATRIX), "one answer set per model: each trains its own example"
+
+
+UNOFFERED = sorted(
+    (framework, task)
+    for task in FRAMEWORKS_BY_TASK
+    for framework in choice_values(ASKED["model_framework"])
+    if framework not in FRAMEWORKS_BY_TASK[task]
+)
+
+
+@pytest.mark.parametrize(("framework", "task"), UNOFFERED)
+def test_a_framework_that_cannot_serve_the_task_is_refused(
+    tmp_path: Path, framework: str, task: str
+) -> None:
+    message = assert_refused(
+        tmp_path / "out", {"model_framework": framework, "model_task": task}
+    )
+    assert f'cannot serve the task "{task}"' in message
 
 
 def assert_refused(dst: Path, answers: dict[str, Any]) -> str:
