@@ -93,7 +93,7 @@ def test_a_framework_that_cannot_serve_the_task_is_refused(
     message = assert_refused(
         tmp_path / "out", {"model_framework": framework, "model_task": task}
     )
-    assert f'cannot serve the task "{task}"' in message
+    assert f'cannot serve the task "{task}": choose ' in message
 
 
 def assert_refused(dst: Path, answers: dict[str, Any]) -> str:
@@ -115,7 +115,7 @@ def assert_refused(dst: Path, answers: dict[str, Any]) -> str:
         ({"ci_provider": "gitlab"}, "is not in ['github', 'github+gitlab']"),
         ({"accelerator": "gpu"}, "is not in ['cpu', 'nvidia-gpu']"),
         ({"model_framework": "pytorch"}, "is not in ['scikit-learn', 'xgboost', 'lightgbm']"),
-        ({"model_task": "ranking"}, "is not in ['classification', 'regression']"),
+        ({"model_task": "ranking"}, "is not in ['classification', 'regression', 'text-classification']"),
         ({"runtime_index": "wheels"}, "the absolute path of a local directory"),
         ({"runtime_index": "https://ci:s3cret@pypi.example.com/simple"}, "carries credentials"),
     ],

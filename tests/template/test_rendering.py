@@ -108,6 +108,8 @@ def test_expected_file_set(rendered: dict[str, Path], answer_id: str) -> None:
     expected = {line.format(pkg=package) for line in EXPECTED_FILES.split()}
     if answers_of(project)["ci_provider"] == "github+gitlab":
         expected.add(".gitlab-ci.yml")
+    if answers_of(project)["model_task"] == "text-classification":
+        expected.add("data/tickets.csv")  # the labelled texts; a table is generated
     actual = {path.as_posix() for path in rendered_files(project)}
     assert actual == expected
 
@@ -137,7 +139,14 @@ def test_answers_are_recorded(rendered: dict[str, Path], answer_id: str) -> None
     recorded = answers_of(rendered[answer_id])
     for question, answer in MATRIX[answer_id].items():
         assert recorded[question] == answer
-    computed = {"runtime_version", "runtime_extra", "artifact_file", "runtime_index_is_local"}
+    computed = {
+        "runtime_version",
+        "runtime_extra",
+        "artifact_file",
+        "runtime_index_is_local",
+        "text_task",
+        "classifier",
+    }
     assert not computed & set(recorded), "computed values are never asked or recorded"
 
 
@@ -152,7 +161,7 @@ def test_conformance_parameters(rendered: dict[str, Path], answer_id: str) -> No
         "golden_request": "tests/golden/infer_request.json",
         "golden_response": "tests/golden/infer_response.json",
         # Labels match exactly; predicted values (the spend) to the cent.
-        "tolerance": 1e-6 if answers["model_task"] == "classification" else 0.01,
+        "tolerance": 0.01 if answers["model_task"] == "regression" else 1e-6,
         "startup_budget_seconds": 10,
         "shutdown_grace_seconds": 10,
         "load_delay_env": "MODEL_LOAD_DELAY_SECONDS",
@@ -170,6 +179,17 @@ def test_conformance_parameters(rendered: dict[str, Path], answer_id: str) -> No
     golden = json.loads((project / modelrail["golden_response"]).read_text())
     assert golden["model_name"] == answers["model_name"]
     (output,) = golden["outputs"]
+    request = json.loads((project / modelrail["golden_request"]).read_text())
+    if answers["model_task"] == "text-classification":
+        assert output == {
+            "name": "label",
+            "datatype": "BYTES",
+            "shape": [3],
+            "data": ["billing", "technical", "shipping"],
+        }
+        (text,) = request["inputs"]
+        assert (text["name"], text["datatype"], text["shape"]) == ("text", "BYTES", [3])
+        return
     if answers["model_task"] == "classification":
         assert output == {
             "name": "label",
@@ -180,7 +200,6 @@ def test_conformance_parameters(rendered: dict[str, Path], answer_id: str) -> No
     else:
         assert (output["name"], output["datatype"], output["shape"]) == ("prediction", "FP64", [3])
         assert all(50 < value < 500 for value in output["data"]), "a spend, to the cent"
-    request = json.loads((project / modelrail["golden_request"]).read_text())
     features = [tensor["name"] for tensor in request["inputs"]]
     assert features == list(FEATURES)
     assert {tuple(tensor["shape"]) for tensor in request["inputs"]} == {(3,)}
