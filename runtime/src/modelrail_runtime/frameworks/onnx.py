@@ -14,6 +14,13 @@ regression values ``[batch]``, ``[batch, 1]`` or ``[batch, targets]``. The batch
 be dynamic. The graph is checked against the schema at load (names, element types,
 shapes), then run once on zeros to check what it gives (probabilities that sum to 1).
 
+A sentence encoder (metadata.json records a text schema with an embedding task) is a graph
+of token ids in and one L2-normalised vector per text out, with its ``tokenizer.json``
+beside it (`modelrail_runtime.frameworks.onnx_text`). metadata.json also records
+``max_tokens``, the longest input the encoder reads (special tokens included; 256 for
+all-MiniLM-L6-v2): training passes it, ``save_model(..., metadata={"max_tokens": 256})``,
+and the service truncates longer texts there, as the model was trained to.
+
 Threads: each session runs an operator on one thread (``threads=1``) and never spins
 waiting for work. A service container has one or two CPUs, which the runtime already
 fills by predicting in threads or in micro-batches (``PREDICT_MODE``); onnxruntime's own
@@ -36,7 +43,9 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from ..artifacts import ModelLoadError
-from . import recorded_schema
+from ..task import TaskKind
+from ..text import TextPredictor, TextSchema
+from . import recorded_schema, recorded_text_schema
 
 if TYPE_CHECKING:
     from ..adapter import Predictor
@@ -115,12 +124,17 @@ class OnnxAdapter:
         )
 
     def load(self, artifact: VerifiedArtifact) -> Predictor:
-        """A `TabularPredictor` over the graph, when metadata.json records a feature schema.
+        """A `TextPredictor` over a sentence encoder, when metadata.json records a text
+        schema; a `TabularPredictor` over the graph, when it records a feature schema.
 
         Raises:
             ModelLoadError: the bytes are not a model onnxruntime can load; metadata.json
-                records no schema; or the graph does not fit it (see the module docstring).
+                records no schema (or, for an encoder, no tokenizer or ``max_tokens``); or
+                the graph does not fit it (see the module docstring).
         """
+        text_schema = recorded_text_schema(artifact)
+        if text_schema is not None:
+            return self._text_predictor(artifact, text_schema)
         from .onnx_tabular import tabular_predictor  # noqa: PLC0415 - onnxruntime loads here
 
         session = open_session(artifact.data, threads=self.threads, where=str(artifact.path))
@@ -132,6 +146,28 @@ class OnnxAdapter:
                 "schema=TabularSchema.infer(table, task)))"
             )
         return tabular_predictor(session, schema)
+
+    def _text_predictor(self, artifact: VerifiedArtifact, schema: TextSchema) -> TextPredictor:
+        """The sentence encoder with its tokenizer, counting tokens for monitoring."""
+        from .onnx_text import MAX_TOKENS_KEY, load_text_encoder  # noqa: PLC0415
+
+        if schema.task.kind is not TaskKind.EMBEDDING:
+            raise ModelLoadError(
+                f"metadata.json records a text {schema.task.kind} task, but the onnx adapter "
+                "serves text encoders only (an embedding task): serve a text classifier with "
+                "the scikit-learn adapter, or record TextSchema(Task.embedding(<dimensions>))"
+            )
+        max_tokens = artifact.metadata.get(MAX_TOKENS_KEY)
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 2:
+            found = "none" if max_tokens is None else "a value that is not a whole number >= 2"
+            raise ModelLoadError(
+                f"metadata.json beside {artifact.path} records {found} under "
+                f"{MAX_TOKENS_KEY!r}, the longest input the text encoder reads: pass it when "
+                f"training (save_model(..., metadata={{{MAX_TOKENS_KEY!r}: 256}}) for "
+                "all-MiniLM-L6-v2) and re-run `make train`"
+            )
+        encoder = load_text_encoder(artifact, max_tokens, threads=self.threads)
+        return TextPredictor(schema, encoder, tokens=encoder.count_tokens)
 
     def library_versions(self) -> dict[str, str]:
         """Versions of Python and of the libraries that run the artifact."""

@@ -41,6 +41,9 @@ TOKENIZER_KEY: Final = "tokenizer"
 """The metadata.json key of the tokenizer companion file (``{"file", "sha256"}``)."""
 TOKENIZER_FILE: Final = "tokenizer.json"
 """The companion file's name beside the artifact."""
+MAX_TOKENS_KEY: Final = "max_tokens"
+"""The metadata.json key of the longest input the encoder reads, special tokens included
+(training records it: ``save_model(..., metadata={"max_tokens": 256})``)."""
 EMBEDDING_OUTPUT: Final = "sentence_embedding"
 REQUIRED_INPUTS: Final = ("input_ids", "attention_mask")
 OPTIONAL_INPUTS: Final = ("token_type_ids",)
