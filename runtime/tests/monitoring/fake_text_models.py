@@ -144,5 +144,6 @@ class Encoder:
         vectors = counts @ self.matrix
         if self.shift is not None:
             vectors = vectors + self.shift * np.linalg.norm(vectors, axis=1, keepdims=True)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors /= np.where(norms == 0, 1.0, norms)  # an empty text: the zero vector
         return {"embedding": vectors.astype(np.float32)}

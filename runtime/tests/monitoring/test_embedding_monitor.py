@@ -188,3 +188,15 @@ def test_a_profile_without_the_embedding_turns_drift_off(caplog: pytest.LogCaptu
     assert "watches other outputs than the model declares" in caplog.text
     observe(monitor, encoder, tickets(np.random.default_rng(9), 200))
     assert all(value is None for value in gauges(registry).values())
+
+
+def test_a_vector_with_nan_is_left_out() -> None:
+    encoder = Encoder()
+    monitor, registry = monitored(encoder)
+    texts = tickets(np.random.default_rng(10), 200)
+    outputs = encoder.predict({"text": texts})
+    outputs["embedding"][0] = np.nan
+    monitor.observe({"text": texts}, outputs)
+    monitor.refresh()
+    calm = gauges(registry)
+    assert all(value is not None and 0 <= value < 0.15 for value in calm.values()), calm

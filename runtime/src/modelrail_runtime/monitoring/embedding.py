@@ -47,6 +47,11 @@ def vectors_of(outputs: Mapping[str, Tensor], output: str) -> NDArray[np.float64
     return tensor.reshape(len(tensor), -1)
 
 
+def finite_rows(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The vectors without NaN or infinite components (one would poison a mean)."""
+    return vectors[np.isfinite(vectors).all(axis=1)]
+
+
 def project(vectors: NDArray[np.float64], on: NDArray[np.float64]) -> NDArray[np.float64]:
     """Each vector's projection on each direction of ``on`` (rows x directions)."""
     return vectors @ on.T

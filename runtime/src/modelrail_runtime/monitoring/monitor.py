@@ -34,6 +34,7 @@ from .embedding import (
     RollingMean,
     combined_psi,
     cosine_distance,
+    finite_rows,
     project,
     vectors_of,
 )
@@ -329,7 +330,8 @@ class ModelMonitor:
             )
             self._window, self._directions, self._recent_mean = None, None, None
             return []
-        self._recent_mean.add(vectors)
+        # A row with a NaN projects to NaN (left out of the bins like a missing value).
+        self._recent_mean.add(finite_rows(vectors))
         return list(project(vectors, self._directions).T)
 
     def _count_classes(

@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 from ..adapter import MonitoringSpec, Tensor, TextSpec
 from ..artifacts import ModelLoadError, VerifiedArtifact, read_companion
 from .columns import feature_values, prediction_values
-from .embedding import PROJECTION_SEED, directions, project, vectors_of
+from .embedding import PROJECTION_SEED, directions, finite_rows, project, vectors_of
 from .text import (
     count_tokens,
     length_name,
@@ -336,8 +336,8 @@ def text_profile(text: TextSpec, inputs: Mapping[str, Tensor]) -> TextProfile:
 
 
 def embedding_profile(output: str, outputs: Mapping[str, Tensor]) -> EmbeddingProfile:
-    """Projections and mean of the training embeddings of ``output``."""
-    vectors = vectors_of(outputs, output)
+    """Projections and mean of the training embeddings of ``output`` (finite rows)."""
+    vectors = finite_rows(vectors_of(outputs, output))
     on = directions(vectors.shape[1])
     projected = project(vectors, on)
     return EmbeddingProfile(
