@@ -18,7 +18,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from modelrail_runtime import LoadedModel, ServiceClient, save_model
 from modelrail_runtime.monitoring.monitor import ModelMonitor
 from modelrail_runtime.monitoring.reference_profile import build
-from modelrail_runtime.monitoring.text import LENGTH_BUCKETS, MAX_TOKENIZED_TEXTS
+from modelrail_runtime.monitoring.text import (
+    LENGTH_BUCKETS,
+    MAX_TOKENIZED_TEXTS,
+    sample_rows,
+    texts_of,
+)
 
 MODEL = {"model_name": "router", "model_version": "v1"}
 TEXT = {**MODEL, "input": "text"}
@@ -210,3 +215,21 @@ def test_a_served_text_model_exports_its_text_metrics(tmp_path: Path) -> None:
     assert 0 < samples["model_training_unknown_token_share", "text"] < 0.05
     assert samples["model_feature_drift_psi", "text_length"] < THRESHOLD
     assert samples["model_feature_drift_psi", "text_unknown_token_share"] < THRESHOLD
+
+
+# --- the pieces --------------------------------------------------------------------------
+def test_a_text_input_is_one_text_per_row() -> None:
+    column = np.array([["first", "ignored"], ["second", "ignored"]], dtype=object)
+    assert texts_of({"text": column}, "text") == ["first", "second"]
+    assert texts_of({"text": np.array(["é", "caf\u00e9".encode()], dtype=object)}, "text") == [
+        "é",
+        "café",
+    ]
+
+
+def test_a_sample_of_rows_is_spread_evenly() -> None:
+    assert sample_rows(5, 10).tolist() == [0, 1, 2, 3, 4]
+    picked = sample_rows(10_000, 1_000)
+    assert len(picked) == 1_000
+    assert (picked[0], picked[-1]) == (0, 9_999)
+    assert set(np.diff(picked).tolist()) <= {10, 11}

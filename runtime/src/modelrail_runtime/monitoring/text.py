@@ -27,8 +27,8 @@ from .registry import MODEL_LABELS
 LENGTH_SUFFIX: Final = "_length"
 UNKNOWN_SHARE_SUFFIX: Final = "_unknown_token_share"
 LENGTH_BUCKETS: Final = tuple(float(2**power) for power in range(4, 15))
-"""16, 32, ..., 16384 characters: a bucket per doubling, from a short sentence to a
-document of several pages (16384 is also the default `MAX_STRING_BYTES`)."""
+"""16, 32, ..., 16384 characters: a bucket per doubling, from a few words to a document of
+several pages."""
 TEXT_LABELS: Final = (*MODEL_LABELS, "input")
 MAX_TOKENIZED_TEXTS: Final = 1_000
 """Texts of one input tokenised per refresh (about a second) at most: beyond it, an even
