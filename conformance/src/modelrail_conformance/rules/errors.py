@@ -303,9 +303,9 @@ def empty_batch_400(target: Target) -> None:
 
     Why:
         An empty batch is a client bug (a filter that removed every row). Models fail on
-        it in their own ways (scikit-learn raises, mean pooling divides by zero, ONNX
-        Runtime rejects a zero-sized axis), so a service that passes it on answers a 5xx
-        or NaN; a 200 with empty outputs hides the bug from the client.
+        it in their own ways (scikit-learn raises on zero samples, a numpy mean over an
+        empty axis is NaN), so a service that passes it on answers a 5xx or NaN; a 200
+        with empty outputs hides the bug from the client.
 
     Checked by:
         Sending the golden request with the first dimension of every input set to 0 and
