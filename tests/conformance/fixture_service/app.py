@@ -431,12 +431,12 @@ class FixtureApp:
 
     def _text(self, x: str, where: str) -> str:
         """A BYTES element: valid Unicode (no lone surrogates), at most MAX_STRING_BYTES."""
-        if self.flaw == "lenient_utf8":
-            return x
         try:
             size = len(x.encode("utf-8"))
         except UnicodeEncodeError:
-            raise self._invalid(f"{where}: a string is not valid Unicode text") from None
+            if self.flaw != "lenient_utf8":
+                raise self._invalid(f"{where}: a string is not valid Unicode text") from None
+            size = len(x.encode("utf-8", "surrogatepass"))
         if size > MAX_STRING_BYTES and self._text_limits:
             raise HTTPError(
                 413, f"{where}: a string of {size} bytes, more than the {MAX_STRING_BYTES} allowed"
