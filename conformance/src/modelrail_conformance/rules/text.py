@@ -50,7 +50,10 @@ def _golden_text(target: Target) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _invalid_utf8() -> st.SearchStrategy[bytes]:
-    """Short sequences of bytes 0x80-0xFF that are not UTF-8 (nor a JSON quote or escape)."""
+    """Short sequences of bytes 0x80-0xFF that are not UTF-8.
+
+    None of them is a quote or a backslash, so the JSON string around them stays whole.
+    """
 
     def invalid(raw: bytes) -> bool:
         try:
@@ -181,6 +184,7 @@ def unusual_text_200(target: Target) -> None:
     tensors = [t for t in golden["inputs"] if t.get("name") in names and flatten(t.get("data"))]
     rows = int((first.get("shape") or [1])[0])
     specs = [o for o in metadata.get("outputs") or [] if isinstance(o, dict)]
+    path = model_path(target.config.model_name) + "/infer"
     expected = "200 with the declared outputs"
     for index, (label, text) in enumerate(UNUSUAL_TEXT):
         tensor_ = tensors[index % len(tensors)]
@@ -189,7 +193,6 @@ def unusual_text_200(target: Target) -> None:
             raw = json.dumps(body, ensure_ascii=ascii_only).encode()
             case = Case(f"{label} in input {tensor_['name']!r} ({encoding})", raw)
             status, data, command, received = send(target, case, expected)
-            path = model_path(target.config.model_name) + "/infer"
             request = f"POST {path} with {case.label}"
             if status != 200 or not isinstance(data, dict):
                 raise RuleViolation(request, received, expected, reproduce=command)
@@ -202,7 +205,7 @@ def unusual_text_200(target: Target) -> None:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the service answered to one oversized request (status 0: no answer in time)."""
+    """What the service answered to one oversized request (status 0: no answer at all)."""
 
     label: str
     status: int
