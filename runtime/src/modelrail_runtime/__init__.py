@@ -16,6 +16,8 @@ module is private and may change in any release.
   and `TabularPredictor`, which an adapter wraps around its framework's model.
 - Training and evaluation: `save_model` writes a trained model as the service loads it,
   `load_model` loads it back (hash-checked), as `SavedModel` and `LoadedModel`.
+  `export_onnx` exports a PyTorch module to ONNX (torch in the training environment, the
+  ``export`` extra), `check_parity` compares the graph with the module (`ParityReport`).
 - Tests: `ServiceClient`, the service in the test's own process (the ``testing`` extra).
 """
 
@@ -32,6 +34,7 @@ from .adapter import (
     TokenCounter,
 )
 from .artifacts import ModelLoadError, VerifiedArtifact
+from .export import ParityReport, check_parity, export_onnx
 from .frameworks import adapter_for
 from .model import LoadedModel, load_model
 from .oip.signature import ModelSignature, TensorSpec
@@ -56,6 +59,7 @@ __all__ = [
     "ModelLoadError",
     "ModelSignature",
     "MonitoringSpec",
+    "ParityReport",
     "Predictor",
     "SavedModel",
     "SchemaError",
@@ -72,6 +76,8 @@ __all__ = [
     "VerifiedArtifact",
     "__version__",
     "adapter_for",
+    "check_parity",
+    "export_onnx",
     "load_model",
     "save_model",
     "serve",
