@@ -124,7 +124,6 @@ class OnnxAdapter:
         """
         from .onnx_tabular import tabular_predictor  # noqa: PLC0415 - onnxruntime loads here
 
-        session = open_session(artifact.data, threads=self.threads, where=str(artifact.path))
         schema = recorded_schema(artifact)
         if schema is None:
             raise ModelLoadError(
@@ -132,6 +131,7 @@ class OnnxAdapter:
                 "onnx model is served with: re-run `make train` (save_model(..., "
                 "schema=TabularSchema.infer(table, task)))"
             )
+        session = open_session(artifact.data, threads=self.threads, where=str(artifact.path))
         return tabular_predictor(session, schema)
 
     def library_versions(self) -> dict[str, str]:
