@@ -22,6 +22,7 @@ BUILT_IN: Final = {
     "scikit-learn": ("modelrail_runtime.frameworks.sklearn", "SklearnAdapter", "sklearn"),
     "xgboost": ("modelrail_runtime.frameworks.xgboost", "XGBoostAdapter", "xgboost"),
     "lightgbm": ("modelrail_runtime.frameworks.lightgbm", "LightGBMAdapter", "lightgbm"),
+    "onnx": ("modelrail_runtime.frameworks.onnx", "OnnxAdapter", "onnx"),
 }
 """Framework name -> (module, adapter class, the extra that installs its libraries)."""
 
