@@ -318,7 +318,8 @@ def markdown(
         "endpoint) and with what a team would otherwise pick (Seldon MLServer, BentoML), "
         "measured side by side in one run: every target serves the iris pipeline to the same "
         "request, the RandomForest targets a RandomForest, and the LightGBM targets (`lgbm` "
-        "ratios, issue 13) one LightGBM classifier. Method: bench/README.md.",
+        "ratios, issue 13) one LightGBM classifier; the sentence-embedding targets (issue 14) "
+        "have their own section at the end. Method: bench/README.md.",
         "",
         "## Run",
         "",
