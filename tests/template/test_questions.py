@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -46,6 +47,7 @@ def test_the_questions_of_the_issue_are_asked() -> None:
         "availability_slo_percent",
         "container_registry",
         "runtime_index",
+        "torch_index",
         "k8s_namespace",
         "ci_provider",
         "accelerator",
@@ -58,8 +60,18 @@ def test_matrix_covers_every_choice() -> None:
         if "choices" not in spec:
             continue
         values = choice_values(spec)
-        used = {answers.get(name, spec["default"]) for answers in MATRIX.values()}
+        used = {answers.get(name, default(spec, answers)) for answers in MATRIX.values()}
         assert used == values, f"{name}: the matrix misses {values - used}"
+
+
+def default(spec: dict[str, Any], answers: dict[str, Any]) -> Any:
+    """A question's default for ``answers``: a Jinja default rendered with them (and the
+    plain defaults of the questions they leave out)."""
+    value = spec["default"]
+    if not isinstance(value, str) or "{{" not in value:
+        return value
+    plain = {name: q["default"] for name, q in ASKED.items() if "{{" not in str(q["default"])}
+    return jinja2.Environment().from_string(value).render({**plain, **answers})
 
 
 def choice_values(spec: dict[str, Any]) -> set[str]:
@@ -114,10 +126,16 @@ def assert_refused(dst: Path, answers: dict[str, Any]) -> str:
         ({"k8s_namespace": "ML_models"}, "DNS-1123 label"),
         ({"ci_provider": "gitlab"}, "is not in ['github', 'github+gitlab']"),
         ({"accelerator": "gpu"}, "is not in ['cpu', 'nvidia-gpu']"),
-        ({"model_framework": "pytorch"}, "is not in ['scikit-learn', 'xgboost', 'lightgbm']"),
-        ({"model_task": "ranking"}, "is not in ['classification', 'regression', 'text-classification']"),
+        ({"model_framework": "torch"},
+         "is not in ['scikit-learn', 'xgboost', 'lightgbm', 'pytorch']"),
+        ({"model_task": "ranking"},
+         "is not in ['classification', 'regression', 'text-classification', 'embedding']"),
         ({"runtime_index": "wheels"}, "the absolute path of a local directory"),
         ({"runtime_index": "https://ci:s3cret@pypi.example.com/simple"}, "carries credentials"),
+        ({"model_framework": "pytorch", "torch_index": "wheels"},
+         "the absolute path of a local directory holding one"),
+        ({"model_framework": "pytorch", "torch_index": "https://ci:s3cret@torch.example.com/cpu"},
+         "UV_INDEX_PYTORCH_CPU_USERNAME"),
     ],
 )
 def test_refusals_say_how_to_fix_the_answer(
