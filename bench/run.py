@@ -792,8 +792,14 @@ def main(argv: list[str] | None = None) -> int:
         cells[key] = stats.summarise(
             r for r in runs if (r["target"], r["concurrency"], r["rows"]) == key
         )
-    checks = stats.issue_checks(cells, runs, container_results, args.concurrency)
-    checks += embedding.checks(cells, runs, container_results, agreement)
+    # Each group's checks when the run measured it: a run of one group alone prints no
+    # N/A lines for the others.
+    groups = {BY_ID[t].group for t in ids if t in BY_ID}
+    checks = []
+    if groups - {Group.EMBEDDING}:
+        checks += stats.issue_checks(cells, runs, container_results, args.concurrency)
+    if Group.EMBEDDING in groups:
+        checks += embedding.checks(cells, runs, container_results, agreement)
     meta["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]  # type: ignore[index]
     meta["elapsed_s"] = round(time.monotonic() - started, 1)
     results = report.results_document(
