@@ -133,7 +133,7 @@ def parity_check(agreement: Mapping[str, Any]) -> stats.Check:
     if not found:
         return stats.Check(PARITY_CHECK, "N/A", agreement.get("error", "not measured"))
     good = all(v["min"] >= PARITY_MIN_COSINE for v in found.values())
-    detail = ", ".join(f"{tid} min {v['min']:.6f}" for tid, v in found.items())
+    detail = ", ".join(f"{tid} min {v['min']:.8f}" for tid, v in found.items())
     return stats.Check(
         PARITY_CHECK, "PASS" if good else "FAIL", f"{detail} over {agreement['texts']} texts"
     )

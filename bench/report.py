@@ -429,6 +429,7 @@ def embedding_section(results: Mapping[str, Any] | None) -> list[str]:
         "",
         _ratio_table(results, EMBEDDING_RATIOS),
         "",
+        *_cpu_ratio(results),
         *(["Not available in this run:", "", *unavailable, ""] if unavailable else []),
         *_host_start(results, embedding=True),
         *_parity(agreement),
@@ -450,14 +451,33 @@ def _parity(agreement: Mapping[str, Any]) -> list[str]:
         return []
     if "error" in agreement:
         return [f"The two models' embeddings were not compared: {agreement['error']}", ""]
-    found = "; ".join(
-        f"{tid}: min {v['min']:.6f}, " + ", ".join(f"{c:.6f}" for c in v["cosines"])
-        for tid, v in agreement["targets"].items()
-    )
+    found = "; ".join(f"{tid} {v['min']:.8f}" for tid, v in agreement["targets"].items())
     return [
-        f"Same model on both sides: the cosine of each service embedding to (b-emb)'s, on "
-        f"the first {agreement['texts']} texts, one per request (at least "
-        f"{agreement['min_cosine']} required): {found}.",
+        f"Same model on both sides: the smallest cosine of a service's embedding to "
+        f"(b-emb)'s, over the first {agreement['texts']} texts, one per request (at least "
+        f"{agreement['min_cosine']} required; each text's in the results file): {found}.",
+        "",
+    ]
+
+
+def _cpu_ratio(results: Mapping[str, Any]) -> list[str]:
+    """b-emb's CPU time per request over c-emb's: on a shared host, a steadier measure of
+    what each request costs than the throughput ratio."""
+    cpu = {
+        (c["target"], c["concurrency"]): c.get("cpu_us_per_req")
+        for c in results["cells"]
+        if c["rows"] == 1
+    }
+    found = [
+        f"{cpu['b-emb', c] / cpu['c-emb', c]:.2f} at c={c}"
+        for c in sorted({c for _, c in cpu})
+        if cpu.get(("b-emb", c)) and cpu.get(("c-emb", c))
+    ]
+    if not found:
+        return []
+    return [
+        "CPU time per request, b-emb over c-emb (what one free core would give in "
+        f"throughput, whatever else runs): {', '.join(found)}.",
         "",
     ]
 
@@ -468,7 +488,14 @@ def _size_ratio(results: Mapping[str, Any]) -> list[str]:
     size_b = images.get("b-emb", {}).get("image_bytes")
     if not (size_c and size_b):
         return []
-    return [f"Image size c-emb/b-emb: {size_c / size_b:.2f}x.", ""]
+    base = results["meta"].get("base_image_bytes")
+    above = (
+        f" ({(size_c - base) / (size_b - base):.2f}x above the {base / 1e6:.0f} MB base image "
+        "both are built on)"
+        if base and size_b > base
+        else ""
+    )
+    return [f"Image size c-emb/b-emb: {size_c / size_b:.2f}x{above}.", ""]
 
 
 def plot(floor: Env, results: Path, png: Path) -> str | None:

@@ -787,6 +787,10 @@ def main(argv: list[str] | None = None) -> int:
     container_results = (
         run_containers(args, ctx, ids, wheels, wheels_error) if args.containers else {}
     )
+    if container_results:
+        # Every image is built on it: sizes above it compare what each server adds.
+        meta["base_image"] = args.base_image
+        meta["base_image_bytes"] = containers.image_bytes(args.base_image)
     cells = {}
     for key in {(r["target"], r["concurrency"], r["rows"]) for r in runs}:
         cells[key] = stats.summarise(

@@ -98,7 +98,7 @@ def test_parity_compares_each_service_with_the_baseline_text_by_text(
     assert tilted["min"] < 0.999
     check = embedding.parity_check(found)
     assert check.status == "FAIL"
-    assert "c-emb min 1.000000" in check.detail
+    assert "c-emb min 1.00000000" in check.detail
     assert check.detail.endswith("over 4 texts")
 
 
