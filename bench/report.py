@@ -196,9 +196,10 @@ def _host_start(results: Mapping[str, Any], *, embedding: bool = False) -> list[
     ]
 
 
-def _findings() -> list[str]:
-    """bench/findings.md: hand-written conclusions from profiles and variants, dated."""
-    path = BENCH_DIR / "findings.md"
+def _findings(name: str = "findings.md") -> list[str]:
+    """bench/findings.md (or the embedding group's own file): hand-written conclusions
+    from profiles and variants, dated."""
+    path = BENCH_DIR / name
     return [path.read_text().strip(), ""] if path.is_file() else []
 
 
@@ -443,6 +444,7 @@ def embedding_section(results: Mapping[str, Any] | None) -> list[str]:
         "",
         *_checks(results, embedding=True),
         "",
+        *_findings("findings-embedding.md"),
     ]
 
 
