@@ -18,6 +18,8 @@ module is private and may change in any release.
   embedding) and `TextPredictor`, which an adapter wraps around a model of texts.
 - Training and evaluation: `save_model` writes a trained model as the service loads it,
   `load_model` loads it back (hash-checked), as `SavedModel` and `LoadedModel`.
+  `export_onnx` exports a PyTorch module to ONNX (torch in the training environment, the
+  ``export`` extra), `check_parity` compares the graph with the module (`ParityReport`).
 - Tests: `ServiceClient`, the service in the test's own process (the ``testing`` extra).
 """
 
@@ -34,6 +36,7 @@ from .adapter import (
     TokenCounter,
 )
 from .artifacts import ModelLoadError, VerifiedArtifact
+from .export import ParityReport, check_parity, export_onnx
 from .frameworks import adapter_for
 from .model import LoadedModel, load_model
 from .oip.signature import ModelSignature, TensorSpec
@@ -60,6 +63,7 @@ __all__ = [
     "ModelLoadError",
     "ModelSignature",
     "MonitoringSpec",
+    "ParityReport",
     "Predictor",
     "SavedModel",
     "SchemaError",
@@ -78,6 +82,8 @@ __all__ = [
     "VerifiedArtifact",
     "__version__",
     "adapter_for",
+    "check_parity",
+    "export_onnx",
     "load_model",
     "save_model",
     "serve",

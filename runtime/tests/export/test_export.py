@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,7 @@ def test_an_export_records_nothing_of_where_it_was_made() -> None:
 EXPORT_SCRIPT = """
 import hashlib, sys, warnings
 warnings.simplefilter("ignore")
+sys.path.insert(0, ".")
 import numpy as np, torch
 from torch_models import TabularMLP
 from modelrail_runtime.export import export_onnx
@@ -120,19 +122,21 @@ print(hashlib.sha256(data).hexdigest())
 """
 
 
-def exported_sha256(seed: int) -> str:
-    """The sha256 of the MLP's export, made in a new process (new object identities)."""
+def exported_sha256(seed: int, directory: Path) -> str:
+    """The sha256 of the MLP's export, made in a new process (new object identities) from a
+    copy of its source in ``directory`` (other paths in what torch records)."""
+    shutil.copy(HERE / "torch_models.py", directory / "torch_models.py")
     proc = subprocess.run(
         [sys.executable, "-c", EXPORT_SCRIPT, str(seed)],
         capture_output=True,
         text=True,
         check=True,
-        cwd=HERE,
+        cwd=directory,
     )
     return proc.stdout.strip().splitlines()[-1]
 
 
-def test_the_same_module_exports_to_the_same_bytes_in_another_process() -> None:
+def test_the_same_module_exports_to_the_same_bytes_in_another_process(tmp_path: Path) -> None:
     example = torch.from_numpy(np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32))
     here = [
         hashlib.sha256(
@@ -148,7 +152,7 @@ def test_the_same_module_exports_to_the_same_bytes_in_another_process() -> None:
     ]
     assert here[0] == here[1]
     assert here[2] != here[0]  # other weights
-    assert exported_sha256(seed=0) == here[0]
+    assert exported_sha256(0, tmp_path) == here[0]
 
 
 def test_parity_of_an_export_holds_on_batches_the_example_did_not_have() -> None:

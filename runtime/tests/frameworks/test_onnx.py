@@ -225,6 +225,26 @@ def test_of_several_outputs_the_one_named_after_the_task_is_served(
     np.testing.assert_allclose(served, reference(data, weights, bias, "Softmax"), rtol=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["inline", "thread", "batch"])
+def test_every_predict_mode_serves_the_graph(
+    tmp_path: Path,
+    churn_data: Callable[[str], Data],
+    request_of: Callable[[dict[str, Any]], dict[str, Any]],
+    mode: str,
+) -> None:
+    data = churn_data("plan")
+    weights, bias = fitted(data, 3)
+    save(tmp_path, data, linear_graph(weights, bias))
+    body = request_of(data.held_out)
+    with ServiceClient(tmp_path, model_name="churn", predict_mode=mode) as client:
+        response = client.infer(body)
+    assert response.status_code == 200, response.text
+    outputs = {output["name"]: output["data"] for output in response.json()["outputs"]}
+    expected = reference(data, weights, bias, "Softmax")
+    served = np.reshape(outputs["probabilities"], expected.shape)
+    np.testing.assert_allclose(served, expected, rtol=1e-6, atol=1e-7)
+
+
 def test_one_row_and_a_batch_agree(tmp_path: Path, churn_data: Callable[[str], Data]) -> None:
     data = churn_data("plan")
     save(tmp_path, data, linear_graph(*fitted(data, 3)))

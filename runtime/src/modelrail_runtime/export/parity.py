@@ -84,7 +84,7 @@ def check_parity(
     if rows == 0:
         raise ValueError("the parity check needs inputs of at least one row each")
     with torch.inference_mode():
-        result = module(*(torch.from_numpy(array) for array in arrays.values()))
+        result = module(*(torch.tensor(array) for array in arrays.values()))
     expected = [_numpy(tensor) for tensor in _outputs(result)]
     received = [np.asarray(output) for output in session.run(None, dict(arrays))]
     names = [node.name for node in session.get_outputs()]

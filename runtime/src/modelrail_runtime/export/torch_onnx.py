@@ -2,9 +2,10 @@
 
 The exporter is torch's own ``torch.onnx.export(..., dynamo=True)``: it traces the module
 with ``torch.export`` and translates the graph with onnxscript (which must be installed).
-It is torch's default since 2.9; the TorchScript-based exporter (``dynamo=False``) still
-exists in torch 2.13 but warns that it will be removed, and misses operators the new one
-translates. Dynamic axes are given to ``torch.export`` as ``Dim.DYNAMIC``, which lets it
+It is torch's default since 2.9 and the one torch maintains; the TorchScript-based
+exporter (``dynamo=False``) still exists in torch 2.13 but warns on every call that it is
+deprecated and will be removed, so a training pipeline built on it would break on a torch
+upgrade. Dynamic axes are given to ``torch.export`` as ``Dim.DYNAMIC``, which lets it
 infer a range (BERT's sequence axis is bounded by its position embeddings) instead of
 failing on a named dimension without one; the axes are then named as ``dynamic_axes``
 says. torch's own ``dynamic_axes`` argument does the same but is deprecated for this

@@ -24,9 +24,10 @@ and the service truncates longer texts there, as the model was trained to.
 Threads: each session runs an operator on one thread (``threads=1``) and never spins
 waiting for work. A service container has one or two CPUs, which the runtime already
 fills by predicting in threads or in micro-batches (``PREDICT_MODE``); onnxruntime's own
-pool would compete with them for the same cores. Measured for all-MiniLM-L6-v2 on two
-shared cores, a second intra-op thread gained nothing at batch 1 and lost throughput at
-batch 32. Raise it (``OnnxAdapter(threads=...)``, passed to ``serve(adapter=...)``) for a
+pool would compete with them for the same cores. Measured with all-MiniLM-L6-v2 on short
+sentences, on two cores: a second intra-op thread cost 10-20% more CPU per embedding
+(3.8-4.0 ms against 3.2-3.4 ms) and gave no more throughput than two concurrent one-thread
+predicts. Raise it (``OnnxAdapter(threads=...)``, passed to ``serve(adapter=...)``) for a
 large model on a machine with idle cores.
 """
 
@@ -137,7 +138,6 @@ class OnnxAdapter:
             return self._text_predictor(artifact, text_schema)
         from .onnx_tabular import tabular_predictor  # noqa: PLC0415 - onnxruntime loads here
 
-        session = open_session(artifact.data, threads=self.threads, where=str(artifact.path))
         schema = recorded_schema(artifact)
         if schema is None:
             raise ModelLoadError(
@@ -145,6 +145,7 @@ class OnnxAdapter:
                 "onnx model is served with: re-run `make train` (save_model(..., "
                 "schema=TabularSchema.infer(table, task)))"
             )
+        session = open_session(artifact.data, threads=self.threads, where=str(artifact.path))
         return tabular_predictor(session, schema)
 
     def _text_predictor(self, artifact: VerifiedArtifact, schema: TextSchema) -> TextPredictor:

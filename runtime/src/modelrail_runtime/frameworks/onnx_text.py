@@ -47,6 +47,12 @@ MAX_TOKENS_KEY: Final = "max_tokens"
 EMBEDDING_OUTPUT: Final = "sentence_embedding"
 REQUIRED_INPUTS: Final = ("input_ids", "attention_mask")
 OPTIONAL_INPUTS: Final = ("token_type_ids",)
+_ENCODING: Final = {
+    "input_ids": "ids",
+    "attention_mask": "attention_mask",
+    "token_type_ids": "type_ids",
+}
+"""Each graph input's field of a tokenizers ``Encoding`` (padded to the batch's longest)."""
 NORM_TOLERANCE: Final = 1e-3
 """How far from 1 the length of an L2-normalised float32 embedding may be."""
 _PROBE_TEXT: Final = "The quick brown fox jumps over the lazy dog."
@@ -114,17 +120,10 @@ class OnnxTextEncoder:
         if len(texts) == 0:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([encoding.ids for encoding in encodings], dtype=np.int64)
-        arrays = {
-            "input_ids": ids,
-            "attention_mask": np.array(
-                [encoding.attention_mask for encoding in encodings], dtype=np.int64
-            ),
-            "token_type_ids": np.array(
-                [encoding.type_ids for encoding in encodings], dtype=np.int64
-            ),
+        feeds = {
+            name: np.array([getattr(e, _ENCODING[name]) for e in encodings], dtype=np.int64)
+            for name in self._feeds
         }
-        feeds = {name: arrays[name] for name in self._feeds}
         # InferenceSession.run is thread-safe and releases the GIL.
         embeddings = self._session.run([EMBEDDING_OUTPUT], feeds)[0]
         return np.asarray(embeddings, dtype=np.float32)
