@@ -440,6 +440,10 @@ def embedding_body(rows: int) -> str:
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
+EMBEDDING_MODEL = "minilm"
+"""The model name in (b-emb)'s URL (any name is served; the service's is its own)."""
+
+
 def fastapi_embedding(ctx: Context) -> Prepared:
     """(b-emb) a bare FastAPI endpoint, sentence-transformers on torch (CPU)."""
     prep = _uvicorn(
@@ -454,10 +458,6 @@ def fastapi_embedding(ctx: Context) -> Prepared:
     prep.server.env.update(OFFLINE_ENV)
     prep.body, prep.bodies = embedding_body, embedding_bodies
     return prep
-
-
-EMBEDDING_MODEL = "minilm"
-"""The model name in (b-emb)'s URL (any name is served; the service's is its own)."""
 
 
 def _service_embedding(ctx: Context, tid: str, extra_env: dict[str, str]) -> Prepared:
