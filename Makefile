@@ -16,7 +16,8 @@ PYTHON_VERSION ?= 3.11
 DEMO_DIR ?= $(CURDIR)/build/demo
 PYTEST_ARGS ?=
 
-.PHONY: help setup docker test lint format demo contract fleet-demo derived docs runtime-index
+.PHONY: help setup docker test lint format demo contract fleet-demo derived docs runtime-index \
+	torch-index
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -54,6 +55,11 @@ derived: setup ## Regenerate cookiecutter.json and docs/questions.md from copier
 
 runtime-index: setup ## Build build/runtime-index: a package index serving runtime/ to generated repos
 	uv run python scripts/runtime_index.py
+
+# The template tests build both indexes themselves (tests/helpers.py); these targets are for
+# generating a repo by hand: `copier copy --data torch_index=$(pwd)/build/torch-index/simple`.
+torch-index: setup ## Build build/torch-index: a package index of the CPU torch wheel, for PyTorch repos
+	uv run python scripts/torch_index.py
 
 demo: setup ## Generate a repo with default answers, train, build, serve, run the conformance suite
 	@scripts/ensure-system-packages.sh curl:curl

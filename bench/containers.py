@@ -5,7 +5,8 @@ of modelrail-runtime copied into the build context when the repo installs from o
 MLServer's and BentoML's own image builders
 (``mlserver build``, ``bentoml containerize``) pull their base images from a registry, which
 this machine cannot reach; bench/docker/ has plain Dockerfiles that install them from PyPI
-on the same local base image instead.
+on the same local base image instead. So does the embedding group's baseline (b-emb), with
+torch's CPU wheel copied into its build context (PyPI's torch is the CUDA build).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.envs import BENCH_DIR, LIGHTGBM_PACKAGES, requirements
-from bench.servers import free_port, wait_ready
+from bench.servers import free_port, http, wait_ready
 
 DOCKERFILES = BENCH_DIR / "docker"
 
@@ -36,6 +37,10 @@ class ImageSpec:
     ready_path: str
     make_image: bool = False
     """Build with the repo's ``make image`` (IMAGE, BASE_IMAGE) instead of ``docker build``."""
+    infer_path: str | None = None
+    """Where to POST ``infer_body`` once ready: the cold start then runs to its first 200
+    too (a model that loads lazily, or warms up on its first request, shows there)."""
+    infer_body: str | None = None
 
 
 def _docker(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
@@ -82,8 +87,18 @@ def image_bytes(tag: str) -> int | None:
     return int(proc.stdout.strip()) if proc.returncode == 0 else None
 
 
-def cold_start(spec: ImageSpec, repetitions: int, timeout_s: float = 120) -> list[float]:
-    """Seconds from ``docker run`` to the first 200 on the ready path, once per repetition.
+@dataclass(frozen=True)
+class ColdStart:
+    """One container's start: seconds from ``docker run`` to each first 200."""
+
+    ready_s: float
+    infer_s: float | None = None
+    """To the first 200 on the infer path, when the spec has one."""
+
+
+def cold_start(spec: ImageSpec, repetitions: int, timeout_s: float = 120) -> list[ColdStart]:
+    """Seconds from ``docker run`` to the first 200 on the ready path (then on the infer
+    path, when the spec has one), once per repetition.
 
     The container gets one core (``--cpuset-cpus 0``), like the servers on the host.
     """
@@ -107,10 +122,34 @@ def cold_start(spec: ImageSpec, repetitions: int, timeout_s: float = 120) -> lis
         cid = proc.stdout.strip()
         try:
             wait_ready(f"http://127.0.0.1:{port}{spec.ready_path}", timeout_s)
-            times.append(time.monotonic() - start)
+            ready = time.monotonic() - start
+            infer = None
+            if spec.infer_path is not None:
+                first_infer(f"http://127.0.0.1:{port}{spec.infer_path}", spec.infer_body or "")
+                infer = time.monotonic() - start
+            times.append(ColdStart(ready, infer))
         finally:
             _docker("rm", "-f", cid, timeout=60)
     return times
+
+
+def first_infer(url: str, body: str, timeout_s: float = 60) -> None:
+    """POST ``body`` until it answers 200 (a ready service should at once).
+
+    Raises:
+        RuntimeError: naming the URL and the last answer, when no 200 comes in time.
+    """
+    deadline = time.monotonic() + timeout_s
+    status, answer = 0, b""
+    while time.monotonic() < deadline:
+        status, answer = http(url, body.encode(), timeout=timeout_s)
+        if status == 200:
+            return
+        time.sleep(0.02)
+    raise RuntimeError(
+        f"POST {url} did not answer 200 within {timeout_s:.0f} s of readiness "
+        f"(last status {status or 'none'}: {answer[:200]!r})"
+    )
 
 
 def measure(spec: ImageSpec, base_image: str, repetitions: int) -> dict[str, object]:
@@ -119,15 +158,21 @@ def measure(spec: ImageSpec, base_image: str, repetitions: int) -> dict[str, obj
     if error:
         return {"tag": spec.tag, "error": error}
     try:
-        times = cold_start(spec, repetitions)
+        starts = cold_start(spec, repetitions)
     except (RuntimeError, TimeoutError) as err:
         return {"tag": spec.tag, "image_bytes": image_bytes(spec.tag), "error": str(err)}
-    return {
+    ready = [s.ready_s for s in starts]
+    out: dict[str, object] = {
         "tag": spec.tag,
         "image_bytes": image_bytes(spec.tag),
-        "cold_start_s": statistics.median(times),
-        "cold_start_runs_s": times,
+        "cold_start_s": statistics.median(ready),
+        "cold_start_runs_s": ready,
     }
+    infer = [s.infer_s for s in starts if s.infer_s is not None]
+    if infer:
+        out["cold_start_infer_s"] = statistics.median(infer)
+        out["cold_start_infer_runs_s"] = infer
+    return out
 
 
 def stage_context(
@@ -151,4 +196,28 @@ def stage_context(
     shutil.copy(model, ctx / "model.joblib")
     if app is not None:
         shutil.copy(app, ctx / app.name)
+    return ctx
+
+
+def stage_embedding_context(
+    work: Path, app: Path, wheels: Path, pins: Mapping[str, str] | None = None
+) -> Path:
+    """The embedding baseline's build context: requirements, torch's CPU wheel, the app.
+
+    ``wheels`` is the local index's torch directory (`bench.envs.torch_wheels`); its wheel
+    is linked (copied across file systems) into ``wheels/``, which
+    ``docker/embedding.Dockerfile`` installs torch from before anything else.
+    """
+    ctx = work / "docker" / "b-emb"
+    if ctx.exists():
+        shutil.rmtree(ctx)
+    (ctx / "wheels").mkdir(parents=True)
+    text = requirements("embedding", pins, drop=LIGHTGBM_PACKAGES)
+    (ctx / "requirements.txt").write_text(text)
+    for wheel in wheels.glob("torch-*.whl"):
+        try:
+            (ctx / "wheels" / wheel.name).hardlink_to(wheel)
+        except OSError:
+            shutil.copy(wheel, ctx / "wheels" / wheel.name)
+    shutil.copy(app, ctx / app.name)
     return ctx

@@ -11,7 +11,8 @@ import hashlib
 import re
 import shutil
 import subprocess
-from collections.abc import Collection, Mapping
+import sys
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,37 @@ MODEL_LIBRARIES = ("scikit-learn", "numpy", "lightgbm")
 """Libraries whose per-call cost is part of every target's time: one version for all."""
 LIGHTGBM_PACKAGES = frozenset({"lightgbm", "mlserver-lightgbm"})
 """What only the LightGBM group needs (left out of the images, which serve iris)."""
+
+
+TORCH_INDEX = BENCH_DIR.parent / "build" / "torch-index"
+"""The local index of torch's CPU wheel that ``scripts/torch_index.py`` builds."""
+
+
+class TorchWheelError(RuntimeError):
+    """The local index of torch's CPU wheel could not be built; the message says why."""
+
+
+def torch_wheels() -> Path:
+    """The directory holding torch's CPU wheel (``build/torch-index/simple/torch/``).
+
+    Built (or reused) by ``scripts/torch_index.py``, the index the embedding template's
+    ``torch_index`` answer points at; the baseline's venv and image take the same wheel.
+
+    Raises:
+        TorchWheelError: the script found no CPU wheel on this machine (its message).
+    """
+    proc = subprocess.run(
+        [sys.executable, str(BENCH_DIR.parent / "scripts" / "torch_index.py"), str(TORCH_INDEX)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    wheels = TORCH_INDEX / "simple" / "torch"
+    if proc.returncode != 0 or not any(wheels.glob("torch-*.whl")):
+        reason = (proc.stderr.strip().splitlines() or ["no wheel in the index"])[-1]
+        raise TorchWheelError(f"no local index of torch's CPU wheel: {reason}")
+    return wheels
 
 
 @dataclass(frozen=True)
@@ -85,16 +117,33 @@ def merge_pins(
     return pins, conflicts
 
 
-def ensure(name: str, *, pins: Mapping[str, str] | None = None, python: str = PYTHON) -> Env:
+def ensure(
+    name: str,
+    *,
+    pins: Mapping[str, str] | None = None,
+    python: str = PYTHON,
+    drop: Collection[str] = (),
+    find_links: Sequence[Path] = (),
+) -> Env:
     """Create or reuse ``bench/.venvs/<name>`` from its requirements with ``pins`` applied.
 
+    Args:
+        name: the env, and its requirements file.
+        pins: versions every target runs (`requirements`).
+        python: the interpreter version.
+        drop: packages left out, pinned or not (`requirements`).
+        find_links: directories of wheels uv also takes packages from (the local index of
+            torch's CPU wheel, for the embedding group's baseline).
+
     Never raises for an install failure: the returned ``Env.error`` says what failed, so the
-    table can say "not available: ..." for that target and the run goes on.
+    table can say "not available: ..." for that target and the run goes on. An env that
+    ends up with NVIDIA packages (a CUDA build of torch) is refused the same way.
     """
     path = VENVS / name
-    text = requirements(name, pins)
+    text = requirements(name, pins, drop=drop)
     req = VENVS / f"{name}.requirements.txt"
-    digest = hashlib.sha256(text.encode() + python.encode()).hexdigest()
+    links = "".join(f"--find-links {directory}\n" for directory in find_links)
+    digest = hashlib.sha256(text.encode() + python.encode() + links.encode()).hexdigest()
     stamp = path / ".bench-stamp"
     if stamp.exists() and stamp.read_text() == digest:
         return Env(name, path)
@@ -105,12 +154,43 @@ def ensure(name: str, *, pins: Mapping[str, str] | None = None, python: str = PY
         return Env(name, path, "uv is not on PATH (run `make setup` first)")
     steps = [
         [uv, "venv", "--quiet", "--clear", "--python", python, str(path)],
-        [uv, "pip", "install", "--quiet", "--python", str(path / "bin" / "python"), "-r", str(req)],
+        [
+            *(uv, "pip", "install", "--quiet", "--python", str(path / "bin" / "python")),
+            *(f"--find-links={directory}" for directory in find_links),
+            *("-r", str(req)),
+        ],
     ]
     for cmd in steps:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
         if proc.returncode != 0:
             last = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
             return Env(name, path, f"`{' '.join(cmd[:3])} ...` failed: {' / '.join(last)}")
+    nvidia = installed_nvidia(uv, path)
+    if nvidia:
+        return Env(
+            name,
+            path,
+            f"it installed NVIDIA packages ({', '.join(nvidia)}): a CUDA build of torch came "
+            "from PyPI. Pin torch's CPU build (torch==X+cpu) and pass its local index "
+            "(scripts/torch_index.py)",
+        )
     stamp.write_text(digest)
     return Env(name, path)
+
+
+def installed_nvidia(uv: str, path: Path) -> list[str]:
+    """The ``nvidia-*`` distributions installed in the env at ``path`` (CUDA libraries)."""
+    proc = subprocess.run(
+        [uv, "pip", "list", "--python", str(path / "bin" / "python"), "--format", "freeze"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    return nvidia_packages(proc.stdout.splitlines())
+
+
+def nvidia_packages(freeze: Sequence[str]) -> list[str]:
+    """The NVIDIA CUDA distributions among ``freeze``'s ``name==version`` lines."""
+    names = (re.split(r"[=@ ]", line.strip(), maxsplit=1)[0] for line in freeze)
+    return sorted(name for name in names if name.lower().startswith("nvidia-"))

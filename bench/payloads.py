@@ -38,3 +38,9 @@ def oip(n: int, *, features: int = 4, input_name: str = "input-0") -> str:
 def bentoml(n: int, *, features: int = 4) -> str:
     """BentoML's own shape for an ``np.ndarray`` argument named ``input_data``."""
     return json.dumps({"input_data": rows(n, features)}, separators=(",", ":"))
+
+
+def oip_text(texts: list[str], *, input_name: str = "text") -> str:
+    """An OIP request of one BYTES tensor ``[len(texts)]``: the embedding group's body."""
+    tensor = {"name": input_name, "shape": [len(texts)], "datatype": "BYTES", "data": texts}
+    return json.dumps({"id": "bench", "inputs": [tensor]}, separators=(",", ":"))

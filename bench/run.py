@@ -18,9 +18,9 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from bench import containers, crosscheck, envs, hotspots, report, stats, wrk
+from bench import containers, crosscheck, embedding, envs, hotspots, report, stats, wrk
 from bench.envs import BENCH_DIR
 from bench.servers import group_cpu_seconds, http
 from bench.service import (
@@ -29,6 +29,7 @@ from bench.service import (
     NotAvailable,
     describe,
     has_make_target,
+    library_versions,
     prepare,
 )
 from bench.targets import BY_ID, TARGETS, Context, Group, Prepared, Target, variant
@@ -45,6 +46,7 @@ ENV_FOR = {
     "d0": "mlserver",
     "d-heavy-batch": "mlserver",
     "d-lgbm": "mlserver",
+    "b-emb": "embedding",
     "e": "bentoml",
 }
 
@@ -87,8 +89,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rows", type=_ints, default=[1, 64], help="rows per request, e.g. 1,64")
     p.add_argument(
         "--targets",
-        default=",".join(DEFAULT_TARGETS),
-        help=f"comma-separated, from {','.join(BY_ID)}",
+        help=f"comma-separated, from {','.join(BY_ID)} (default: {','.join(DEFAULT_TARGETS)}, "
+        "then the groups switched on below)",
+    )
+    p.add_argument(
+        "--only",
+        metavar="GROUP[,GROUP]",
+        help=f"measure these groups' targets and nothing else ({', '.join(Group)}), e.g. "
+        "--only embedding; instead of --targets and the group switches",
     )
     p.add_argument(
         "--heavy",
@@ -102,6 +110,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=True,
         help="add the LightGBM targets b-lgbm, c-lgbm, d-lgbm (concurrency 1 and 8 only; "
         "default: on)",
+    )
+    p.add_argument(
+        "--embedding",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="add the embedding targets b-emb, c-emb, c-emb-nobatch (one text per request, "
+        "concurrency 1 and 32 only; default: on)",
+    )
+    p.add_argument(
+        "--embedding-warmup",
+        type=float,
+        default=2.0,
+        help="seconds of warm-up per embedding cell (a request takes tens of ms: at c=32 the "
+        "queue must fill before measuring)",
+    )
+    p.add_argument(
+        "--embedding-duration",
+        type=float,
+        default=6.0,
+        help="seconds measured per repetition of an embedding cell (enough requests for a p99)",
     )
     p.add_argument(
         "--containers",
@@ -165,7 +193,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--budget",
         type=float,
-        default=1020.0,
+        default=1320.0,
         help="seconds after which remaining measurements are skipped",
     )
     p.add_argument("--note", default="", help="a line printed at the top of the doc")
@@ -182,6 +210,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.repetitions = 3 if args.quick else 4
     if args.quick:
         args.warmup, args.duration = 1.0, 1.0
+        args.embedding_warmup, args.embedding_duration = 1.0, 2.0
         if args.containers is None:
             args.containers = False
     if args.containers is None:
@@ -190,10 +219,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.profile = not args.quick
     if args.crosscheck is None:
         args.crosscheck = not args.quick
-    ids = [t for t in args.targets.split(",") if t]
-    for group, wanted in ((Group.HEAVY, args.heavy), (Group.LIGHTGBM, args.lightgbm)):
-        if wanted:
-            ids += [t.id for t in TARGETS if t.group is group and t.id not in ids]
+    if args.only is not None:
+        if args.targets is not None:
+            p.error("--only and --targets: give one of them (--only picks whole groups)")
+        names = [g for g in args.only.split(",") if g]
+        wrong = [g for g in names if g not in {str(group) for group in Group}]
+        if wrong or not names:
+            p.error(
+                f"--only: unknown group {', '.join(wrong) or '(none)'}; "
+                f"choose from {', '.join(Group)}"
+            )
+        ids = [t.id for t in TARGETS if t.group in names]
+    else:
+        ids = [t for t in (args.targets or ",".join(DEFAULT_TARGETS)).split(",") if t]
+        for group, wanted in (
+            (Group.HEAVY, args.heavy),
+            (Group.LIGHTGBM, args.lightgbm),
+            (Group.EMBEDDING, args.embedding),
+        ):
+            if wanted:
+                ids += [t.id for t in TARGETS if t.group is group and t.id not in ids]
     unknown = [t for t in ids if t not in BY_ID]
     if unknown:
         p.error(f"--targets: unknown {', '.join(unknown)}; choose from {', '.join(BY_ID)}")
@@ -275,11 +320,25 @@ def smoke(prepared: Prepared, rows: list[int]) -> tuple[str | None, bytes]:
 
 # The heavy model's targets are measured where the issue's target is set (c=32) and at
 # c=1 (what a lone request pays), on one row; the LightGBM group's where its target is set
-# (c=8) and at c=1, on both payloads. That keeps the run within its budget.
+# (c=8) and at c=1, on both payloads; the embedding group's at c=1 and c=32 (its target),
+# one text per request. That keeps the run within its budget.
 GROUP_CELLS = {
     Group.HEAVY: ((1, 1), (32, 1)),
     Group.LIGHTGBM: ((1, 1), (1, 64), (8, 1), (8, 64)),
+    Group.EMBEDDING: ((1, 1), (32, 1)),
 }
+
+
+def timing(target: Target, args: argparse.Namespace) -> tuple[float, float]:
+    """Warm-up and measured seconds per repetition of ``target``'s cells.
+
+    The embedding targets answer tens of requests a second, not thousands: they get longer
+    windows (``--embedding-warmup``, ``--embedding-duration``), so that a window holds
+    enough requests for a p99, and the queue at c=32 fills before measuring.
+    """
+    if target.group is Group.EMBEDDING:
+        return args.embedding_warmup, args.embedding_duration
+    return args.warmup, args.duration
 
 
 def cells_of(target: Target, args: argparse.Namespace) -> list[tuple[int, int]]:
@@ -290,16 +349,36 @@ def cells_of(target: Target, args: argparse.Namespace) -> list[tuple[int, int]]:
     return cells
 
 
-def services_needed(ids: list[str]) -> tuple[bool, bool]:
-    """Whether ``ids`` need the template's default render, and its LightGBM render.
+def drain(prep: Prepared) -> None:
+    """Wait until the server has worked off the requests wrk left behind.
 
-    Every (c) target but the LightGBM group's serves from the default render; the LightGBM
-    group's model is trained in the LightGBM render's venv, so all three of its targets
-    need that one.
+    wrk stops on time and drops the requests still in flight; the server answers them
+    anyway. A fast server is done at once, but an embedding server at c=32 holds a second
+    of work or more, which would run into the next measurement (its own, or the next
+    target's on the same core). One request queued behind them answers once they are done.
+    """
+    http(prep.infer_url, prep.body(1).encode(), timeout=60)
+
+
+def services_needed(ids: list[str]) -> frozenset[Group]:
+    """The renders of the template ``ids`` need, by the group they serve.
+
+    ``Group.IRIS`` stands for the default render, which every (c) target of the iris and
+    heavy groups serves from. The LightGBM group's model is trained in the LightGBM
+    render's venv, so all three of its targets need that one; the embedding render is the
+    service (c-emb) itself, which (b-emb) does without.
     """
     targets = [BY_ID[t] for t in ids if t in BY_ID]
-    default = any(t.id.startswith("c") and t.group is not Group.LIGHTGBM for t in targets)
-    return default, any(t.group is Group.LIGHTGBM for t in targets)
+    needed = set()
+    for t in targets:
+        if t.group is Group.LIGHTGBM:
+            needed.add(Group.LIGHTGBM)
+        elif t.group is Group.EMBEDDING:
+            if t.id.startswith("c"):
+                needed.add(Group.EMBEDDING)
+        elif t.id.startswith("c"):
+            needed.add(Group.IRIS)
+    return frozenset(needed)
 
 
 def schedule(cells: dict[str, list[tuple[int, int]]]) -> list[tuple[str, int, int]]:
@@ -322,7 +401,10 @@ def measure(
     for tid, prep in live.items():
         for n in args.rows:
             path = lua_dir / f"{tid}-{n}.lua"
-            path.write_text(wrk.lua_script(prep.body(n)))
+            bodies = prep.load(n)
+            path.write_text(
+                wrk.lua_script(bodies[0]) if len(bodies) == 1 else wrk.lua_script_cycling(bodies)
+            )
             scripts[tid, n] = str(path)
     runs, skipped = [], []
     order = schedule({tid: cells_of(BY_ID[tid], args) for tid in live})
@@ -336,20 +418,25 @@ def measure(
                 skipped.append(f"{tid} c={c} rows={n} rep={rep + 1}")
                 continue
             script = scripts[tid, n]
+            warmup, duration = timing(BY_ID[tid], args)
             subprocess.run(
-                wrk.command(prep.infer_url, script, connections=c, duration_s=args.warmup),
+                wrk.command(prep.infer_url, script, connections=c, duration_s=warmup),
                 capture_output=True,
                 check=False,
             )
+            if BY_ID[tid].group is Group.EMBEDDING:
+                drain(prep)
             pgid = prep.server.proc.pid if prep.server.proc else 0
             cpu_before = group_cpu_seconds(pgid)
             proc = subprocess.run(
-                wrk.command(prep.infer_url, script, connections=c, duration_s=args.duration),
+                wrk.command(prep.infer_url, script, connections=c, duration_s=duration),
                 capture_output=True,
                 text=True,
                 check=False,
             )
             cpu = group_cpu_seconds(pgid) - cpu_before
+            if BY_ID[tid].group is Group.EMBEDDING:
+                drain(prep)
             try:
                 result = wrk.parse(proc.stdout).to_dict()
             except wrk.WrkOutputError as err:
@@ -404,10 +491,37 @@ def run_crosscheck(args: argparse.Namespace, live: dict[str, Prepared]) -> dict[
     return {"target": tid, **crosscheck.crosscheck(prep.infer_url, prep.body(1))}
 
 
+def run_parity(live: dict[str, Prepared]) -> dict[str, Any]:
+    """Once per run, before measuring: do (b-emb) and (c-emb) compute the same embeddings?"""
+    if not any(BY_ID[tid].group is Group.EMBEDDING for tid in live if tid in BY_ID):
+        return {}
+    agreement = embedding.parity(live)
+    log(f"embedding parity: {embedding.parity_check(agreement).line()}")
+    return agreement
+
+
+def embedding_libraries(
+    installed: dict[str, envs.Env], service: GeneratedService | None
+) -> dict[str, dict[str, str]]:
+    """The libraries that compute the embeddings, on each side (for the report)."""
+    out = {}
+    env = installed.get("embedding")
+    if env is not None and not env.error:
+        out["b-emb"] = library_versions(Path(env.bin("python")), embedding.BASELINE_LIBRARIES)
+    if service is not None:
+        out["c-emb"] = service.library_versions(embedding.SERVICE_LIBRARIES)
+    return out
+
+
 def run_containers(
-    args: argparse.Namespace, ctx: Context, ids: list[str]
+    args: argparse.Namespace,
+    ctx: Context,
+    ids: list[str],
+    wheels: Path | None = None,
+    wheels_error: str | None = None,
 ) -> dict[str, dict[str, object]]:
-    """Cold start and image size for (c), (d) and (e), or why each was not measured."""
+    """Cold start and image size for (c), (d), (e), (b-emb) and (c-emb), or why each was
+    not measured."""
     out: dict[str, dict[str, object]] = {}
     reason = containers.docker_available()
     specs = []
@@ -454,6 +568,11 @@ def run_containers(
                 "/readyz",
             )
         )
+    group_specs, group_errors = embedding.image_specs(
+        WORK, ids, ctx.embedding_service, wheels, ctx.pins, wheels_error=wheels_error
+    )
+    specs += group_specs
+    out.update(group_errors)
     for spec in specs:
         if reason:
             out[spec.target] = {"error": reason}
@@ -463,15 +582,41 @@ def run_containers(
     return out
 
 
-def write_doc(args: argparse.Namespace, results: dict[str, Any], saved: Path) -> int:
-    """docs/performance.md and its PNG from one results document."""
+def write_doc(args: argparse.Namespace, saved: Path) -> int:
+    """docs/performance.md and its PNG from the results document at ``saved``.
+
+    The embedding group's section comes from ``results/latest-embedding.json``, the last
+    run that measured it (this one, or an ``--only embedding`` run after it), so that a
+    run of that group alone leaves the other groups' tables as they are.
+    """
+    if not saved.is_file():
+        log(f"{saved.relative_to(REPO_ROOT)} is missing: {args.doc} is not rewritten "
+            "(run `make bench` once for the other groups)")  # fmt: skip
+        return 1
+    results = json.loads(saved.read_text())
+    latest_embedding = RESULTS / LATEST_EMBEDDING
+    group = json.loads(latest_embedding.read_text()) if latest_embedding.is_file() else None
     floor = envs.ensure("floor", pins=results["meta"].get("library_versions"))
     png = args.doc.parent / "performance.png"
     plot_error = floor.error or report.plot(floor, saved, png)
-    note = args.note or results["meta"].get("note", "")
-    args.doc.write_text(report.markdown(results, None if plot_error else png, note, plot_error))
+    # A run's --note belongs to the results it measured; --from-results may set another.
+    note = (args.note if args.from_results else "") or results["meta"].get("note", "")
+    page = report.markdown(results, None if plot_error else png, note, plot_error, group)
+    args.doc.write_text(page)
     log(f"wrote {args.doc} and {png}")
     return 0
+
+
+LATEST: Final = "latest.json"
+LATEST_EMBEDDING: Final = "latest-embedding.json"
+
+
+def latest_files(ids: list[str]) -> list[str]:
+    """The results files a run of ``ids`` replaces: ``latest.json`` when it measured a group
+    other than the embedding group, ``latest-embedding.json`` when it measured that one."""
+    groups = {BY_ID[t].group for t in ids if t in BY_ID}
+    names = [LATEST] if groups - {Group.EMBEDDING} or not groups else []
+    return names + ([LATEST_EMBEDDING] if Group.EMBEDDING in groups else [])
 
 
 def _command(argv: list[str] | None) -> str:
@@ -502,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _exit_on_signal)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     if args.from_results:
-        return write_doc(args, json.loads(args.from_results.read_text()), args.from_results)
+        return write_doc(args, args.from_results)
     started = time.monotonic()
     deadline = started + args.budget
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -518,9 +663,9 @@ def main(argv: list[str] | None = None) -> int:
     meta["options"]["doc"] = str(args.doc)  # type: ignore[index]
     ids = args.target_ids
 
-    need_default, need_lightgbm = services_needed(ids)
+    renders = services_needed(ids)
     service, service_error = None, None
-    if need_default:
+    if Group.IRIS in renders:
         try:
             if args.service_dir:
                 log(f"(c): using the generated repo {args.service_dir}")
@@ -532,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
             service_error = str(err)
             log(f"(c): not available: {err}")
     lightgbm_service, lightgbm_error = None, None
-    if need_lightgbm:
+    if Group.LIGHTGBM in renders:
         try:
             log("(c-lgbm): rendering the template with model_framework=lightgbm")
             answers = {**_pairs(args.answers), "model_framework": "lightgbm"}
@@ -540,9 +685,17 @@ def main(argv: list[str] | None = None) -> int:
         except NotAvailable as err:
             lightgbm_error = str(err)
             log(f"(c-lgbm): not available: {err}")
+    embedding_service, embedding_error = None, None
+    if Group.EMBEDDING in renders:
+        try:
+            log("(c-emb): rendering the template with model_task=embedding, `make train`")
+            embedding_service = embedding.prepare_service(WORK, _pairs(args.answers))
+        except NotAvailable as err:
+            embedding_error = str(err)
+            log(f"(c-emb): not available: {err}")
     # Every target runs the services' own scikit-learn, numpy and lightgbm, so that the
     # ratios compare servers, not library releases.
-    found: list[GeneratedService] = [s for s in (service, lightgbm_service) if s]
+    found: list[GeneratedService] = [s for s in (service, lightgbm_service, embedding_service) if s]
     pins, conflicts = envs.merge_pins(*(s.library_versions(envs.MODEL_LIBRARIES) for s in found))
     meta["library_versions"] = pins
     meta["library_conflicts"] = conflicts
@@ -552,12 +705,27 @@ def main(argv: list[str] | None = None) -> int:
         log(f"the generated services differ: {conflict}; the LightGBM service runs the second")
 
     needed = {"floor"} | {ENV_FOR[t] for t in ids if t in ENV_FOR}
+    wheels, wheels_error = None, None
+    if "b-emb" in ids:
+        try:
+            wheels = envs.torch_wheels()
+        except envs.TorchWheelError as err:
+            wheels_error = str(err)
+            log(f"(b-emb): {err}")
     installed = {}
     for name in sorted(needed):
         log(f"venv {name}: installing or reusing bench/.venvs/{name}")
-        installed[name] = envs.ensure(name, pins=pins)
+        if name == "embedding":
+            installed[name] = (
+                envs.ensure(name, pins=pins, drop=envs.LIGHTGBM_PACKAGES, find_links=[wheels])
+                if wheels
+                else envs.Env(name, envs.VENVS / name, wheels_error)
+            )
+        else:
+            installed[name] = envs.ensure(name, pins=pins)
         if installed[name].error:
             log(f"venv {name}: {installed[name].error}")
+    meta["embedding_libraries"] = embedding_libraries(installed, embedding_service)
     if installed["floor"].error:
         raise SystemExit(f"bench: the floor venv is required: {installed['floor'].error}")
     ctx = Context(
@@ -568,6 +736,8 @@ def main(argv: list[str] | None = None) -> int:
         service_error=service_error,
         lightgbm_service=lightgbm_service,
         lightgbm_service_error=lightgbm_error,
+        embedding_service=embedding_service,
+        embedding_service_error=embedding_error,
         pins=pins,
         lean_env=_pairs(args.lean_env),
         batch_env=_pairs(args.batch_env),
@@ -578,7 +748,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for tid in ids:
             target = BY_ID[tid]
-            info: dict[str, object] = {"label": target.label, "available": False}
+            info: dict[str, object] = {
+                "label": target.label,
+                "group": str(target.group),
+                "available": False,
+            }
             targets[tid] = info
             try:
                 prep = target.build(ctx)
@@ -602,6 +776,7 @@ def main(argv: list[str] | None = None) -> int:
                 infer_url=prep.infer_url,
             )
             live[tid] = prep
+        agreement = run_parity(live)
         runs, skipped = measure(args, live, deadline)
         profiles = run_profiles(args, live, installed["floor"])
         cross = run_crosscheck(args, live)
@@ -609,22 +784,39 @@ def main(argv: list[str] | None = None) -> int:
         for prep in live.values():
             prep.server.stop()
 
-    container_results = run_containers(args, ctx, ids) if args.containers else {}
+    container_results = (
+        run_containers(args, ctx, ids, wheels, wheels_error) if args.containers else {}
+    )
+    if container_results:
+        # Every image is built on it: sizes above it compare what each server adds.
+        meta["base_image"] = args.base_image
+        meta["base_image_bytes"] = containers.image_bytes(args.base_image)
     cells = {}
     for key in {(r["target"], r["concurrency"], r["rows"]) for r in runs}:
         cells[key] = stats.summarise(
             r for r in runs if (r["target"], r["concurrency"], r["rows"]) == key
         )
-    checks = stats.issue_checks(cells, runs, container_results, args.concurrency)
+    # Each group's checks when the run measured it: a run of one group alone prints no
+    # N/A lines for the others.
+    groups = {BY_ID[t].group for t in ids if t in BY_ID}
+    checks = []
+    if groups - {Group.EMBEDDING}:
+        checks += stats.issue_checks(cells, runs, container_results, args.concurrency)
+    if Group.EMBEDDING in groups:
+        checks += embedding.checks(cells, runs, container_results, agreement)
     meta["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]  # type: ignore[index]
     meta["elapsed_s"] = round(time.monotonic() - started, 1)
     results = report.results_document(
         meta, targets, runs, cells, container_results, checks, skipped, profiles
     )
     results["crosscheck"] = cross
+    results["embedding_parity"] = agreement
     RESULTS.mkdir(exist_ok=True)
-    # latest.json goes with docs/performance.md: a --no-doc run leaves both alone.
-    saved = [RESULTS / f"{stamp}.json"] + ([] if args.no_doc else [RESULTS / "latest.json"])
+    # latest.json and latest-embedding.json go with docs/performance.md (a --no-doc run
+    # leaves all three alone): each is the last run that measured its groups.
+    saved = [RESULTS / f"{stamp}.json"]
+    if not args.no_doc:
+        saved += [RESULTS / name for name in latest_files(ids)]
     for path in saved:
         path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(report.text_table(results))
@@ -632,6 +824,6 @@ def main(argv: list[str] | None = None) -> int:
     for check in checks:
         print(check.line())
     if not args.no_doc:
-        write_doc(args, results, RESULTS / "latest.json")
+        write_doc(args, RESULTS / LATEST)
     log(f"results: {saved[-1].relative_to(REPO_ROOT)}; {meta['elapsed_s']} s in all")
     return 0

@@ -36,22 +36,27 @@ class GeneratedService:
 
     def library_versions(self, packages: Sequence[str]) -> dict[str, str]:
         """The installed version of each of ``packages`` in the service's venv (if any)."""
-        script = (
-            "import importlib.metadata as m, json, sys\n"
-            "found = {}\n"
-            "for name in sys.argv[1:]:\n"
-            "    try: found[name] = m.version(name)\n"
-            "    except m.PackageNotFoundError: pass\n"
-            "print(json.dumps(found))"
-        )
-        proc = subprocess.run(
-            [str(self.python), "-c", script, *packages],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        return dict(json.loads(proc.stdout))
+        return library_versions(self.python, packages)
+
+
+def library_versions(python: Path, packages: Sequence[str]) -> dict[str, str]:
+    """The installed version of each of ``packages`` in ``python``'s environment (if any)."""
+    script = (
+        "import importlib.metadata as m, json, sys\n"
+        "found = {}\n"
+        "for name in sys.argv[1:]:\n"
+        "    try: found[name] = m.version(name)\n"
+        "    except m.PackageNotFoundError: pass\n"
+        "print(json.dumps(found))"
+    )
+    proc = subprocess.run(
+        [str(python), "-c", script, *packages],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return dict(json.loads(proc.stdout))
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float = 900) -> None:

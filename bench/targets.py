@@ -3,7 +3,8 @@
 A target's ``build`` returns a ``Prepared`` (a server not yet started, its infer URL, its
 request bodies) or raises ``NotAvailable`` with the reason the table will show. Targets
 come in groups, one model each: the iris pipeline, the RandomForest (``heavy``) and the
-LightGBM classifier; within a group every target serves the same model to the same request.
+LightGBM classifier and the sentence encoder (all-MiniLM-L6-v2); within a group every target
+serves the same model to the same requests.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from bench import payloads
+from bench import payloads, sentences
 from bench.envs import BENCH_DIR, Env
 from bench.servers import Server, free_port
 from bench.service import GeneratedService, NotAvailable
@@ -41,6 +42,7 @@ class Group(StrEnum):
     IRIS = "iris"
     HEAVY = "heavy"
     LIGHTGBM = "lightgbm"
+    EMBEDDING = "embedding"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class Context:
     lightgbm_service: GeneratedService | None = None
     """The template rendered with ``model_framework=lightgbm`` (its venv has lightgbm)."""
     lightgbm_service_error: str | None = None
+    embedding_service: GeneratedService | None = None
+    """The template rendered with ``model_task=embedding`` and trained (`make train`)."""
+    embedding_service_error: str | None = None
     pins: dict[str, str] = field(default_factory=dict)
     """The services' scikit-learn, numpy and lightgbm versions, in every target's env."""
     lean_env: dict[str, str] = field(default_factory=dict)
@@ -81,6 +86,13 @@ class Prepared:
     server: Server
     infer_url: str
     body: Callable[[int], str]
+    bodies: Callable[[int], list[str]] | None = None
+    """Bodies wrk sends one per request, in turn (the embedding group's texts); without
+    them every request is ``body(n)``."""
+
+    def load(self, rows: int) -> list[str]:
+        """What wrk sends at ``rows`` per request: the cycle of bodies, or the one body."""
+        return self.bodies(rows) if self.bodies else [self.body(rows)]
 
 
 @dataclass(frozen=True)
@@ -101,9 +113,17 @@ def _env(ctx: Context, name: str) -> Env:
 
 
 def _uvicorn(
-    ctx: Context, tid: str, app: str, ready: str, infer: str, model: Path | None, features: int = 4
+    ctx: Context,
+    tid: str,
+    app: str,
+    ready: str,
+    infer: str,
+    model: Path | None,
+    features: int = 4,
+    *,
+    venv: str = "floor",
 ) -> Prepared:
-    env = _env(ctx, "floor")
+    env = _env(ctx, venv)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = Server(
@@ -179,6 +199,17 @@ def _service(
     svc = svc or ctx.service
     if svc is None:
         raise NotAvailable(ctx.service_error or "the generated service was not prepared")
+    return _service_of(ctx, tid, extra_env, svc, lambda n: payloads.oip(n, features=features))
+
+
+def _service_of(
+    ctx: Context,
+    tid: str,
+    extra_env: dict[str, str],
+    svc: GeneratedService,
+    body: Callable[[int], str],
+    bodies: Callable[[int], list[str]] | None = None,
+) -> Prepared:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = Server(
@@ -189,11 +220,7 @@ def _service(
         env={"PORT": str(port), "HOST": "127.0.0.1", **extra_env},
         cwd=svc.root,
     )
-    return Prepared(
-        server,
-        f"{base}/v2/models/{svc.model_name}/infer",
-        lambda n: payloads.oip(n, features=features),
-    )
+    return Prepared(server, f"{base}/v2/models/{svc.model_name}/infer", body, bodies)
 
 
 def _write_artifact(svc: GeneratedService, app: str, out: Path, what: str) -> dict[str, Any]:
@@ -393,6 +420,69 @@ def mlserver_lightgbm(ctx: Context) -> Prepared:
     )
 
 
+def embedding_bodies(rows: int) -> list[str]:
+    """The embedding group's requests: its texts (`bench.sentences`), ``rows`` per request.
+
+    One text per request is what the group measures (a search service gets them so); the
+    texts are cycled in order, every target from the first.
+    """
+    texts = sentences.sentences()
+    return [payloads.oip_text(texts[i : i + rows]) for i in range(0, len(texts) - rows + 1, rows)]
+
+
+def embedding_body(rows: int) -> str:
+    """The first of `embedding_bodies`: the smoke test's and the profiler's request."""
+    return embedding_bodies(rows)[0]
+
+
+# Sentence-transformers and the Hugging Face libraries it imports must not reach for the
+# hub: the model is the packaged copy, and nothing is downloaded at run time.
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+EMBEDDING_MODEL = "minilm"
+"""The model name in (b-emb)'s URL (any name is served; the service's is its own)."""
+
+
+def fastapi_embedding(ctx: Context) -> Prepared:
+    """(b-emb) a bare FastAPI endpoint, sentence-transformers on torch (CPU)."""
+    prep = _uvicorn(
+        ctx,
+        "b-emb",
+        "fastapi_embedding:app",
+        "/v2/health/ready",
+        f"/v2/models/{EMBEDDING_MODEL}/infer",
+        None,
+        venv="embedding",
+    )
+    prep.server.env.update(OFFLINE_ENV)
+    prep.body, prep.bodies = embedding_body, embedding_bodies
+    return prep
+
+
+def _service_embedding(ctx: Context, tid: str, extra_env: dict[str, str]) -> Prepared:
+    svc = ctx.embedding_service
+    if svc is None:
+        raise NotAvailable(ctx.embedding_service_error or "the embedding service was not prepared")
+    env = {"PREDICTION_LOG_URL": str(ctx.work / "prediction-logs" / tid), **extra_env}
+    return _service_of(ctx, tid, env, svc, embedding_body, embedding_bodies)
+
+
+def service_embedding(ctx: Context) -> Prepared:
+    """(c-emb) the generated embedding service with its defaults (micro-batching on),
+    serving the model its ``make train`` exported (its own ``artifacts/``)."""
+    return _service_embedding(ctx, "c-emb", {})
+
+
+# Batching off: each request predicted on its own in the worker threads.
+NO_BATCH_ENV = {"PREDICT_MODE": "thread"}
+
+
+def service_embedding_nobatch(ctx: Context) -> Prepared:
+    """(c-emb-nobatch) the generated embedding service with micro-batching off."""
+    return _service_embedding(ctx, "c-emb-nobatch", NO_BATCH_ENV)
+
+
 def bentoml(ctx: Context) -> Prepared:
     """(e) BentoML 1.4, one worker."""
     env = _env(ctx, "bentoml")
@@ -441,6 +531,14 @@ TARGETS: tuple[Target, ...] = (
     Target("b-lgbm", "(b) FastAPI + LightGBM", fastapi_lightgbm, Group.LIGHTGBM),
     Target("c-lgbm", "(c) LightGBM service", service_lightgbm, Group.LIGHTGBM),
     Target("d-lgbm", "(d) MLServer lightgbm runtime", mlserver_lightgbm, Group.LIGHTGBM),
+    Target("b-emb", "(b) FastAPI + sentence-transformers", fastapi_embedding, Group.EMBEDDING),
+    Target("c-emb", "(c) embedding service, batching on", service_embedding, Group.EMBEDDING),
+    Target(
+        "c-emb-nobatch",
+        "(c) embedding service, batching off",
+        service_embedding_nobatch,
+        Group.EMBEDDING,
+    ),
 )
 BY_ID = {t.id: t for t in TARGETS}
 

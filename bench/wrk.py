@@ -6,6 +6,7 @@ Everything here is pure (no process is started), so tests/bench can cover it qui
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -102,6 +103,34 @@ def lua_script(body: str, headers: dict[str, str] | None = None, method: str = "
     lines = [f'wrk.method = "{method}"', f"wrk.body = [==[{body}]==]"]
     for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
         lines.append(f'wrk.headers["{name}"] = "{value}"')
+    return "\n".join(lines) + "\n"
+
+
+def lua_script_cycling(bodies: Sequence[str], headers: dict[str, str] | None = None) -> str:
+    """A wrk Lua script sending ``bodies`` one per request, in order, round and round.
+
+    For the embedding group: one text per request, as a search service gets them, so a
+    batching server pads batches of unequal texts. wrk runs one thread (`command`), hence
+    one Lua state and one order shared by all its connections: every target gets the same
+    sequence (wrk calls ``request`` once before it connects, so it opens on the second).
+    """
+    if not bodies:
+        raise ValueError("no bodies to cycle through")
+    base = lua_script(bodies[0], headers).splitlines()
+    for body in bodies:
+        if "]==]" in body:
+            raise ValueError("body contains ']==]', which would end the Lua long bracket early")
+    lines = [line for line in base if not line.startswith("wrk.body")]
+    lines.append("local bodies = {")
+    lines += [f"[==[{body}]==]," for body in bodies]
+    lines += [
+        "}",
+        "local i = 0",
+        "request = function()",
+        "  i = i % #bodies + 1",
+        "  return wrk.format(nil, nil, nil, bodies[i])",
+        "end",
+    ]
     return "\n".join(lines) + "\n"
 
 

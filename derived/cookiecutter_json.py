@@ -46,14 +46,19 @@ def translate(expression: str, names: set[str]) -> str:
 
 
 def _default(question: Question, earlier: set[str]) -> Any:
+    derived = isinstance(question.default, str) and "{{" in question.default
     if question.choices:
         values = list(question.choices.values())
-        # cookiecutter's default is the first choice.
+        if derived:
+            # cookiecutter's default is the first choice, and it renders every choice: the
+            # expression goes first, and shows again among the values it can give.
+            return [translate(question.default, earlier), *values]
         return [question.default] + [value for value in values if value != question.default]
     if question.type == "bool":
         return bool(question.default)
     if question.type in ("int", "float"):
-        return question.default
+        # A derived number is rendered as text; Copier casts the answer to the type.
+        return translate(question.default, earlier) if derived else question.default
     if question.type == "str":
         return translate(str(question.default), earlier)
     raise ValueError(f"{question.name}: type {question.type} has no cookiecutter equivalent")

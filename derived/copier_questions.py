@@ -54,6 +54,12 @@ def load(path: Path = COPIER_YML) -> tuple[dict[str, Any], list[Question]]:
         choices = spec.get("choices") or {}
         if isinstance(choices, list):
             choices = {str(choice): choice for choice in choices}
+        # A choice may be `{value, validator}`: shown disabled when the validator says why;
+        # the question's own validator refuses it as an answer too.
+        choices = {
+            label: value["value"] if isinstance(value, dict) else value
+            for label, value in choices.items()
+        }
         questions.append(
             Question(
                 name=name,

@@ -63,7 +63,7 @@ def _section(question: Question) -> list[str]:
             mark = " (default)" if value == question.default else ""
             extra = f": {label}" if label != str(value) else ""
             lines.append(f"    - `{value}`{mark}{extra}")
-    elif _uses(question.default):
+    if _uses(question.default):
         lines += [
             f"- Default: {_summary_default(question)}:",
             "",
@@ -72,7 +72,7 @@ def _section(question: Question) -> list[str]:
             "    ```",
             "",
         ]
-    else:
+    elif not question.choices:
         lines.append(f"- Default: `{question.default}`")
     if question.refusals:
         lines.append("- Refused with:")

@@ -31,9 +31,41 @@ def runtime_index() -> str:
     return proc.stdout.strip().splitlines()[-1]
 
 
+@functools.cache
+def torch_index() -> str:
+    """The directory of a package index serving torch's CPU wheel (built once per process).
+
+    PyTorch's own CPU index cannot be reached here, and PyPI's torch is the CUDA build:
+    generated PyTorch projects install torch from this local index instead (the template's
+    ``torch_index`` answer), built by scripts/torch_index.py from the wheel this machine
+    holds.
+    """
+    proc = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "torch_index.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"scripts/torch_index.py failed: {proc.stderr.strip()}")
+    url = proc.stdout.strip().splitlines()[-1]
+    return url.removeprefix("file://")
+
+
+def uses_torch(answers: dict[str, Any]) -> bool:
+    """True when ``answers`` generate a PyTorch project (the embedding task's default)."""
+    default = "pytorch" if answers.get("model_task") == "embedding" else "scikit-learn"
+    return answers.get("model_framework", default) == "pytorch"
+
+
 def answers_with_index(answers: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``answers`` with ``runtime_index`` pointing at `runtime_index` unless they set it."""
-    return {"runtime_index": runtime_index(), **(answers or {})}
+    """``answers`` with ``runtime_index`` pointing at `runtime_index` unless they set it,
+    and, for a PyTorch project only, ``torch_index`` pointing at `torch_index`."""
+    given = answers or {}
+    indexes = {"runtime_index": runtime_index()}
+    if uses_torch(given):
+        indexes["torch_index"] = torch_index()
+    return {**indexes, **given}
 
 
 def render(dst: Path, answers: dict[str, Any] | None = None, *, trust: bool = True) -> Path:

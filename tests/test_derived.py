@@ -26,7 +26,7 @@ def test_a_changed_question_makes_both_files_stale(
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / name, tmp_path / name)
     copier_yml = tmp_path / "copier.yml"
-    copier_yml.write_text(copier_yml.read_text().replace("default: 100\n", "default: 250\n", 1))
+    copier_yml.write_text(copier_yml.read_text().replace("default: 99.9\n", "default: 99.5\n", 1))
     assert main(["--check", "--root", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "stale: cookiecutter.json, docs/questions.md" in err

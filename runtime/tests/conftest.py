@@ -1,5 +1,6 @@
 """Shared fixtures: the iris model saved with `save_model`, its settings, in-process clients;
-and a tabular churn table with a classifier and a regressor trained on it.
+a tabular churn table with a classifier and a regressor trained on it; and a text model
+with BYTES inputs and outputs (`echo_text`).
 
 The iris model is the legacy single-tensor path (``input-0``): StandardScaler +
 LogisticRegression on scikit-learn's iris. The churn models are tabular (named, mixed-type
@@ -18,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from echo_text import MODEL_NAME as ECHO_MODEL_NAME
+from echo_text import EchoTextAdapter, save_echo_model
 from numpy.typing import NDArray
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_iris
@@ -268,3 +271,24 @@ def named_inputs(churn: Churn) -> Callable[..., list[dict[str, Any]]]:
         return tensors
 
     return inputs
+
+
+# --- a text model: BYTES in and out ------------------------------------------------------
+@pytest.fixture(scope="session")
+def echo_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The artifacts directory of the echo text model (`echo_text`)."""
+    directory = tmp_path_factory.mktemp("echo-text")
+    save_echo_model(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def start_echo(echo_artifacts: Path) -> Callable[..., ServiceClient]:
+    """A `ServiceClient` of the echo text model, with settings given by keyword."""
+
+    def start(**settings: Any) -> ServiceClient:
+        return ServiceClient(
+            echo_artifacts, adapter=EchoTextAdapter(), model_name=ECHO_MODEL_NAME, **settings
+        )
+
+    return start

@@ -18,7 +18,9 @@ def test_a_classifier_watches_its_class_output_and_a_regressor_its_values() -> N
 
 
 def test_a_spec_watching_no_output_says_what_it_needs() -> None:
-    with pytest.raises(ValueError, match="names a class_output, a value_output or an embedding_output"):
+    with pytest.raises(
+        ValueError, match="names a class_output, a value_output or an embedding_output"
+    ):
         _ = MonitoringSpec(FEATURES).watched_output
 
 

@@ -20,6 +20,7 @@ PUBLIC = [
     "ModelLoadError",
     "ModelSignature",
     "MonitoringSpec",
+    "ParityReport",
     "Predictor",
     "SavedModel",
     "SchemaError",
@@ -31,11 +32,15 @@ PUBLIC = [
     "Task",
     "Tensor",
     "TensorSpec",
+    "TextPredictor",
+    "TextSchema",
     "TextSpec",
     "TokenCounter",
     "VerifiedArtifact",
     "__version__",
     "adapter_for",
+    "check_parity",
+    "export_onnx",
     "load_model",
     "save_model",
     "serve",
@@ -70,7 +75,10 @@ def test_importing_and_choosing_an_adapter_loads_no_framework_and_no_test_client
     code = (
         "import sys, modelrail_runtime\n"
         "modelrail_runtime.adapter_for('scikit-learn')\n"
-        "print(sorted({'sklearn', 'skops', 'scipy', 'httpx', 'pyarrow'} & set(sys.modules)))\n"
+        "modelrail_runtime.adapter_for('onnx')\n"
+        "heavy = {'sklearn', 'skops', 'scipy', 'httpx', 'pyarrow', 'onnxruntime', 'tokenizers',\n"
+        "         'onnx', 'torch'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

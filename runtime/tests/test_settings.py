@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from modelrail_runtime import Settings, SettingsError
 from modelrail_runtime.execution import PredictMode
+from modelrail_runtime.oip.codec import RequestLimits
 
 
 def test_defaults() -> None:
@@ -21,6 +22,9 @@ def test_defaults() -> None:
     assert settings.port == 8080
     assert settings.host == "0.0.0.0"  # noqa: S104
     assert settings.max_body_bytes == 1_048_576
+    assert settings.max_string_bytes == 16_384
+    assert settings.max_tensor_elements == 65_536
+    assert settings.request_limits == RequestLimits(), "the codec's own defaults"
     assert settings.max_concurrent_requests == 64
     assert settings.drain_seconds == 2.0
     assert settings.graceful_timeout_seconds == 5.0
@@ -69,6 +73,11 @@ def test_the_batch_wait_is_read_in_milliseconds() -> None:
     assert (settings.batch_limits.max_rows, settings.batch_limits.max_wait_seconds) == (32, 0.005)
 
 
+def test_the_request_limits_are_read_together() -> None:
+    settings = Settings.from_env({"MAX_STRING_BYTES": "1024", "MAX_TENSOR_ELEMENTS": " 500 "})
+    assert settings.request_limits == RequestLimits(max_string_bytes=1024, max_tensor_elements=500)
+
+
 def test_monitoring_variables() -> None:
     settings = Settings.from_env(
         {
@@ -97,6 +106,9 @@ def test_monitoring_variables() -> None:
         ("PORT", "0", "a whole number from 1 to 65535"),
         ("MAX_BODY_BYTES", "-1", "a whole number"),
         ("MAX_CONCURRENT_REQUESTS", "1.5", "a whole number"),
+        ("MAX_STRING_BYTES", "0", "a whole number from 1 to 1073741824"),
+        ("MAX_STRING_BYTES", "16k", "a whole number from 1 to 1073741824"),
+        ("MAX_TENSOR_ELEMENTS", "-5", "a whole number from 1 to 1073741824"),
         ("LOG_LEVEL", "verbose", "one of debug, info, warning, error, critical"),
         ("DRAIN_SECONDS", "nan", "a number of seconds"),
         ("MODEL_LOAD_DELAY_SECONDS", "-3", "a number of seconds"),

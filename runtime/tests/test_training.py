@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pytest
 from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 
-from modelrail_runtime import SavedModel, adapter_for, load_model, save_model
-from modelrail_runtime.artifacts import sha256_hex
+from modelrail_runtime import ModelLoadError, SavedModel, adapter_for, load_model, save_model
+from modelrail_runtime.artifacts import VerifiedArtifact, read_companion, sha256_hex
+from modelrail_runtime.frameworks.sklearn import SklearnAdapter
 from modelrail_runtime.model import PREDICTION_ID
 from modelrail_runtime.tabular import TabularPredictor, TabularSchema
 
@@ -141,4 +143,125 @@ def test_saving_the_same_tabular_model_gives_the_same_bytes(
     for name in FILES:
         assert (tmp_path / name).read_bytes() == (churn_classifier.directory / name).read_bytes(), (
             name
+        )
+
+
+# --- companion files ---------------------------------------------------------------------
+class VocabularyAdapter(SklearnAdapter):
+    """The scikit-learn adapter, loading a companion file too (as a text model its
+    tokenizer), and noting what it read and whether it was on disk yet."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[tuple[bytes | None, bool]] = []
+
+    def load(self, artifact: VerifiedArtifact) -> Any:
+        vocabulary = read_companion(artifact, "vocabulary")
+        on_disk = artifact.path.with_name("vocabulary.txt").exists()
+        self.read.append((vocabulary, on_disk))
+        if vocabulary is None:
+            raise ModelLoadError("metadata.json records no vocabulary")
+        return super().load(artifact)
+
+
+VOCABULARY = {"vocabulary": ("vocabulary.txt", "sépale\npétale\n".encode())}
+
+
+def fitted(iris: Iris) -> LogisticRegression:
+    features, labels = iris
+    return LogisticRegression(max_iter=1000).fit(features, labels)
+
+
+def test_companions_are_written_hashed_and_read_by_the_adapter_before_and_after(
+    tmp_path: Path, iris: Iris
+) -> None:
+    adapter = VocabularyAdapter()
+    saved = save_model(
+        tmp_path,
+        adapter,
+        fitted(iris),
+        training_inputs={"input-0": iris[0]},
+        companions=VOCABULARY,
+    )
+    content = VOCABULARY["vocabulary"][1]
+    assert adapter.read == [(content, False)], "read from memory, before any file is written"
+    assert (tmp_path / "vocabulary.txt").read_bytes() == content
+    assert saved.metadata["vocabulary"] == {
+        "file": "vocabulary.txt",
+        "sha256": sha256_hex(content),
+    }
+    assert json.loads((tmp_path / "metadata.json").read_text()) == saved.metadata
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([*FILES, "vocabulary.txt"])
+    load_model(tmp_path, adapter=adapter)
+    assert adapter.read[-1] == (content, True), "the service reads it from disk"
+
+
+def test_a_companion_changed_after_training_is_refused(tmp_path: Path, iris: Iris) -> None:
+    save_model(
+        tmp_path,
+        VocabularyAdapter(),
+        fitted(iris),
+        training_inputs={"input-0": iris[0]},
+        companions=VOCABULARY,
+    )
+    (tmp_path / "vocabulary.txt").write_text("other words\n")
+    with pytest.raises(ModelLoadError, match=r"vocabulary\.txt does not match the sha256"):
+        load_model(tmp_path, adapter=VocabularyAdapter())
+
+
+def test_a_model_that_does_not_load_writes_nothing(tmp_path: Path, iris: Iris) -> None:
+    with pytest.raises(ModelLoadError, match="records no vocabulary"):
+        save_model(
+            tmp_path / "artifacts",
+            VocabularyAdapter(),
+            fitted(iris),
+            training_inputs={"input-0": iris[0]},
+        )
+    assert not (tmp_path / "artifacts").exists()
+
+
+@pytest.mark.parametrize(
+    ("companions", "message"),
+    [
+        ({"reference_profile": ("profile.json", b"")}, "companion key 'reference_profile'"),
+        ({"signature": ("signature.json", b"")}, "companion key 'signature' is taken"),
+        ({"model_name": ("name.txt", b"")}, "taken in metadata.json.*by the metadata passed"),
+        ({"profile": ("reference_profile.json", b"")}, "a file name save_model"),
+        ({"meta": ("metadata.json", b"")}, "a file name save_model"),
+        ({"model": ("model.skops", b"")}, "a file name save_model"),
+        ({"a": ("same.txt", b""), "b": ("same.txt", b"")}, "another companion takes"),
+        ({"tokenizer": ("../tokenizer.json", b"")}, "give a plain file name"),
+        ({"tokenizer": ("", b"")}, "give a plain file name"),
+    ],
+    ids=[
+        "the profile's key",
+        "the signature's key",
+        "a key of the metadata passed",
+        "the profile's file",
+        "metadata.json",
+        "the artifact",
+        "one file twice",
+        "a path",
+        "no name",
+    ],
+)
+def test_a_companion_that_would_clash_is_refused_before_anything_is_written(
+    tmp_path: Path, iris: Iris, companions: dict[str, tuple[str, bytes]], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        save_model(
+            tmp_path / "artifacts",
+            adapter_for("scikit-learn"),
+            fitted(iris),
+            training_inputs={"input-0": iris[0]},
+            metadata={"model_name": "iris"},
+            companions=companions,
+        )
+    assert not (tmp_path / "artifacts").exists()
+
+
+def test_training_inputs_must_hold_every_input_the_model_takes(tmp_path: Path, iris: Iris) -> None:
+    with pytest.raises(ValueError, match=r"no tensor for the model's input\(s\) \['input-0'\]"):
+        save_model(
+            tmp_path, adapter_for("scikit-learn"), fitted(iris), training_inputs={"x": iris[0]}
         )

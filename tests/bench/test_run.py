@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import run
+from bench.targets import Group
 
 
 def test_quick_shortens_cells_and_skips_containers_and_profiles() -> None:
@@ -24,6 +25,7 @@ def test_defaults_cover_the_issue_matrix() -> None:
         *("a", "b", "c", "c-lean", "d", "d0", "e"),
         *("b-heavy", "c-heavy", "c-heavy-batch", "d-heavy-batch"),
         *("b-lgbm", "c-lgbm", "d-lgbm"),
+        *("b-emb", "c-emb", "c-emb-nobatch"),
     ]
 
 
@@ -31,7 +33,7 @@ def test_the_heavy_targets_run_at_one_row_and_c1_c32_only() -> None:
     args = run.parse_args([])
     assert run.cells_of(run.BY_ID["c-heavy-batch"], args) == [(1, 1), (32, 1)]
     assert len(run.cells_of(run.BY_ID["c"], args)) == 6
-    assert run.parse_args(["--no-heavy", "--no-lightgbm"]).target_ids[-1] == "e"
+    assert run.parse_args(["--no-heavy", "--no-lightgbm", "--no-embedding"]).target_ids[-1] == "e"
 
 
 def test_the_lightgbm_targets_run_at_c1_and_c8_on_both_payloads() -> None:
@@ -48,16 +50,19 @@ def test_the_lightgbm_targets_run_at_c1_and_c8_on_both_payloads() -> None:
 @pytest.mark.parametrize(
     ("ids", "needed"),
     [
-        (["a", "b", "d"], (False, False)),
-        (["b", "c"], (True, False)),
-        (["c-heavy"], (True, False)),
-        (["b-lgbm"], (False, True)),  # its model is trained in the LightGBM render's venv
-        (["c-lgbm", "d-lgbm"], (False, True)),
-        (["c-lean", "c-lgbm"], (True, True)),
+        (["a", "b", "d"], set()),
+        (["b", "c"], {Group.IRIS}),
+        (["c-heavy"], {Group.IRIS}),
+        (["b-lgbm"], {Group.LIGHTGBM}),  # its model is trained in the LightGBM render's venv
+        (["c-lgbm", "d-lgbm"], {Group.LIGHTGBM}),
+        (["c-lean", "c-lgbm"], {Group.IRIS, Group.LIGHTGBM}),
+        (["b-emb"], set()),  # sentence-transformers in the bench's own venv
+        (["c-emb-nobatch"], {Group.EMBEDDING}),
+        (["c", "b-emb", "c-emb"], {Group.IRIS, Group.EMBEDDING}),
     ],
 )
 def test_each_render_is_made_only_when_a_target_needs_it(
-    ids: list[str], needed: tuple[bool, bool]
+    ids: list[str], needed: set[Group]
 ) -> None:
     assert run.services_needed(ids) == needed
 
@@ -103,3 +108,57 @@ def test_the_targets_of_a_cell_are_measured_back_to_back() -> None:
         ("b", 8, 1), ("c", 8, 1),
         ("b", 32, 1), ("c", 32, 1), ("c-heavy", 32, 1),
     ]  # fmt: skip
+
+
+def test_the_embedding_group_runs_one_text_per_request_at_c1_and_c32() -> None:
+    args = run.parse_args([])
+    for tid in ("b-emb", "c-emb", "c-emb-nobatch"):
+        assert run.cells_of(run.BY_ID[tid], args) == [(1, 1), (32, 1)]
+    ids = run.parse_args(["--no-embedding"]).target_ids
+    assert not [t for t in ids if "-emb" in t]
+
+
+def test_the_embedding_group_gets_its_own_longer_windows() -> None:
+    args = run.parse_args([])
+    assert run.timing(run.BY_ID["c-emb"], args) == (2.0, 6.0)
+    assert run.timing(run.BY_ID["c"], args) == (0.5, 2.0)
+    quick = run.parse_args(["--quick"])
+    assert run.timing(run.BY_ID["b-emb"], quick) == (1.0, 2.0)
+    custom = run.parse_args(["--embedding-warmup", "3", "--embedding-duration", "10"])
+    assert run.timing(run.BY_ID["c-emb-nobatch"], custom) == (3.0, 10.0)
+
+
+def test_only_selects_whole_groups() -> None:
+    assert run.parse_args(["--only", "embedding"]).target_ids == ["b-emb", "c-emb", "c-emb-nobatch"]
+    both = run.parse_args(["--only", "lightgbm,embedding", "--no-embedding"]).target_ids
+    assert both == ["b-lgbm", "c-lgbm", "d-lgbm", "b-emb", "c-emb", "c-emb-nobatch"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--only", "embeddings"], "--only: unknown group embeddings; choose from iris, heavy"),
+        (["--only", ","], "--only: unknown group (none)"),
+        (["--only", "embedding", "--targets", "b"], "--only and --targets: give one of them"),
+    ],
+)
+def test_only_refuses_what_it_cannot_select(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        run.parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("ids", "files"),
+    [
+        (["b", "c"], ["latest.json"]),
+        (["b-emb", "c-emb"], ["latest-embedding.json"]),
+        (["c", "c-emb"], ["latest.json", "latest-embedding.json"]),
+    ],
+)
+def test_a_run_replaces_the_latest_results_of_the_groups_it_measured(
+    ids: list[str], files: list[str]
+) -> None:
+    assert run.latest_files(ids) == files

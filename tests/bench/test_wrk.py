@@ -103,3 +103,20 @@ def test_command_rounds_short_durations_up_to_one_second() -> None:
     cmd = wrk.command("http://127.0.0.1:1/", "s.lua", connections=1, duration_s=0.4, cpu=None)
     assert cmd[0] == "wrk"
     assert "-d1s" in cmd
+
+
+def test_cycling_script_sends_each_body_in_turn() -> None:
+    bodies = ['{"a":1}', '{"b":2}', '{"c":3}']
+    script = wrk.lua_script_cycling(bodies)
+    assert "wrk.body" not in script
+    assert 'wrk.headers["Content-Type"] = "application/json"' in script
+    table = script[script.index("local bodies = {") : script.index("}\nlocal i")]
+    assert [line for line in table.splitlines()[1:]] == [f"[==[{b}]==]," for b in bodies]
+    assert "  i = i % #bodies + 1\n  return wrk.format(nil, nil, nil, bodies[i])" in script
+
+
+def test_cycling_script_refuses_no_body_and_a_body_that_would_close_the_bracket() -> None:
+    with pytest.raises(ValueError, match="no bodies"):
+        wrk.lua_script_cycling([])
+    with pytest.raises(ValueError, match="long bracket"):
+        wrk.lua_script_cycling(["{}", "]==]"])

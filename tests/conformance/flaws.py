@@ -23,7 +23,8 @@ class Flaw:
         dockerfile: Extra Dockerfile lines for ``dockerfile`` flaws.
         config: ``[tool.modelrail]`` overrides (dotted keys for sub-tables).
         base: Image to derive from (``dockerfile`` flaws), default the fixture image.
-        model: The fixture's model (``FIXTURE_MODEL``): ``tabular`` or ``single``.
+        model: The fixture's model (``FIXTURE_MODEL``): ``tabular``, ``single``, ``text`` or
+            ``embedding``.
     """
 
     name: str
@@ -44,14 +45,24 @@ class Flaw:
     @property
     def project_config(self) -> dict[str, object]:
         """``[tool.modelrail]`` overrides: the model's golden files, then ``config``."""
-        return {**(SINGLE_TENSOR if self.model == "single" else {}), **self.config}
+        return {**GOLDEN_FILES.get(self.model, {}), **self.config}
 
 
-SINGLE_TENSOR: dict[str, object] = {
-    "golden_request": "golden/single/request.json",
-    "golden_response": "golden/single/response.json",
-}
+def _golden(directory: str) -> dict[str, object]:
+    return {
+        "golden_request": f"golden/{directory}/request.json",
+        "golden_response": f"golden/{directory}/response.json",
+    }
+
+
+SINGLE_TENSOR = _golden("single")
 """``[tool.modelrail]`` overrides for the fixture's single-tensor model."""
+TEXT = _golden("text")
+"""For the text classifier. Its golden texts have 3 words and more: a text input."""
+EMBEDDING = _golden("embedding")
+"""For the embedding model. Its golden embeddings are rounded to 5 decimals, as if made on
+another machine: within INF-001's 1e-4 for FP32, not within the project's 1e-6."""
+GOLDEN_FILES = {"single": SINGLE_TENSOR, "text": TEXT, "embedding": EMBEDDING}
 
 
 def _f(name: str, kind: str, rules: str, fails: str = "", warns: str = "", **kw: object) -> Flaw:
@@ -76,7 +87,12 @@ HTTP_FLAWS = [
     _f("label_indices", "http", "INF", "INF-001,INF-004"),
     _f("metadata_label_int", "http", "INF", "INF-004"),
     _f("detail_errors", "http", "ERR", "ERR-001"),
-    _f("validation_422", "http", "ERR", "ERR-001,ERR-002,ERR-006,ERR-007,ERR-008,ERR-009"),
+    _f(
+        "validation_422",
+        "http",
+        "ERR",
+        "ERR-001,ERR-002,ERR-006,ERR-007,ERR-008,ERR-009,ERR-010",
+    ),
     _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005,ERR-006"),
     _f("ignore_version", "http", "ERR", "ERR-003"),
     _f("no_405_413", "http", "ERR", warns="ERR-004"),
@@ -87,6 +103,7 @@ HTTP_FLAWS = [
     _f("extra_feature_unnamed", "http", "ERR", "ERR-008"),
     _f("extra_inputs_ignored", "http", "ERR", "ERR-005,ERR-008"),
     _f("ragged_rows_zip", "http", "ERR", "ERR-009"),
+    _f("empty_batch_accepted", "http", "ERR", "ERR-010"),
     _f("metrics_missing", "http", "MET-001", "MET-001"),
     _f("metrics_mount", "http", "MET", "MET-001"),
     _f("bad_metric_names", "http", "MET", "MET-002"),
@@ -108,6 +125,20 @@ HTTP_FLAWS = [
     _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005", model="single"),
     _f("nan_passthrough", "http", "ERR", "ERR-005", model="single"),
     _f("datatype_not_checked", "http", "ERR", "ERR-002", model="single"),
+    _f("empty_batch_accepted", "http", "ERR-010", "ERR-010", model="single"),
+    # The text models (one BYTES input ``text``): the TXT rules, BYTES and FP32 outputs.
+    _f("lenient_utf8", "http", "TXT", "TXT-001", model="text"),
+    _f("bytes_coerced", "http", "TXT", "TXT-002", model="text"),
+    _f("unicode_500", "http", "TXT", "TXT-003", model="text"),
+    _f("long_text_500", "http", "TXT", "TXT-004", warns="TXT-005", model="text"),
+    _f("no_text_limits", "http", "TXT", warns="TXT-005", model="text"),
+    _f("label_numbers", "http", "INF", "INF-001,INF-004", model="text"),
+    _f("empty_batch_accepted", "http", "ERR-010", "ERR-010", model="text"),
+    _f("embedding_jitter", "http", "INF", "INF-001", model="embedding"),
+    _f("squeeze_single_row", "http", "INF", "INF-003", model="embedding"),
+    _f("unicode_500", "http", "TXT-003", "TXT-003", model="embedding"),
+    _f("lenient_utf8", "http", "TXT-001", "TXT-001"),
+    _f("bytes_coerced", "http", "TXT-002", "TXT-002"),
 ]
 
 CONTAINER_FLAWS = [

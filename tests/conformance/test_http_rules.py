@@ -9,12 +9,13 @@ import pytest
 from modelrail_conformance.registry import build_registry
 
 from tests.conformance.conftest import make_project
-from tests.conformance.flaws import HTTP_FLAWS, SINGLE_TENSOR, Flaw
+from tests.conformance.flaws import EMBEDDING, HTTP_FLAWS, SINGLE_TENSOR, TEXT, Flaw
 
 REGISTRY = build_registry()
 ALL_RULES = {r.id for r in REGISTRY}
 CONTAINER_RULES = {r.id for r in REGISTRY if r.needs_container}
 NAMED_FEATURE_RULES = {"ERR-006", "ERR-007", "ERR-008", "ERR-009"}
+TEXT_RULES = {r.id for r in REGISTRY if r.family == "TXT"}
 
 
 def test_conforming_service_passes_every_http_rule(serve, run_suite) -> None:
@@ -27,23 +28,49 @@ def test_conforming_service_passes_every_http_rule(serve, run_suite) -> None:
     assert run.with_status("pass") == ALL_RULES - CONTAINER_RULES
     assert run.result.ret == 0
     assert run.report["latency"]["measured_requests"] > 0
+    # The golden request's BYTES values are one-word categories: no text to generate.
+    assert run.report["latency"]["distinct_bodies"] == 1
 
 
 def test_single_tensor_model_passes_every_http_rule_it_can(serve, run_suite, tmp_path) -> None:
     # The older shape (one FP64 tensor [-1, 4], INT64 labels) still passes; the rules about
-    # named features say why they do not apply instead of passing.
+    # named features and about BYTES inputs say why they do not apply instead of passing.
     project = make_project(tmp_path, SINGLE_TENSOR)
     run = run_suite("--modelrail-base-url", serve(None, "single"), project=project)
+    skipped = CONTAINER_RULES | NAMED_FEATURE_RULES | TEXT_RULES
     assert run.with_status("fail") == set(), run.result.stdout.str()[-3000:]
     assert run.with_status("warn") == set()
     assert run.with_status("error") == set()
-    assert run.with_status("not_applicable") == CONTAINER_RULES | NAMED_FEATURE_RULES
-    assert run.with_status("pass") == ALL_RULES - CONTAINER_RULES - NAMED_FEATURE_RULES
+    assert run.with_status("not_applicable") == skipped
+    assert run.with_status("pass") == ALL_RULES - skipped
     for rule_id in NAMED_FEATURE_RULES:
         assert run.message(rule_id) == (
             "not applicable: the model has one input ('features'); "
             "the named-feature rules need more"
         )
+    for rule_id in TEXT_RULES:
+        assert run.message(rule_id) == (
+            "not applicable: the model has no BYTES input ('features' FP64); "
+            "the text rules need one"
+        )
+    assert run.result.ret == 0
+
+
+@pytest.mark.parametrize(("model", "golden"), [("text", TEXT), ("embedding", EMBEDDING)])
+def test_text_model_passes_every_http_rule_it_can(
+    model: str, golden: dict[str, object], serve, run_suite, tmp_path: Path
+) -> None:
+    # One BYTES input: the named-feature rules do not apply, every text rule does. The
+    # load run sends generated sentences, not the golden request over and over.
+    project = make_project(tmp_path, golden)
+    run = run_suite("--modelrail-base-url", serve(None, model), project=project)
+    assert run.with_status("fail") == set(), run.result.stdout.str()[-3000:]
+    assert run.with_status("warn") == set()
+    assert run.with_status("error") == set()
+    assert run.with_status("not_applicable") == CONTAINER_RULES | NAMED_FEATURE_RULES
+    assert run.with_status("pass") == ALL_RULES - CONTAINER_RULES - NAMED_FEATURE_RULES
+    assert run.report["latency"]["distinct_bodies"] == 16
+    assert run.report["latency"]["measured_requests"] > 0
     assert run.result.ret == 0
 
 

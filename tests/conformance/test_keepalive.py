@@ -68,6 +68,29 @@ def test_requests_reuse_one_connection_and_carry_the_body() -> None:
     assert first.endswith(b"\r\n\r\n" + BODY)
 
 
+def test_several_bodies_are_sent_in_turn_from_the_start_index() -> None:
+    bodies = [b'{"i": 0}', b'{"i": 1}', b'{"i": 22}']
+
+    async def scenario() -> list[bytes]:
+        async with server(lambda _: OK) as (url, requests, _):
+            connection = KeepAliveConnection(url, bodies, start=2)
+            for _ in range(4):
+                await connection.post()
+            await connection.close()
+            return requests
+
+    requests = asyncio.run(scenario())
+    sent = [request.split(b"\r\n\r\n", 1)[1] for request in requests]
+    assert sent == [bodies[2], bodies[0], bodies[1], bodies[2]]
+    assert b"Content-Length: 9\r\n" in requests[0]
+    assert b"Content-Length: 8\r\n" in requests[1]
+
+
+def test_no_body_is_refused() -> None:
+    with pytest.raises(ValueError, match="no body"):
+        KeepAliveConnection("http://127.0.0.1:1/", [])
+
+
 def test_chunked_bodies_are_read_and_connection_close_reconnects() -> None:
     answers = {1: CHUNKED, 2: CLOSE, 3: OK}
 

@@ -54,17 +54,51 @@ MATRIX: dict[str, dict[str, Any]] = {
         "python_version": "3.13",
         "model_framework": "lightgbm",
     },
+    "text-classification": {
+        "project_name": "Ticket Router",
+        "python_version": "3.12",
+        "model_task": "text-classification",
+    },
+    # PyTorch projects run on Python 3.11 here: the only CPU wheel of torch this machine
+    # has (the local torch index of scripts/torch_index.py) is built for CPython 3.11.
+    "pytorch-classification": {
+        "project_name": "Churn Network",
+        "python_version": "3.11",
+        "model_framework": "pytorch",
+    },
+    "pytorch-regression": {
+        "project_name": "Spend Network",
+        "python_version": "3.11",
+        "model_framework": "pytorch",
+        "model_task": "regression",
+    },
+    "embedding": {
+        "project_name": "Ticket Embeddings",
+        "python_version": "3.11",
+        "model_task": "embedding",
+    },
 }
 """Answer-set id -> answers (unanswered questions take their defaults)."""
 
 MODELS = {
     (
-        answers.get("model_framework", "scikit-learn"),
+        answers.get(
+            "model_framework",
+            "pytorch" if answers.get("model_task") == "embedding" else "scikit-learn",
+        ),
         answers.get("model_task", "classification"),
     ): answer_id
     for answer_id, answers in MATRIX.items()
 }
 """(framework, task) -> the answer set that generates it."""
+
+FRAMEWORKS_BY_TASK = {
+    "classification": ("scikit-learn", "xgboost", "lightgbm", "pytorch"),
+    "regression": ("scikit-learn", "xgboost", "lightgbm", "pytorch"),
+    "text-classification": ("scikit-learn",),
+    "embedding": ("pytorch",),
+}
+"""The frameworks copier.yml offers for each task."""
 
 FEATURES = (
     "tenure_months",
@@ -105,14 +139,18 @@ valid_answers = st.fixed_dictionaries(
         "description": free_text,
         "team": st.from_regex(r"\A@[a-z0-9]{1,8}/[a-z0-9][a-z0-9-]{0,8}\Z"),
         "python_version": st.sampled_from(["3.11", "3.12", "3.13"]),
-        "model_framework": st.sampled_from(["scikit-learn", "xgboost", "lightgbm"]),
-        "model_task": st.sampled_from(["classification", "regression"]),
         "latency_slo_p99_ms": st.integers(min_value=1, max_value=60_000),
         "availability_slo_percent": st.floats(min_value=95, max_value=99.999),
         "license": st.sampled_from(["Apache-2.0", "MIT", "Proprietary"]),
         "ci_provider": st.sampled_from(["github", "github+gitlab"]),
         "accelerator": st.sampled_from(["cpu", "nvidia-gpu"]),
     }
+).flatmap(
+    lambda answers: st.sampled_from(sorted(FRAMEWORKS_BY_TASK)).flatmap(
+        lambda task: st.sampled_from(FRAMEWORKS_BY_TASK[task]).map(
+            lambda framework: {**answers, "model_task": task, "model_framework": framework}
+        )
+    )
 )
 """Valid answers; the registry and namespace keep their defaults (derived from the team)."""
 
@@ -139,8 +177,19 @@ invalid_answers = st.one_of(
     _invalid("project_name", st.sampled_from(["", "2fast", "tab\there", "a" * 65])),
     _invalid("python_version", st.sampled_from(["3.10", "3.14", "3"])),
     _invalid("license", st.sampled_from(["GPL-3.0", "mit", ""])),
-    _invalid("model_framework", st.sampled_from(["pytorch", "sklearn", "XGBoost", ""])),
+    _invalid("model_framework", st.sampled_from(["torch", "sklearn", "XGBoost", ""])),
     _invalid("model_task", st.sampled_from(["ranking", "Regression", "classifier", ""])),
+    st.sampled_from(
+        [
+            (task, framework)
+            for task in FRAMEWORKS_BY_TASK
+            for framework in ("scikit-learn", "xgboost", "lightgbm", "pytorch")
+            if framework not in FRAMEWORKS_BY_TASK[task]
+        ]
+    ).map(lambda pair: {"model_task": pair[0], "model_framework": pair[1]}),
+    st.sampled_from(["wheels", "/a/../b", "ftp://x/simple", "", "https://u:p@x/simple"]).map(
+        lambda index: {"model_framework": "pytorch", "torch_index": index}
+    ),
     _invalid("ci_provider", st.sampled_from(["gitlab", "GitHub", "circleci", ""])),
     _invalid("accelerator", st.sampled_from(["gpu", "amd-gpu", "CPU", ""])),
     _invalid(

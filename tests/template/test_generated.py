@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run
+from tests.helpers import run, uses_torch
 from tests.template.answers import MATRIX
 
 pytestmark = pytest.mark.slow
@@ -57,6 +57,10 @@ def test_train_and_evaluate_pass(
     assert report["passed"] is True, report
     metadata = json.loads((project / "artifacts" / "metadata.json").read_text())
     assert report["metrics"] == metadata["metrics"], "evaluate scores what train recorded"
+    if uses_torch(MATRIX[answer_id]):
+        # Exported to ONNX and checked against the module before it was saved.
+        assert metadata["framework"] == "onnx"
+        assert metadata["onnx_parity"]["min_cosine"] >= 0.9999, metadata["onnx_parity"]
 
 
 def test_model_card_is_filled_from_training_and_the_docs_build(

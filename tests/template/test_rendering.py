@@ -91,6 +91,7 @@ GRAFANA_LEGEND = re.compile(r"\{\{[a-z_]+\}\}")
 PROMETHEUS_TEMPLATE = re.compile(r"\{\{ \$(labels|value)\b[^}]*\}\}")
 
 answer_ids = pytest.mark.parametrize("answer_id", sorted(MATRIX))
+TEXT_TASKS = ("text-classification", "embedding")
 
 
 def answers_of(project: Path) -> dict[str, object]:
@@ -108,6 +109,9 @@ def test_expected_file_set(rendered: dict[str, Path], answer_id: str) -> None:
     expected = {line.format(pkg=package) for line in EXPECTED_FILES.split()}
     if answers_of(project)["ci_provider"] == "github+gitlab":
         expected.add(".gitlab-ci.yml")
+    if answers_of(project)["model_task"] in TEXT_TASKS:
+        expected.add("data/tickets.csv")  # the labelled texts; a table is generated
+        expected.add("monitoring/tests/text_test.yml")
     actual = {path.as_posix() for path in rendered_files(project)}
     assert actual == expected
 
@@ -137,8 +141,18 @@ def test_answers_are_recorded(rendered: dict[str, Path], answer_id: str) -> None
     recorded = answers_of(rendered[answer_id])
     for question, answer in MATRIX[answer_id].items():
         assert recorded[question] == answer
-    computed = {"runtime_version", "runtime_extra", "artifact_file", "runtime_index_is_local"}
+    computed = {
+        "runtime_version",
+        "runtime_extra",
+        "artifact_file",
+        "runtime_index_is_local",
+        "text_task",
+        "classifier",
+        "torch_index_url",
+    }
     assert not computed & set(recorded), "computed values are never asked or recorded"
+    # torch_index is asked (and recorded) only when the framework is pytorch.
+    assert ("torch_index" in recorded) == (recorded["model_framework"] == "pytorch")
 
 
 @answer_ids
@@ -151,8 +165,9 @@ def test_conformance_parameters(rendered: dict[str, Path], answer_id: str) -> No
         "port": 8080,
         "golden_request": "tests/golden/infer_request.json",
         "golden_response": "tests/golden/infer_response.json",
-        # Labels match exactly; predicted values (the spend) to the cent.
-        "tolerance": 1e-6 if answers["model_task"] == "classification" else 0.01,
+        # Labels match exactly; predicted values (the spend) to the cent; embeddings to
+        # float32 noise.
+        "tolerance": {"regression": 0.01, "embedding": 1e-4}.get(answers["model_task"], 1e-6),
         "startup_budget_seconds": 10,
         "shutdown_grace_seconds": 10,
         "load_delay_env": "MODEL_LOAD_DELAY_SECONDS",
@@ -170,6 +185,24 @@ def test_conformance_parameters(rendered: dict[str, Path], answer_id: str) -> No
     golden = json.loads((project / modelrail["golden_response"]).read_text())
     assert golden["model_name"] == answers["model_name"]
     (output,) = golden["outputs"]
+    request = json.loads((project / modelrail["golden_request"]).read_text())
+    if answers["model_task"] == "embedding":
+        assert (output["name"], output["datatype"], output["shape"]) == ("embedding", "FP32", [3, 384])
+        vectors = [output["data"][row * 384 : (row + 1) * 384] for row in range(3)]
+        assert [round(sum(x * x for x in vector), 3) for vector in vectors] == [1.0] * 3
+        (text,) = request["inputs"]
+        assert (text["name"], text["datatype"], text["shape"]) == ("text", "BYTES", [3])
+        return
+    if answers["model_task"] == "text-classification":
+        assert output == {
+            "name": "label",
+            "datatype": "BYTES",
+            "shape": [3],
+            "data": ["billing", "technical", "shipping"],
+        }
+        (text,) = request["inputs"]
+        assert (text["name"], text["datatype"], text["shape"]) == ("text", "BYTES", [3])
+        return
     if answers["model_task"] == "classification":
         assert output == {
             "name": "label",
@@ -180,7 +213,6 @@ def test_conformance_parameters(rendered: dict[str, Path], answer_id: str) -> No
     else:
         assert (output["name"], output["datatype"], output["shape"]) == ("prediction", "FP64", [3])
         assert all(50 < value < 500 for value in output["data"]), "a spend, to the cent"
-    request = json.loads((project / modelrail["golden_request"]).read_text())
     features = [tensor["name"] for tensor in request["inputs"]]
     assert features == list(FEATURES)
     assert {tuple(tensor["shape"]) for tensor in request["inputs"]} == {(3,)}

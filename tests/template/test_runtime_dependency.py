@@ -34,6 +34,7 @@ FRAMEWORKS = {
     "scikit-learn": ("sklearn", "model.skops"),
     "xgboost": ("xgboost", "model.ubj"),
     "lightgbm": ("lightgbm", "model.txt"),
+    "pytorch": ("onnx", "model.onnx"),
 }
 
 

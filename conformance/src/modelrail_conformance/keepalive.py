@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 
@@ -21,26 +22,46 @@ class ProtocolError(Exception):
 
 
 class KeepAliveConnection:
-    """Sends POSTs of one body to one URL over a single reused connection.
+    """Sends POSTs of one body (or of several in turn) to one URL over one reused connection.
 
     Reconnects when the server closes the connection (or asks to); not safe to share
     between concurrent tasks: give each worker its own.
+
+    Args:
+        url: The http(s) URL to POST to.
+        body: The body, or several bodies sent one after the other, round and round.
+        content_type: The Content-Type header.
+        start: The index of the first body to send (workers start at different ones).
     """
 
-    def __init__(self, url: str, body: bytes, content_type: str = "application/json") -> None:
+    def __init__(
+        self,
+        url: str,
+        body: bytes | Sequence[bytes],
+        content_type: str = "application/json",
+        start: int = 0,
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or parts.hostname is None:
             raise ValueError(f"not an http(s) URL: {url!r}")
+        bodies = [body] if isinstance(body, bytes) else list(body)
+        if not bodies:
+            raise ValueError("no body to send")
         self._host = parts.hostname
         self._tls = parts.scheme == "https"
         self._port = parts.port or (443 if self._tls else 80)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host_header = parts.netloc.rsplit("@", 1)[-1]
-        self._request = (
-            f"POST {target} HTTP/1.1\r\nHost: {host_header}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-            "Connection: keep-alive\r\n\r\n"
-        ).encode("latin-1") + body
+        self._requests = [
+            (
+                f"POST {target} HTTP/1.1\r\nHost: {host_header}\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {len(content)}\r\n"
+                "Connection: keep-alive\r\n\r\n"
+            ).encode("latin-1")
+            + content
+            for content in bodies
+        ]
+        self._next = start % len(self._requests)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -57,8 +78,10 @@ class KeepAliveConnection:
                 self._host, self._port, ssl=context
             )
         assert self._reader is not None  # set together with the writer
+        request = self._requests[self._next]
+        self._next = (self._next + 1) % len(self._requests)
         try:
-            self._writer.write(self._request)
+            self._writer.write(request)
             status, keep_alive = await self._read_response(self._reader)
         except (OSError, ProtocolError, asyncio.IncompleteReadError, ValueError) as exc:
             await self.close()

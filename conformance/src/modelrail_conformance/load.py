@@ -12,6 +12,7 @@ import itertools
 import json
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +97,7 @@ class LoadResult:
 
 async def _phase(
     url: str,
-    content: bytes,
+    contents: Sequence[bytes],
     *,
     concurrency: int,
     count: int,
@@ -105,8 +106,8 @@ async def _phase(
 ) -> None:
     counter = itertools.count()
 
-    async def worker() -> None:
-        connection = KeepAliveConnection(url, content)
+    async def worker(index: int) -> None:
+        connection = KeepAliveConnection(url, contents, start=index)
         try:
             while time.monotonic() < deadline and next(counter) < count:
                 started = time.perf_counter()
@@ -120,7 +121,7 @@ async def _phase(
         finally:
             await connection.close()
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
 
 
 async def run_load(
@@ -132,8 +133,13 @@ async def run_load(
     warmup: int,
     requests: int,
     max_seconds: float,
+    more_bodies: Sequence[Any] = (),
 ) -> LoadResult:
-    """Warm up, then measure ``requests`` POSTs of ``body`` (JSON), within ``max_seconds``."""
+    """Warm up, then measure ``requests`` POSTs of ``body`` (JSON), within ``max_seconds``.
+
+    With ``more_bodies``, each connection sends ``body`` and those in turn (each starting
+    at another one), so that a text model sees different texts.
+    """
     return await run_load_with_probes(
         base_url,
         path,
@@ -142,6 +148,7 @@ async def run_load(
         warmup=warmup,
         requests=requests,
         max_seconds=max_seconds,
+        more_bodies=more_bodies,
     )
 
 
@@ -156,18 +163,19 @@ async def run_load_with_probes(
     warmup: int = 0,
     probe_paths: tuple[str, ...] = (),
     probe_interval: float = 0.1,
+    more_bodies: Sequence[Any] = (),
 ) -> LoadResult:
     """Like :func:`run_load`, probing ``probe_paths`` during the measured phase."""
     require_loopback(base_url)
     url = base_url.rstrip("/") + path
-    content = json.dumps(body).encode()
+    contents = [json.dumps(b).encode() for b in (body, *more_bodies)]
     result = LoadResult(concurrency=concurrency)
     start = time.monotonic()
     if warmup:
         sink: list[tuple[float, int, str]] = []
         await _phase(
             url,
-            content,
+            contents,
             concurrency=concurrency,
             count=warmup,
             deadline=start + max_seconds / 3,
@@ -193,7 +201,7 @@ async def run_load_with_probes(
     began = time.monotonic()
     await _phase(
         url,
-        content,
+        contents,
         concurrency=concurrency,
         count=requests,
         deadline=start + max_seconds,
@@ -213,16 +221,25 @@ async def run_load_with_probes(
 
 
 async def run_burst(
-    base_url: str, path: str, body: Any, *, size: int, timeout: float
+    base_url: str,
+    path: str,
+    body: Any,
+    *,
+    size: int,
+    timeout: float,
+    more_bodies: Sequence[Any] = (),
 ) -> list[tuple[float, int]]:
-    """Send ``size`` requests at once (one connection each); (seconds, status) per request."""
+    """Send ``size`` requests at once (one connection each); (seconds, status) per request.
+
+    With ``more_bodies``, the requests take ``body`` and those in turn.
+    """
     require_loopback(base_url)
     url = base_url.rstrip("/") + path
-    content = json.dumps(body).encode()
+    contents = [json.dumps(b).encode() for b in (body, *more_bodies)]
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(timeout)) as client:
 
-        async def one() -> tuple[float, int]:
+        async def one(content: bytes) -> tuple[float, int]:
             started = time.perf_counter()
             try:
                 response = await client.post(
@@ -232,4 +249,4 @@ async def run_burst(
             except httpx.HTTPError:
                 return time.perf_counter() - started, 0
 
-        return list(await asyncio.gather(*(one() for _ in range(size))))
+        return list(await asyncio.gather(*(one(contents[i % len(contents)]) for i in range(size))))

@@ -24,6 +24,7 @@ FAMILIES: dict[str, str] = {
     "MD": "Metadata",
     "INF": "Inference",
     "ERR": "Errors",
+    "TXT": "Text",
     "MET": "Metrics",
     "LAT": "Latency",
     "SHD": "Shutdown",
@@ -184,6 +185,7 @@ def build_registry() -> Registry:
         readiness,
         security,
         shutdown,
+        text,
     )
 
     modules = (
@@ -192,6 +194,7 @@ def build_registry() -> Registry:
         metadata,
         inference,
         errors,
+        text,
         metrics,
         logging,
         security,

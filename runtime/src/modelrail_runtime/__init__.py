@@ -14,8 +14,12 @@ module is private and may change in any release.
 - Tabular models: `TabularSchema` (named features and the `Task`, inferred from the training
   table, with the matrix encoding training and serving share), `Feature`, `SchemaError`,
   and `TabularPredictor`, which an adapter wraps around its framework's model.
+- Text models: `TextSchema` (one BYTES input of texts and the `Task`: classification or
+  embedding) and `TextPredictor`, which an adapter wraps around a model of texts.
 - Training and evaluation: `save_model` writes a trained model as the service loads it,
   `load_model` loads it back (hash-checked), as `SavedModel` and `LoadedModel`.
+  `export_onnx` exports a PyTorch module to ONNX (torch in the training environment, the
+  ``export`` extra), `check_parity` compares the graph with the module (`ParityReport`).
 - Tests: `ServiceClient`, the service in the test's own process (the ``testing`` extra).
 """
 
@@ -32,12 +36,15 @@ from .adapter import (
     TokenCounter,
 )
 from .artifacts import ModelLoadError, VerifiedArtifact
+from .export import ParityReport, check_parity, export_onnx
 from .frameworks import adapter_for
 from .model import LoadedModel, load_model
 from .oip.signature import ModelSignature, TensorSpec
 from .server import serve
 from .settings import Settings, SettingsError
-from .tabular import Feature, SchemaError, TabularPredictor, TabularSchema, Task
+from .tabular import Feature, TabularPredictor, TabularSchema
+from .task import SchemaError, Task
+from .text import TextPredictor, TextSchema
 from .training import SavedModel, save_model
 
 if TYPE_CHECKING:
@@ -56,6 +63,7 @@ __all__ = [
     "ModelLoadError",
     "ModelSignature",
     "MonitoringSpec",
+    "ParityReport",
     "Predictor",
     "SavedModel",
     "SchemaError",
@@ -67,11 +75,15 @@ __all__ = [
     "Task",
     "Tensor",
     "TensorSpec",
+    "TextPredictor",
+    "TextSchema",
     "TextSpec",
     "TokenCounter",
     "VerifiedArtifact",
     "__version__",
     "adapter_for",
+    "check_parity",
+    "export_onnx",
     "load_model",
     "save_model",
     "serve",

@@ -14,11 +14,17 @@ import numpy as np
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from .errors import BadRequestError, ModelNotFoundError, UnavailableError
+from .errors import BadRequestError, ModelNotFoundError, PayloadTooLargeError, UnavailableError
 from .model import PREDICTION_ID, LoadedModel
 from .monitoring.monitor import ModelMonitor
 from .monitoring.registry import MODEL_LABELS, render
-from .oip.codec import ProtocolError, encode_infer_response, parse_infer_request
+from .oip.codec import (
+    ProtocolError,
+    RequestLimits,
+    RequestTooLargeError,
+    encode_infer_response,
+    parse_infer_request,
+)
 from .prediction_log import PredictionLogWriter
 from .state import ServiceState
 
@@ -83,6 +89,7 @@ class DataPlane:
         registry: CollectorRegistry,
         monitor: ModelMonitor,
         prediction_log: PredictionLogWriter | None,
+        request_limits: RequestLimits,
     ) -> None:
         self.server_name = server_name
         self.server_version = server_version
@@ -91,6 +98,7 @@ class DataPlane:
         self.registry = registry
         self.monitor = monitor
         self.prediction_log = prediction_log
+        self.request_limits = request_limits
         self.metrics = InferenceMetrics(registry)
 
     # --- health and metadata ---------------------------------------------------------
@@ -151,6 +159,7 @@ class DataPlane:
 
         Raises:
             BadRequestError: the body breaks the protocol or the signature.
+            PayloadTooLargeError: a string or the tensors are larger than the limits allow.
             ModelNotFoundError: another model or version.
             UnavailableError: the model is not loaded.
         """
@@ -159,9 +168,11 @@ class DataPlane:
         if runner is None:  # set together with state.model
             raise UnavailableError(self.state.status.value)
         try:
-            request = parse_infer_request(body, model.signature)
+            request = parse_infer_request(body, model.signature, self.request_limits)
         except ProtocolError as exc:
             raise BadRequestError(str(exc)) from None
+        except RequestTooLargeError as exc:
+            raise PayloadTooLargeError(str(exc)) from None
         started_at = perf_counter()
         results = await runner.predict(request.inputs)
         seconds = perf_counter() - started_at

@@ -34,6 +34,14 @@ class ModelNotFoundError(DataPlaneError):
     status = 404
 
 
+class PayloadTooLargeError(DataPlaneError):
+    """The request is larger than a limit of the service allows: its body
+    (``MAX_BODY_BYTES``), a string in it (``MAX_STRING_BYTES``) or its tensors
+    (``MAX_TENSOR_ELEMENTS``). The message names the limit, its setting and its value."""
+
+    status = 413
+
+
 class UnavailableError(DataPlaneError):
     """The model cannot take the request now (loading, failed, draining); retry later."""
 

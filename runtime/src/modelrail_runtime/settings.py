@@ -15,6 +15,8 @@ is accepted.
 | `HOST` | `0.0.0.0` | Address the HTTP server binds |
 | `LOG_LEVEL` | `info` | One of debug, info, warning, error, critical |
 | `MAX_BODY_BYTES` | `1048576` | Larger request bodies get 413 |
+| `MAX_STRING_BYTES` | `16384` | A longer BYTES element (in UTF-8 bytes) gets 413 |
+| `MAX_TENSOR_ELEMENTS` | `65536` | A request with more elements (all inputs together) gets 413 |
 | `MAX_CONCURRENT_REQUESTS` | `64` | Requests in flight beyond this get 503 (load shedding) |
 | `DRAIN_SECONDS` | `2` | After SIGTERM: readiness 503 while still serving, for this long |
 | `GRACEFUL_TIMEOUT_SECONDS` | `5` | Then: how long in-flight requests get to finish |
@@ -44,6 +46,7 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 from .execution import BatchLimits, PredictMode
+from .oip.codec import RequestLimits
 from .prediction_log import InputPolicy
 
 LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
@@ -68,6 +71,8 @@ class Settings:
     host: str = "0.0.0.0"  # noqa: S104 - a container must listen on all interfaces
     log_level: str = "info"
     max_body_bytes: int = 1_048_576
+    max_string_bytes: int = 16_384
+    max_tensor_elements: int = 65_536
     max_concurrent_requests: int = 64
     drain_seconds: float = 2.0
     graceful_timeout_seconds: float = 5.0
@@ -100,6 +105,11 @@ class Settings:
     def batch_limits(self) -> BatchLimits:
         """`BATCH_MAX_SIZE` and `BATCH_MAX_WAIT_MS` together."""
         return BatchLimits(self.batch_max_size, self.batch_max_wait_seconds)
+
+    @property
+    def request_limits(self) -> RequestLimits:
+        """`MAX_STRING_BYTES` and `MAX_TENSOR_ELEMENTS` together."""
+        return RequestLimits(self.max_string_bytes, self.max_tensor_elements)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], defaults: Settings | None = None) -> Settings:
@@ -233,6 +243,8 @@ _SOURCES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("host", "HOST", _text(255)),
     ("log_level", "LOG_LEVEL", _choice(LOG_LEVELS)),
     ("max_body_bytes", "MAX_BODY_BYTES", _integer(1, 1 << 30)),
+    ("max_string_bytes", "MAX_STRING_BYTES", _integer(1, 1 << 30)),
+    ("max_tensor_elements", "MAX_TENSOR_ELEMENTS", _integer(1, 1 << 30)),
     ("max_concurrent_requests", "MAX_CONCURRENT_REQUESTS", _integer(1, 100_000)),
     ("drain_seconds", "DRAIN_SECONDS", _seconds(300)),
     ("graceful_timeout_seconds", "GRACEFUL_TIMEOUT_SECONDS", _seconds(300)),

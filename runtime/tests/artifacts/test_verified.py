@@ -120,3 +120,18 @@ def test_a_changed_or_malformed_companion_is_refused(tmp_path: Path) -> None:
     malformed = VerifiedArtifact(verified.path, b"m", verified.sha256, {"notes": "notes.txt"})
     with pytest.raises(ModelLoadError, match="malformed notes"):
         read_companion(malformed, "notes")
+
+
+def test_companions_held_in_memory_are_read_without_the_disk(tmp_path: Path) -> None:
+    # What save_model hands its adapter: nothing is written yet.
+    metadata = {"notes": {"file": "notes.txt", "sha256": sha256_hex(b"a")}}
+    artifact = VerifiedArtifact(
+        tmp_path / "m.bin", b"m", sha256_hex(b"m"), metadata, companions={"notes": b"a"}
+    )
+    assert not (tmp_path / "notes.txt").exists()
+    assert read_companion(artifact, "notes") == b"a"
+    unrecorded = VerifiedArtifact(artifact.path, b"m", artifact.sha256, {}, {"notes": b"a"})
+    assert read_companion(unrecorded, "notes") is None, "metadata.json decides what exists"
+    bare = VerifiedArtifact(artifact.path, b"m", artifact.sha256, metadata)
+    with pytest.raises(ModelLoadError, match=r"notes\.txt is not readable"):
+        read_companion(bare, "notes")

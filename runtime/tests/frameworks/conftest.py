@@ -127,3 +127,9 @@ def serve(directory: Path, table: Table) -> dict[str, list[Any]]:
 def infer() -> Callable[[Path, Table], dict[str, list[Any]]]:
     """`serve`: the service's outputs for a table's rows."""
     return serve
+
+
+@pytest.fixture(scope="session")
+def request_of() -> Callable[[Table], dict[str, Any]]:
+    """`request_body`: a table's rows as an inference request's JSON body."""
+    return request_body

@@ -64,15 +64,15 @@ def test_adapter_for_finds_the_built_in_adapter() -> None:
     )
     assert adapter.trusted_types == DEFAULT_TRUSTED_TYPES
     assert set(adapter.library_versions()) == {"python", "scikit-learn", "skops", "numpy", "scipy"}
-    assert list(BUILT_IN) == ["scikit-learn", "xgboost", "lightgbm"]
+    assert list(BUILT_IN) == ["scikit-learn", "xgboost", "lightgbm", "onnx"]
 
 
 def test_an_unknown_framework_is_refused_with_the_way_out() -> None:
     with pytest.raises(ModelLoadError) as error:
         adapter_for("catboost")
     assert (
-        "no built-in adapter for framework 'catboost' (built in: lightgbm, scikit-learn, xgboost)"
-        in str(error.value)
+        "no built-in adapter for framework 'catboost' (built in: lightgbm, onnx, scikit-learn, "
+        "xgboost)" in str(error.value)
     )
     assert "serve(adapter=...)" in str(error.value)
 

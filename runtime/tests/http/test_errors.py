@@ -14,6 +14,7 @@ from modelrail_runtime import ServiceClient
 from modelrail_runtime.http.errors import install_error_handlers
 
 CANARY = 987654.123456
+TOO_LARGE = "request body is larger than MAX_BODY_BYTES=1048576 bytes; send a smaller request"
 
 
 def body(**tensor: Any) -> dict[str, Any]:
@@ -105,7 +106,7 @@ def test_the_wrong_method_is_405_with_allow(client: ServiceClient) -> None:
 def test_a_declared_oversized_body_is_413(client: ServiceClient) -> None:
     response = client.post(client.infer_path, content=b" " * (1_048_576 + 1))
     assert response.status_code == 413
-    assert response.json() == {"error": "request body is larger than 1048576 bytes"}
+    assert response.json() == {"error": TOO_LARGE}
 
 
 def test_a_streamed_oversized_body_is_413(client: ServiceClient) -> None:
@@ -116,7 +117,7 @@ def test_a_streamed_oversized_body_is_413(client: ServiceClient) -> None:
     response = client.post(client.infer_path, content=chunks())
     assert "content-length" not in {name.lower() for name in response.request.headers}
     assert response.status_code == 413
-    assert response.json() == {"error": "request body is larger than 1048576 bytes"}
+    assert response.json() == {"error": TOO_LARGE}
 
 
 def test_the_body_limit_is_a_setting(
@@ -125,7 +126,9 @@ def test_the_body_limit_is_a_setting(
     with start(max_body_bytes=64) as small:
         response = small.infer(golden_request)
         assert response.status_code == 413
-        assert response.json() == {"error": "request body is larger than 64 bytes"}
+        assert response.json() == {
+            "error": "request body is larger than MAX_BODY_BYTES=64 bytes; send a smaller request"
+        }
 
 
 def test_unexpected_errors_are_500_without_a_traceback(

@@ -50,3 +50,16 @@ def test_the_document_is_built_once(client: ServiceClient) -> None:
 def test_no_swagger_or_redoc_pages(client: ServiceClient) -> None:
     assert client.get("/docs").status_code == 404
     assert client.get("/redoc").status_code == 404
+
+
+def test_the_413_of_each_request_limit_is_described(client: ServiceClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (MODEL, VERSION):
+        too_large = paths[path + "/infer"]["post"]["responses"]["413"]
+        for setting in ("MAX_BODY_BYTES", "MAX_STRING_BYTES", "MAX_TENSOR_ELEMENTS"):
+            assert setting in too_large["description"]
+        media = too_large["content"]["application/json"]
+        assert media["schema"]["required"] == ["error"]
+        assert media["schema"]["properties"]["error"]["type"] == "string"
+        assert set(media["example"]) == {"error"}
+        assert "MAX_STRING_BYTES=16384" in media["example"]["error"]

@@ -45,6 +45,12 @@ COMPONENTS: dict[str, tuple[Callable[[CollectorRegistry], object], set[str]]] = 
             "model_input_missing_values",
             "model_input_out_of_range_values",
             "model_input_unseen_categories",
+            "model_input_text_length_characters",
+            "model_input_tokens",
+            "model_input_unknown_tokens",
+            "model_training_unknown_token_share",
+            "model_embedding_projection_drift_psi",
+            "model_embedding_mean_cosine_distance",
         },
     ),
     "LogMetrics": (

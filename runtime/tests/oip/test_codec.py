@@ -275,7 +275,9 @@ def test_an_input_that_is_not_nullable_refuses_null() -> None:
     body = {"inputs": [column("charge", [1.5], "FP64"), column("tenure", [None], "FP64")]}
     with pytest.raises(ProtocolError) as error:
         parse_infer_request(encoded(body), NULLABLE)
-    assert str(error.value) == "input 'tenure': every element of 'data' must be a FP64 value"
+    assert str(error.value) == (
+        "input 'tenure': every element of 'data' must be a FP64 value (a number)"
+    )
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")

@@ -47,6 +47,11 @@ def test_each_datatype_has_a_numpy_dtype_and_an_arrow_type(name: str) -> None:
         assert arrow_type == pa.from_numpy_dtype(entry.numpy)
 
 
+def test_bytes_are_utf8_text_in_arrow() -> None:
+    # JSON carries BYTES as strings: a data lake reads them as text, not as binary.
+    assert getattr(pa, DATATYPES["BYTES"].arrow)() == pa.string()
+
+
 @pytest.mark.parametrize("name", INTEGERS)
 def test_integer_bounds_are_those_of_the_dtype(name: str) -> None:
     entry = DATATYPES[name]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -55,8 +57,16 @@ def test_an_unwritable_destination_is_refused_when_opened(tmp_path: Path) -> Non
         create_app(settings)
 
 
-def test_an_unknown_scheme_is_refused_with_the_reason() -> None:
-    with pytest.raises(SinkError, match="pyarrow cannot open this URL"):
+def test_an_unknown_scheme_is_refused_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fsspec", None)  # an image without fsspec
+    with pytest.raises(SinkError, match=r"pyarrow cannot open this URL .* fsspec is not installed"):
+        ParquetSink.open("nosuchscheme://host/predictions")
+
+
+def test_an_unknown_scheme_is_refused_by_fsspec_too() -> None:
+    # fsspec comes with the `onnx` extra (tokenizers -> huggingface-hub) and the test env.
+    assert importlib.util.find_spec("fsspec") is not None
+    with pytest.raises(SinkError, match="no filesystem for this URL"):
         ParquetSink.open("nosuchscheme://host/predictions")
 
 

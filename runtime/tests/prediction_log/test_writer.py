@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from prometheus_client import CollectorRegistry
@@ -239,3 +240,24 @@ def test_no_writer_and_no_sink_at_a_sample_rate_of_zero(settings: Settings) -> N
         settings, prediction_log_sample_rate=0.0, prediction_log_url="/proc/nowhere"
     )
     assert create_app(off).dataplane.prediction_log is None
+
+
+def test_text_is_logged_whole_as_utf8_string_columns(start_echo: Start, tmp_path: Path) -> None:
+    longest = "é" * 8192  # 16,384 UTF-8 bytes: the default MAX_STRING_BYTES, all of it logged
+    sent = ["naïve café \U0001f680", "NUL\x00 and \u202eRTL\u202c", "", longest]
+    logged = {"prediction_log_sample_rate": 1.0, "prediction_log_url": str(tmp_path)}
+    with start_echo(**logged) as client:
+        body = {"inputs": [{"name": "text", "datatype": "BYTES", "shape": [4], "data": sent}]}
+        response = client.infer(body)
+        assert response.status_code == 200
+    labels = next(o["data"] for o in response.json()["outputs"] if o["name"] == "label")
+    (path,) = tmp_path.glob("date=*/*.parquet")
+    # Parquet's own schema, as any lake reader sees it: text (UTF-8), not binary.
+    parquet_schema = pq.ParquetFile(path).schema_arrow
+    for column in ("text", "output_echo", "output_label"):
+        assert parquet_schema.field(column).type == pa.string(), column
+    rows = sorted(pq.read_table(path).to_pylist(), key=lambda row: row["row"])
+    assert [row["text"] for row in rows] == sent
+    assert [row["output_echo"] for row in rows] == sent
+    assert [row["output_label"] for row in rows] == labels == ["short", "short", "short", "long"]
+    assert [row["output_length"] for row in rows] == [len(text) for text in sent]

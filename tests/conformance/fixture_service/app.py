@@ -19,13 +19,18 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from fixture_service.models import Spec, load, model_class
+from fixture_service.models import load, model_class
+from fixture_service.spec import Spec
 
 MODEL_NAME = "fixture-model"
 MODEL_VERSION = "1"
 SERVICE_VERSION = "0.1.0"
 MAX_BODY = 1_048_576
 MAX_IN_FLIGHT = 32
+MAX_STRING_BYTES = 16_384
+"""Longest BYTES element (UTF-8 bytes): longer ones get 413, as MAX_STRING_BYTES in the runtime."""
+MAX_ELEMENTS = 65_536
+"""Most elements in one request, all inputs together: more get 413."""
 PROBES = {"/v2/health/live", "/v2/health/ready", "/metrics"}
 
 FLAWS = {
@@ -38,7 +43,10 @@ FLAWS = {
     "metrics_sampled", "unbounded_queue", "no_request_id_echo", "cors_star", "server_banner",
     "missing_feature_unnamed", "mistyped_feature_unnamed", "extra_feature_unnamed",
     "extra_inputs_ignored", "datatype_not_checked", "unknown_category_500", "label_indices",
-    "classes_swapped", "metadata_label_int", "ragged_rows_zip",
+    "classes_swapped", "metadata_label_int", "ragged_rows_zip", "empty_batch_accepted",
+    # HTTP level, text models
+    "lenient_utf8", "bytes_coerced", "unicode_500", "long_text_500", "no_text_limits",
+    "label_numbers", "embedding_jitter", "squeeze_single_row",
     # container level
     "live_tied_to_model", "ready_always", "infer_waits_for_model", "slow_start",
     "swallow_load_error", "plain_logs", "no_access_log", "log_payloads", "log_probes",
@@ -354,7 +362,10 @@ class FixtureApp:
             raise ValueError(f"non-finite number {token}")
 
         try:
-            body = json.loads(raw, parse_constant=reject)
+            # lenient_utf8 decodes as some frameworks do: bytes that are not
+            # UTF-8 become lone surrogates, which the model's tokenizer then chokes on.
+            text = raw.decode("utf-8", "surrogateescape") if self.flaw == "lenient_utf8" else raw
+            body = json.loads(text, parse_constant=reject)
         except (ValueError, RecursionError) as exc:
             raise self._invalid(f"malformed JSON: {str(exc)[:80]}") from None
         if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
@@ -364,6 +375,7 @@ class FixtureApp:
             for spec in specs:  # StopIteration (a missing input), TypeError (not an object) -> 500
                 next(t for t in body["inputs"] if t["name"] == spec.name)
         tensors = self._match(body["inputs"], specs)
+        self._check_elements(tensors.values())
         columns: dict[str, list[Any]] = {}
         sizes = set()
         for spec in specs:
@@ -401,6 +413,36 @@ class FixtureApp:
             raise self._invalid("missing input(s): " + ", ".join(map(repr, missing)))
         return found
 
+    @property
+    def _text_limits(self) -> bool:
+        return self.flaw not in ("no_text_limits", "long_text_500")
+
+    def _check_elements(self, tensors: Any) -> None:
+        """413 for more than MAX_ELEMENTS elements, counted from the shapes (cheap)."""
+        total = 0
+        for tensor in tensors:
+            shape = tensor.get("shape")
+            if isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape):
+                total += math.prod(shape)
+        if total > MAX_ELEMENTS and self._text_limits:
+            raise HTTPError(
+                413, f"the request has {total} elements, more than the {MAX_ELEMENTS} allowed"
+            )
+
+    def _text(self, x: str, where: str) -> str:
+        """A BYTES element: valid Unicode (no lone surrogates), at most MAX_STRING_BYTES."""
+        try:
+            size = len(x.encode("utf-8"))
+        except UnicodeEncodeError:
+            if self.flaw != "lenient_utf8":
+                raise self._invalid(f"{where}: a string is not valid Unicode text") from None
+            size = len(x.encode("utf-8", "surrogatepass"))
+        if size > MAX_STRING_BYTES and self._text_limits:
+            raise HTTPError(
+                413, f"{where}: a string of {size} bytes, more than the {MAX_STRING_BYTES} allowed"
+            )
+        return x
+
     def _tensor(self, tensor: dict[str, Any], spec: Spec) -> tuple[int, list[Any]]:
         """(rows, flat values) of one input, checked against its spec."""
         where = f"input {spec.name!r}"
@@ -417,14 +459,15 @@ class FixtureApp:
             raise self._invalid(f"{where}: datatype must be {spec.datatype}, not {datatype!r:.40}")
         shape, data = tensor.get("shape"), tensor.get("data")
         wanted = "[" + ", ".join("N" if d == -1 else str(d) for d in spec.shape) + "]"
+        least = 0 if self.flaw == "empty_batch_accepted" else 1
         if (
             not isinstance(shape, list) or len(shape) != len(spec.shape)
-            or not all(type(d) is int and d > 0 and s in (-1, d) for d, s in zip(shape, spec.shape, strict=True))
+            or not all(type(d) is int and d >= least and s in (-1, d) for d, s in zip(shape, spec.shape, strict=True))
         ):  # fmt: skip
             raise self._invalid(f"{where}: shape must be {wanted} with N >= 1, not {shape!r:.40}")
         flat = data if isinstance(data, list) else None
         if flat and any(isinstance(x, list) for x in flat):
-            flat = [v for row in flat for v in (row if isinstance(row, list) else [row])]
+            flat = _nested(flat, shape)
         if flat is None or len(flat) != math.prod(shape):
             raise self._invalid(f"{where}: data does not match the shape {shape}")
         convert = self._coerce if coerce else self._element
@@ -450,8 +493,12 @@ class FixtureApp:
             return x
         if datatype == "BOOL" and not isinstance(x, bool):
             raise self._invalid(f"{where}: data must be booleans")
-        if datatype == "BYTES" and not isinstance(x, str):
-            raise self._invalid(f"{where}: data must be strings")
+        if datatype == "BYTES":
+            if isinstance(x, str):
+                return self._text(x, where)
+            if self.flaw == "bytes_coerced":
+                return str(x)
+            raise self._invalid(f"{where}: data must be strings (BYTES)")
         return x
 
     def _coerce(self, x: Any, spec: Spec, where: str) -> Any:
@@ -513,6 +560,23 @@ class FixtureApp:
         if "id" in body and self.flaw != "no_id_echo":
             response["id"] = body["id"]
         return 200, response, {}
+
+
+def _nested(data: list[Any], shape: list[int]) -> list[Any] | None:
+    """Nested data flattened, row-major; None unless it nests exactly as ``shape`` says."""
+    if not shape:
+        return None
+    if len(data) != shape[0]:
+        return None
+    if len(shape) == 1:
+        return None if any(isinstance(x, list) for x in data) else data
+    flat: list[Any] = []
+    for row in data:
+        part = _nested(row, shape[1:]) if isinstance(row, list) else None
+        if part is None:
+            return None
+        flat.extend(part)
+    return flat
 
 
 def json_logger(name: str, stream: Any = None) -> logging.Logger:

@@ -1,9 +1,10 @@
-"""The fixture's two models, chosen with ``FIXTURE_MODEL``.
+"""The fixture's models, chosen with ``FIXTURE_MODEL``.
 
 ``tabular`` (the default) has the shape real services have: one input per named feature
 with mixed datatypes, string class names as labels, and a ``prediction_id`` per row.
 ``single`` is the older shape: one FP64 tensor ``features`` of shape [-1, 4] and INT64
-labels. Both are plain Python read from a JSON file (``MODEL_URI``).
+labels. ``text`` and ``embedding`` take one BYTES input ``text`` (see ``text_models``).
+All are plain Python read from a JSON file (``MODEL_URI``).
 """
 
 from __future__ import annotations
@@ -11,30 +12,13 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from fixture_service.spec import Spec
+from fixture_service.text_models import TextClassifierModel, TextEmbeddingModel
+
 HERE = Path(__file__).parent
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One input of a model, as its metadata declares it.
-
-    Attributes:
-        nullable: JSON null is accepted as a missing value (not in the metadata: a
-            service may accept it for some float features, and the suite must not care).
-    """
-
-    name: str
-    datatype: str
-    shape: tuple[int, ...]
-    nullable: bool = False
-
-    def metadata(self) -> dict[str, Any]:
-        """The OIP metadata entry."""
-        return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
 
 
 def _stable_sigmoid(z: float) -> float:
@@ -169,13 +153,21 @@ class SingleTensorModel:
         ]  # fmt: skip
 
 
-MODELS: dict[str, type[TabularModel] | type[SingleTensorModel]] = {
+ModelClass = (
+    type[TabularModel]
+    | type[SingleTensorModel]
+    | type[TextClassifierModel]
+    | type[TextEmbeddingModel]
+)
+MODELS: dict[str, ModelClass] = {
     "tabular": TabularModel,
     "single": SingleTensorModel,
+    "text": TextClassifierModel,
+    "embedding": TextEmbeddingModel,
 }
 
 
-def model_class(name: str | None) -> type[TabularModel] | type[SingleTensorModel]:
+def model_class(name: str | None) -> ModelClass:
     """The model called ``name`` (default tabular)."""
     key = name or "tabular"
     if key not in MODELS:
@@ -183,6 +175,6 @@ def model_class(name: str | None) -> type[TabularModel] | type[SingleTensorModel
     return MODELS[key]
 
 
-def load(cls: type[TabularModel] | type[SingleTensorModel], path: str) -> Any:
+def load(cls: ModelClass, path: str) -> Any:
     """Read the model's parameters from a JSON file."""
     return cls(json.loads(Path(path).read_text()))

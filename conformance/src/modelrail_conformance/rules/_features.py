@@ -11,8 +11,8 @@ import math
 from typing import Any
 
 from modelrail_conformance.failures import NotApplicable, RuleViolation
-from modelrail_conformance.rules._support import Exchange, exchange, model_path
-from modelrail_conformance.rules._tensors import flatten, model_metadata
+from modelrail_conformance.rules._support import Exchange, exchange, flatten, model_path
+from modelrail_conformance.rules._tensors import model_metadata
 from modelrail_conformance.target import Target
 
 MAX_FEATURES = 16

@@ -45,13 +45,24 @@ def curl(
     for name, value in (headers or {}).items():
         parts += ["-H", shlex.quote(f"{name}: {value}")]
     if body is not None:
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        if len(text) > MAX_CURL_BODY:
+        raw = body if isinstance(body, bytes) else body.encode()
+        if len(raw) > MAX_CURL_BODY:
             # A huge body does not fit a message; generate one of the same size instead.
-            parts += ["--data-binary", f"@<(head -c {len(text)} /dev/zero | tr '\\0' 'x')"]
+            parts += ["--data-binary", f"@<(head -c {len(raw)} /dev/zero | tr '\\0' 'x')"]
         else:
-            parts += ["--data-binary", shlex.quote(text)]
+            try:
+                parts += ["--data-binary", shlex.quote(raw.decode())]
+            except UnicodeDecodeError:
+                # Not UTF-8 on purpose (TXT-001): printf writes the very bytes.
+                parts += ["--data-binary", f"@<(printf '%b' {shlex.quote(_octal(raw))})"]
     return " ".join(parts)
+
+
+def _octal(raw: bytes) -> str:
+    """``raw`` for printf's %b: printable ASCII as is, other bytes as octal escapes."""
+    return "".join(
+        "\\\\" if b == 0x5C else chr(b) if 0x20 <= b < 0x7F else f"\\0{b:03o}" for b in raw
+    )
 
 
 @dataclass
@@ -245,6 +256,13 @@ def fetch_metrics(base_url: str, *, follow_redirects: bool = True) -> tuple[Exch
     )
     require_status(ex, {200}, "200 with Prometheus text")
     return ex, parse_exposition(ex.response.text)
+
+
+def flatten(data: Any) -> list[Any]:
+    """The elements of nested lists, row-major."""
+    if isinstance(data, list):
+        return [x for item in data for x in flatten(item)]
+    return [data]
 
 
 def model_path(name: str, version: str | None = None) -> str:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from typing import Any
 
 from modelrail_conformance.failures import RuleViolation
 from modelrail_conformance.registry import Level
@@ -20,14 +18,12 @@ from modelrail_conformance.rules._features import (
 from modelrail_conformance.rules._support import error_body_problem, exchange, model_path, rule
 from modelrail_conformance.rules._tensors import (
     ERROR_KINDS,
-    EXAMPLES,
-    HYPOTHESIS_SETTINGS,
     Case,
+    check_cases,
     contract_error_case,
     junk_case,
     junk_kinds,
     model_metadata,
-    send,
 )
 from modelrail_conformance.target import Target
 
@@ -76,34 +72,6 @@ def error_body(target: Target) -> None:
             )  # fmt: skip
 
 
-def _check_cases(
-    target: Target,
-    strategies: Sequence[st.SearchStrategy[Case]],
-    allowed: set[int],
-    expected: str,
-) -> None:
-    """Send the cases of each strategy (one kind of request each) in turn.
-
-    Every kind gets its share of the examples: drawn from a mix, a kind the search did not
-    happen to reach (derandomised, but not across Hypothesis versions and loads) would let
-    a service pass that fails it.
-    """
-    share = settings(HYPOTHESIS_SETTINGS, max_examples=max(1, -(-EXAMPLES // len(strategies))))
-    for strategy in strategies:
-
-        @share
-        @given(case=strategy)
-        def check(case: Case) -> None:
-            status, _, command, received = send(target, case, expected)
-            if status not in allowed:
-                path = model_path(target.config.model_name) + "/infer"
-                raise RuleViolation(
-                    f"POST {path} with {case.label}", received, expected, reproduce=command
-                )
-
-        check()
-
-
 @rule("ERR-002", Level.MUST, "Bad requests get 400, never 5xx")
 def bad_requests_400(target: Target) -> None:
     """Malformed JSON, a wrong datatype, a value of the wrong type, a shape that does not match the data, and a missing input MUST each get 400, never a 5xx.
@@ -126,7 +94,7 @@ def bad_requests_400(target: Target) -> None:
     """
     metadata = model_metadata(target)
     strategies = [contract_error_case(metadata, kind) for kind in ERROR_KINDS]
-    _check_cases(target, strategies, {400}, '400 with {"error"}')
+    check_cases(target, strategies, {400}, '400 with {"error"}')
 
 
 @rule("ERR-003", Level.MUST, "Unknown model or version is 404")
@@ -215,7 +183,7 @@ def hostile_input_4xx(target: Target) -> None:
     """
     metadata = model_metadata(target)
     strategies = [junk_case(metadata, kind) for kind in junk_kinds(metadata)]
-    _check_cases(target, strategies, set(range(400, 500)), 'a 4xx with {"error"}')
+    check_cases(target, strategies, set(range(400, 500)), 'a 4xx with {"error"}')
 
 
 @rule("ERR-006", Level.MUST, "A missing feature is a 400 that names it")
@@ -320,6 +288,37 @@ def ragged_rows_400(target: Target) -> None:
         expect_400(target, replaced(golden, chosen, grown), sent)
 
 
+def _empty_batch(golden: dict[str, Any]) -> dict[str, Any]:
+    inputs = [
+        dict(t, shape=[0, *list(t.get("shape") or [1])[1:]], data=[])
+        for t in golden.get("inputs") or []
+        if isinstance(t, dict)
+    ]
+    return dict(golden, inputs=inputs)
+
+
+@rule("ERR-010", Level.MUST, "An empty batch is a 400")
+def empty_batch_400(target: Target) -> None:
+    """A request whose inputs have no rows (first dimension 0, data empty) MUST get 400, never a 5xx and never a 200 with empty outputs.
+
+    Why:
+        An empty batch is a client bug (a filter that removed every row). Models fail on
+        it in their own ways (scikit-learn raises on zero samples, a numpy mean over an
+        empty axis is NaN), so a service that passes it on answers a 5xx or NaN; a 200
+        with empty outputs hides the bug from the client.
+
+    Checked by:
+        Sending the golden request with the first dimension of every input set to 0 and
+        its data empty (``"shape": [0]``, ``"data": []``); the answer must be a 400.
+
+    Fix:
+        Validate every shape before calling the model: the first dimension must be at
+        least 1 (say so in the error: ``'shape' must be [N] with N >= 1``).
+    """
+    body = json.dumps(_empty_batch(target.config.golden_request_body())).encode()
+    check_cases(target, [], {400}, '400 with {"error"}', [Case("an empty batch (shape [0])", body)])
+
+
 RULES = (
     error_body,
     bad_requests_400,
@@ -330,4 +329,5 @@ RULES = (
     mistyped_feature_named,
     extra_feature_named,
     ragged_rows_400,
+    empty_batch_400,
 )

@@ -9,6 +9,7 @@ from modelrail_conformance.load import require_loopback, run_load_with_probes
 from modelrail_conformance.registry import Level
 from modelrail_conformance.rules._loading import loading_timeline, violation
 from modelrail_conformance.rules._support import curl, exchange, fetch_metrics, rule
+from modelrail_conformance.rules._tensors import load_request_bodies
 from modelrail_conformance.target import Target
 
 
@@ -105,7 +106,8 @@ def health_under_load(target: Target) -> None:
         the replicas that are busiest, turning load into an outage.
 
     Checked by:
-        Running inference load (golden request, ``latency.concurrency`` clients, at most
+        Running inference load (LAT-001's: the golden request or, for a text model, its
+        variants with generated sentences; ``latency.concurrency`` clients, at most
         3 s and ``latency.requests`` requests) on loopback while probing both health
         endpoints every 100 ms; every probe must be a 200 within 1 s.
 
@@ -116,16 +118,17 @@ def health_under_load(target: Target) -> None:
     base = target.base_url
     require_loopback(base)
     config = target.config
-    body = config.golden_request_body()
+    first, *more = load_request_bodies(target)
     result = asyncio.run(
         run_load_with_probes(
             base,
             f"/v2/models/{config.model_name}/infer",
-            body,
+            first,
             concurrency=config.latency.concurrency,
             requests=config.latency.requests,
             max_seconds=3.0,
             probe_paths=("/v2/health/live", "/v2/health/ready"),
+            more_bodies=more,
         )
     )
     if not result.probes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ class VerifiedArtifact:
     data: bytes
     sha256: str
     metadata: Mapping[str, Any]
+    companions: Mapping[str, bytes] = field(default_factory=dict)
+    """Companion files already in memory, by metadata key: `read_companion` returns them
+    without reading the disk (`save_model` loads the model before it writes any file)."""
 
     @property
     def version(self) -> str:
@@ -95,6 +98,9 @@ def read_companion(artifact: VerifiedArtifact, key: str) -> bytes | None:
         return None
     if not isinstance(record, dict) or not isinstance(record.get("file"), str):
         raise ModelLoadError(f"{METADATA_FILE} has a malformed {key}; re-run `make train`")
+    held = artifact.companions.get(key)
+    if held is not None:
+        return held
     path = artifact.path.with_name(Path(record["file"]).name)
     try:
         data = path.read_bytes()

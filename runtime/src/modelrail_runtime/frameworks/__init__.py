@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from ..artifacts import ModelLoadError, VerifiedArtifact
 from ..tabular import SchemaError, TabularSchema
+from ..text import TextSchema
 
 if TYPE_CHECKING:
     from ..adapter import ModelAdapter
@@ -21,6 +22,7 @@ BUILT_IN: Final = {
     "scikit-learn": ("modelrail_runtime.frameworks.sklearn", "SklearnAdapter", "sklearn"),
     "xgboost": ("modelrail_runtime.frameworks.xgboost", "XGBoostAdapter", "xgboost"),
     "lightgbm": ("modelrail_runtime.frameworks.lightgbm", "LightGBMAdapter", "lightgbm"),
+    "onnx": ("modelrail_runtime.frameworks.onnx", "OnnxAdapter", "onnx"),
 }
 """Framework name -> (module, adapter class, the extra that installs its libraries)."""
 
@@ -59,6 +61,25 @@ def recorded_schema(artifact: VerifiedArtifact) -> TabularSchema | None:
         return TabularSchema.from_metadata(artifact.metadata)
     except SchemaError as exc:
         raise ModelLoadError(str(exc)) from None
+
+
+def recorded_text_schema(artifact: VerifiedArtifact) -> TextSchema | None:
+    """The text schema metadata.json records beside ``artifact`` (None: none recorded).
+
+    Raises:
+        ModelLoadError: the recorded schema is malformed, or metadata.json records a tabular
+            schema too (a model takes free text or named features, not both).
+    """
+    try:
+        schema = TextSchema.from_metadata(artifact.metadata)
+    except SchemaError as exc:
+        raise ModelLoadError(str(exc)) from None
+    if schema is not None and ("features" in artifact.metadata or "task" in artifact.metadata):
+        raise ModelLoadError(
+            f"metadata.json beside {artifact.path} records both a text schema and a feature "
+            "schema; re-run `make train` (save_model takes one schema)"
+        )
+    return schema
 
 
 def required_schema(artifact: VerifiedArtifact, framework: str) -> TabularSchema:

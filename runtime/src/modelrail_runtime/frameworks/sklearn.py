@@ -9,6 +9,9 @@ through MODEL_URI as it is.
 
 Tensors: one FP64 input ``input-0`` of shape ``[-1, features]``; outputs ``label``
 (INT64 ``[-1]``, the most probable class) and ``probabilities`` (FP64 ``[-1, classes]``).
+A tabular model (metadata.json records its features) takes one tensor per feature, and a
+text classifier (metadata.json records a ``text_schema``: a TF-IDF pipeline) one BYTES
+tensor of texts; both give the outputs of their recorded task.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from platform import python_version
 from typing import TYPE_CHECKING, Any, Final
@@ -27,8 +30,10 @@ from numpy.typing import NDArray
 from ..adapter import FeatureSpec, MonitoringSpec, Predictor, Tensor
 from ..artifacts import ModelLoadError
 from ..oip.signature import ModelSignature, TensorSpec
-from ..tabular import MatrixModel, TabularPredictor, Task, TaskKind
-from . import recorded_schema
+from ..tabular import TabularPredictor, Task, TaskKind
+from ..text import TextPredictor, TextSchema
+from . import recorded_schema, recorded_text_schema
+from .sklearn_text import text_vectorizer, vocabulary_counter
 
 if TYPE_CHECKING:
     from ..artifacts import VerifiedArtifact
@@ -40,7 +45,8 @@ DEFAULT_TRUSTED_TYPES: Final = ("sklearn.tree._tree.Tree", "numpy.dtype")
 
 skops rebuilds them from plain data without running code from the file, but leaves them
 out of its defaults: a tree (every RandomForest, GradientBoosting and ExtraTrees needs
-it), and a dtype (an encoder's ``dtype`` parameter, e.g. OneHotEncoder's).
+it), and a dtype (an encoder's ``dtype`` parameter, e.g. OneHotEncoder's). A TF-IDF text
+pipeline needs nothing more: its vectorizer and vocabulary are in skops' defaults.
 """
 
 # A fixed timestamp for every zip entry: the artifact's bytes must not depend on the clock.
@@ -104,12 +110,14 @@ class SklearnAdapter:
         """Load skops bytes, refusing any type outside skops' defaults and the trusted ones.
 
         A tabular model (metadata.json records its features and task) is served with named
-        features; an artifact without them keeps the single ``input-0`` tensor.
+        features, a text classifier (metadata.json records a text schema) with one BYTES
+        input of texts; an artifact without either keeps the single ``input-0`` tensor.
 
         Raises:
             ModelLoadError: the bytes are not a skops file, hold an untrusted type, or do not
                 hold a fitted estimator the recorded task can use (a classifier with
-                ``predict_proba`` and the recorded classes, a regressor with ``predict``).
+                ``predict_proba`` and the recorded classes, a regressor with ``predict``;
+                for text, a pipeline starting with a text vectorizer).
         """
         import skops.io as sio  # noqa: PLC0415
 
@@ -127,9 +135,12 @@ class SklearnAdapter:
             raise
         except Exception as exc:
             raise ModelLoadError(f"model artifact is not a loadable skops file: {exc}") from exc
+        text_schema = recorded_text_schema(artifact)
+        if text_schema is not None:
+            return _text_predictor(model, text_schema)
         schema = recorded_schema(artifact)
         if schema is not None:
-            return TabularPredictor(schema, _matrix_model(model, schema.task))
+            return TabularPredictor(schema, _scores(model, schema.task))
         classes = getattr(model, "classes_", None)
         features = getattr(model, "n_features_in_", None)
         if not hasattr(model, "predict_proba") or classes is None or not isinstance(features, int):
@@ -178,9 +189,23 @@ class SklearnPredictor:
         return {"label": labels, "probabilities": probabilities}
 
 
-def _matrix_model(model: Any, task: Task) -> MatrixModel:
-    """``model``'s scores for the encoded matrix: probabilities in the task's class order
-    (a classifier fitted on the classes themselves, or on their indices), or values."""
+def _text_predictor(model: Any, schema: TextSchema) -> TextPredictor:
+    """A text classifier: the pipeline's probabilities for the texts, its vocabulary's
+    token counter for monitoring."""
+    if schema.task.kind is not TaskKind.CLASSIFICATION:
+        raise ModelLoadError(
+            f"metadata.json records a text {schema.task.kind} task, but the scikit-learn "
+            "adapter serves text classification only: serve an embedding model with the "
+            "onnx adapter"
+        )
+    vectorizer = text_vectorizer(model)
+    return TextPredictor(schema, _scores(model, schema.task), vocabulary_counter(vectorizer))
+
+
+def _scores(model: Any, task: Task) -> Callable[[Any], NDArray[Any]]:
+    """``model``'s scores for its input (the encoded matrix, or a list of texts):
+    probabilities in the task's class order (a classifier fitted on the classes themselves,
+    or on their indices), or values."""
     from sklearn import config_context  # noqa: PLC0415
 
     if task.kind is TaskKind.REGRESSION:
@@ -205,11 +230,11 @@ def _matrix_model(model: Any, task: Task) -> MatrixModel:
             )
         method = model.predict_proba
 
-    def scores(matrix: NDArray[np.float64]) -> NDArray[Any]:
+    def scores(inputs: Any) -> NDArray[Any]:
         # Inputs were checked by the protocol layer; NaN marks missing or unseen values,
         # which the pipeline handles: scikit-learn's own per-call checks are skipped.
         with config_context(assume_finite=True, skip_parameter_validation=True):
-            return np.asarray(method(matrix))
+            return np.asarray(method(inputs))
 
     return scores
 

@@ -108,6 +108,7 @@ def create_app(
         registry=registry,
         monitor=monitor,
         prediction_log=prediction_log,
+        request_limits=settings.request_limits,
     )
 
     @contextlib.asynccontextmanager

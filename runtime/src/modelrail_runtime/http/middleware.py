@@ -16,10 +16,10 @@ from time import perf_counter
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..errors import PayloadTooLargeError
 from .errors import error_response
 
 access_logger = logging.getLogger(f"{__name__}.access")
@@ -162,11 +162,11 @@ class RequestContextMiddleware:
         )
 
 
-class PayloadTooLargeError(HTTPException):
-    """The request body grew past MAX_BODY_BYTES while it was being read."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body is larger than {limit} bytes")
+def body_too_large(limit: int) -> PayloadTooLargeError:
+    """The 413 of a body larger than ``MAX_BODY_BYTES``, declared or as it is read."""
+    return PayloadTooLargeError(
+        f"request body is larger than MAX_BODY_BYTES={limit} bytes; send a smaller request"
+    )
 
 
 class LimitsMiddleware:
@@ -185,8 +185,9 @@ class LimitsMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
-            message = f"request body is larger than {self.max_body_bytes} bytes"
-            await error_response(413, message)(scope, receive, send)
+            # Before routing, outside the error handlers: answered here, in their form.
+            refused = body_too_large(self.max_body_bytes)
+            await error_response(refused.status, refused.message)(scope, receive, send)
             return
         if self.in_flight >= self.max_concurrent_requests:
             message = "too many requests in flight; retry shortly"
@@ -200,7 +201,8 @@ class LimitsMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise PayloadTooLargeError(self.max_body_bytes)
+                    # Raised inside the route reading the body: its error handler answers.
+                    raise body_too_large(self.max_body_bytes)
             return message
 
         self.in_flight += 1

@@ -2,7 +2,7 @@
 
 `POST .../infer` is a plain Starlette route (see `routes`), which FastAPI does not
 document by itself; this describes it: the OIP v2 request and response bodies and the
-``{"error": ...}`` answers.
+``{"error": ...}`` answers, the 413 of each request limit included.
 """
 
 from __future__ import annotations
@@ -18,18 +18,38 @@ _TENSOR: Final = {
         "name": {"type": "string"},
         "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
         "datatype": {"type": "string", "enum": list(DATATYPES)},
-        "data": {"type": "array", "description": "Flat row-major, or nested like 'shape'."},
+        "data": {
+            "type": "array",
+            "description": (
+                "Flat row-major, or nested like 'shape'. BYTES elements are JSON strings "
+                "(UTF-8 text), each at most MAX_STRING_BYTES bytes long."
+            ),
+        },
     },
 }
 _ERROR: Final = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {"type": "string"}},
+    "properties": {
+        "error": {
+            "type": "string",
+            "description": "What is wrong and how to fix it; never a value of the request.",
+        }
+    },
+}
+_TOO_LARGE_EXAMPLE: Final = {
+    "error": "input 'text': an element is 20000 bytes long, more than MAX_STRING_BYTES=16384; "
+    "send shorter texts (UTF-8 bytes count)"
 }
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(
+    schema: dict[str, Any], description: str, example: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"description": description, "content": {"application/json": media}}
 
 
 def infer_operation(versioned: bool) -> dict[str, Any]:
@@ -75,7 +95,13 @@ def infer_operation(versioned: bool) -> dict[str, Any]:
             "200": _json(response, "The model's outputs"),
             "400": _json(_ERROR, "The body breaks the protocol or the model's signature"),
             "404": _json(_ERROR, "Unknown model or version"),
-            "413": _json(_ERROR, "The body is larger than MAX_BODY_BYTES"),
+            "413": _json(
+                _ERROR,
+                "Larger than a limit: the body than MAX_BODY_BYTES, a BYTES element than "
+                "MAX_STRING_BYTES (UTF-8 bytes), or all inputs together than "
+                "MAX_TENSOR_ELEMENTS elements; the error names the limit and its value",
+                _TOO_LARGE_EXAMPLE,
+            ),
             "503": _json(_ERROR, "Not ready (loading, draining) or too many requests in flight"),
         },
     }

@@ -2,10 +2,16 @@
 
 The request path only appends the request's tensors to a bounded deque (`observe`, O(1)).
 A background thread (every second) and every ``/metrics`` scrape fold what is pending into
-the predicted-class counters, the score histogram and the sliding drift window, then
-recompute the drift indices (`drift.binned_psi`): a few numpy calls per batch of
-requests, whatever their number. If more than ``MAX_PENDING`` requests arrive between two
-folds, the oldest are skipped.
+the predicted-class counters, the score histogram, the text and data-quality counters and
+the sliding drift window, then recompute the drift indices (`drift.binned_psi`): a few
+numpy calls per batch of requests, whatever their number. If more than ``MAX_PENDING``
+requests arrive between two folds, the oldest are skipped. Free texts cost more: their
+lengths are measured one by one, and at most ``MAX_TOKENIZED_TEXTS`` of them per input are
+tokenised per fold (`text`).
+
+The drift window holds one column per watched value, in this order: the features, each
+text's length and unknown-token share, the predicted class or value, the embedding's
+projections (`ReferenceProfile.drift_columns`).
 """
 
 from __future__ import annotations
@@ -23,10 +29,30 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from .batch_histogram import BatchHistogram
 from .columns import feature_values, prediction_values
 from .drift import SlidingWindow, binned_psi
+from .embedding import (
+    EmbeddingMetrics,
+    RollingMean,
+    combined_psi,
+    cosine_distance,
+    finite_rows,
+    project,
+    vectors_of,
+)
+from .reference_profile import Binning, ReferenceProfile
 from .registry import MODEL_LABELS
+from .text import (
+    MAX_TOKENIZED_TEXTS,
+    TextMetrics,
+    count_tokens,
+    derived_names,
+    lengths,
+    sample_rows,
+    texts_of,
+    unknown_shares,
+)
 
 if TYPE_CHECKING:
-    from ..adapter import Tensor
+    from ..adapter import Tensor, TextSpec
     from ..model import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -41,7 +67,7 @@ Pending = tuple[Mapping[str, "Tensor"], Mapping[str, "Tensor"]]
 
 
 class MonitorMetrics:
-    """The families the monitor fills: predictions, scores, drift."""
+    """The families the monitor fills: predictions, scores, drift, texts, embeddings."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.predictions = Counter(
@@ -100,6 +126,8 @@ class MonitorMetrics:
             FEATURE_LABELS,
             registry=registry,
         )
+        self.text = TextMetrics(registry)
+        self.embedding = EmbeddingMetrics(registry)
         self._registry = registry
         self.prediction_value: BatchHistogram | None = None
 
@@ -150,6 +178,8 @@ class ModelMonitor:
         self._pending: collections.deque[Pending] = collections.deque(maxlen=MAX_PENDING)
         self._model: LoadedModel | None = None
         self._window: SlidingWindow | None = None
+        self._directions: NDArray[np.float64] | None = None
+        self._recent_mean: RollingMean | None = None
         self._class_names: tuple[str, ...] = ()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -164,25 +194,24 @@ class ModelMonitor:
             self._class_names = (*(str(value) for value in spec.classes), OTHER_CLASS)
             reference = model.reference
             if spec.value_output is not None:
-                cuts = reference.prediction.binning.cuts if reference is not None else ()
-                self.metrics.watch_values(tuple(cuts))
+                prediction = reference.prediction if reference is not None else None
+                self.metrics.watch_values(prediction.binning.cuts if prediction else ())
             for feature in spec.features:  # every series exists from the start
                 labels = (model.name, model.version, feature.name)
                 self.metrics.missing_values.labels(*labels)
                 self.metrics.out_of_range.labels(*labels)
                 self.metrics.unseen_categories.labels(*labels)
-            if reference is None:
-                logger.warning(
-                    "no reference profile beside the model artifact: drift detection is off "
-                    "(re-run `make train` to write one)"
-                )
-            elif [f.name for f in reference.features] != [f.name for f in spec.features]:
-                logger.warning(
-                    "the reference profile watches other features than the model declares: "
-                    "drift detection is off (re-run `make train`)"
-                )
-            elif self._window_rows > 0:
-                self._window = SlidingWindow(self._window_rows, len(reference.features) + 1)
+            for text in spec.texts:
+                if text.tokens is not None:
+                    labels = (model.name, model.version, text.input)
+                    self.metrics.text.tokens.labels(*labels)
+                    self.metrics.text.unknown_tokens.labels(*labels)
+            self._window, self._directions, self._recent_mean = None, None, None
+            problem = drift_problem(model)
+            if problem is not None:
+                logger.warning("%s: drift detection is off (re-run `make train`)", problem)
+            elif reference is not None:
+                self._watch(model, reference)
             self._update_drift(model)
 
     def observe(self, inputs: Mapping[str, Tensor], outputs: Mapping[str, Tensor]) -> None:
@@ -220,24 +249,90 @@ class ModelMonitor:
             except Exception:
                 logger.exception("model monitor: refresh failed")
 
+    def _watch(self, model: LoadedModel, reference: ReferenceProfile) -> None:
+        """Set what the profile gives whatever the window: the training baselines; then
+        open the drift window (unless ``DRIFT_WINDOW_ROWS`` is 0)."""
+        for text in reference.texts:
+            if text.overall_unknown_share is not None:
+                labels = (model.name, model.version, text.input)
+                self.metrics.text.training_unknown_share.labels(*labels).set(
+                    text.overall_unknown_share
+                )
+        if self._window_rows == 0:
+            return
+        columns = len(reference.drift_columns()) + (reference.prediction is not None)
+        embedding = reference.embedding
+        if embedding is not None:
+            columns += len(embedding.directions)
+            self._directions = np.asarray(embedding.directions, dtype=np.float64)
+            self._recent_mean = RollingMean(self._window_rows, embedding.dimensions)
+        self._window = SlidingWindow(self._window_rows, columns)
+
     def _fold(self, model: LoadedModel, batch: list[Pending]) -> None:
         spec = model.monitoring
-        output = spec.watched_output
-        predicted = np.concatenate(
-            [prediction_values(outputs, output, spec.classes) for _, outputs in batch]
-        )
-        if spec.classes:
-            self._count_classes(model, batch, predicted.astype(np.intp))
-        elif self.metrics.prediction_value is not None:
-            labels = (model.name, model.version, output)
-            self.metrics.prediction_value.observe_many(labels, predicted)
         columns = [
             np.concatenate([feature_values(feature, inputs) for inputs, _ in batch])
             for feature in spec.features
         ]
         self._count_quality(model, columns)
-        if self._window is not None and model.reference is not None:
-            self._window.add(np.column_stack([*columns, predicted]))
+        for text in spec.texts:
+            columns.extend(self._fold_text(model, text, batch))
+        output = spec.class_output or spec.value_output
+        if output is not None:
+            predicted = np.concatenate(
+                [prediction_values(outputs, output, spec.classes) for _, outputs in batch]
+            )
+            if spec.classes:
+                self._count_classes(model, batch, predicted.astype(np.intp))
+            elif self.metrics.prediction_value is not None:
+                labels = (model.name, model.version, output)
+                self.metrics.prediction_value.observe_many(labels, predicted)
+            columns.append(predicted)
+        if spec.embedding_output is not None:
+            columns.extend(self._fold_embedding(model, spec.embedding_output, batch))
+        if self._window is not None:
+            self._window.add(np.column_stack(columns))
+
+    def _fold_text(
+        self, model: LoadedModel, text: TextSpec, batch: list[Pending]
+    ) -> list[NDArray[np.float64]]:
+        """Observe the texts of one input; their lengths and unknown-token shares (NaN for
+        texts left untokenised) as drift columns."""
+        texts = [value for inputs, _ in batch for value in texts_of(inputs, text.input)]
+        labels = (model.name, model.version, text.input)
+        measured = lengths(texts)
+        self.metrics.text.length.observe_many(labels, measured)
+        if text.tokens is None:
+            return [measured]
+        rows = sample_rows(len(texts), MAX_TOKENIZED_TEXTS)
+        tokens, unknown = count_tokens(text, [texts[row] for row in rows])
+        self.metrics.text.tokens.labels(*labels).inc(int(tokens.sum()))
+        self.metrics.text.unknown_tokens.labels(*labels).inc(int(unknown.sum()))
+        shares = np.full(len(texts), np.nan)
+        shares[rows] = unknown_shares(tokens, unknown)
+        return [measured, shares]
+
+    def _fold_embedding(
+        self, model: LoadedModel, output: str, batch: list[Pending]
+    ) -> list[NDArray[np.float64]]:
+        """Add the vectors to the recent mean; their projections as drift columns."""
+        if self._directions is None or self._recent_mean is None:
+            return []
+        vectors = np.concatenate([vectors_of(outputs, output) for _, outputs in batch])
+        expected = self._recent_mean.dimensions
+        if vectors.shape[1] != expected:
+            logger.warning(
+                "the model's %r output has %d dimensions, its reference profile %d: drift "
+                "detection is off (re-run `make train`)",
+                output,
+                vectors.shape[1],
+                expected,
+            )
+            self._window, self._directions, self._recent_mean = None, None, None
+            return []
+        # A row with a NaN projects to NaN (left out of the bins like a missing value).
+        self._recent_mean.add(finite_rows(vectors))
+        return list(project(vectors, self._directions).T)
 
     def _count_classes(
         self, model: LoadedModel, batch: list[Pending], index: NDArray[np.intp]
@@ -280,10 +375,71 @@ class ModelMonitor:
         rows = self._window.rows()
         enough = len(rows) >= self._min_rows
         metrics = self.metrics
-        metrics.drift_window_rows.labels(model.name, model.version).set(len(rows))
-        for position, feature in enumerate(reference.features):
-            value = binned_psi(feature.binning, rows[:, position]) if enough else float("nan")
-            metrics.feature_drift.labels(model.name, model.version, feature.name).set(value)
-        prediction = reference.prediction
-        value = binned_psi(prediction.binning, rows[:, -1]) if enough else float("nan")
-        metrics.prediction_drift.labels(model.name, model.version, prediction.output).set(value)
+        identity = (model.name, model.version)
+        metrics.drift_window_rows.labels(*identity).set(len(rows))
+        indices = [
+            binned_psi(binning, rows[:, position]) if enough else float("nan")
+            for position, binning in enumerate(self._binnings(reference))
+        ]
+        position = len(reference.drift_columns())
+        for (name, _), value in zip(reference.drift_columns(), indices[:position], strict=True):
+            metrics.feature_drift.labels(*identity, name).set(value)
+        if reference.prediction is not None:
+            output = reference.prediction.output
+            metrics.prediction_drift.labels(*identity, output).set(indices[position])
+            position += 1
+        embedding = reference.embedding
+        if embedding is not None:
+            projections = indices[position:]
+            for number, value in enumerate(projections):
+                metrics.embedding.projection_drift.labels(*identity, str(number)).set(value)
+            combined = combined_psi(projections) if enough else float("nan")
+            metrics.prediction_drift.labels(*identity, embedding.output).set(combined)
+            mean = self._recent_mean.mean() if self._recent_mean is not None else None
+            distance = (
+                cosine_distance(mean, np.asarray(embedding.mean))
+                if enough and mean is not None
+                else float("nan")
+            )
+            metrics.embedding.mean_cosine_distance.labels(*identity).set(distance)
+
+    @staticmethod
+    def _binnings(reference: ReferenceProfile) -> list[Binning]:
+        """The binning of each column of the drift window, in order."""
+        binnings = [binning for _, binning in reference.drift_columns()]
+        if reference.prediction is not None:
+            binnings.append(reference.prediction.binning)
+        if reference.embedding is not None:
+            binnings.extend(reference.embedding.projections)
+        return binnings
+
+
+def drift_problem(model: LoadedModel) -> str | None:
+    """Why drift cannot be measured against the model's reference profile (None: it can).
+
+    The profile must watch what the model declares: the same features and texts, the
+    same outputs, an embedding of the same width.
+    """
+    spec, reference = model.monitoring, model.reference
+    if reference is None:
+        return "no reference profile beside the model artifact"
+    declared = [feature.name for feature in spec.features]
+    declared += [name for text in spec.texts for name in derived_names(text)]
+    if [name for name, _ in reference.drift_columns()] != declared:
+        return "the reference profile watches other features or texts than the model declares"
+    output = spec.class_output or spec.value_output
+    profiled = reference.prediction.output if reference.prediction is not None else None
+    embedding = reference.embedding.output if reference.embedding is not None else None
+    if (profiled, embedding) != (output, spec.embedding_output):
+        return "the reference profile watches other outputs than the model declares"
+    if reference.embedding is not None:
+        width = next(
+            (o.shape[-1] for o in model.signature.outputs if o.name == embedding and o.shape),
+            -1,
+        )
+        if width not in (-1, reference.embedding.dimensions):
+            return (
+                f"the model's {embedding!r} output has {width} dimensions, its reference "
+                f"profile {reference.embedding.dimensions}"
+            )
+    return None

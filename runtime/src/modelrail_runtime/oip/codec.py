@@ -2,7 +2,11 @@
 
 Every problem with a request is a `ProtocolError` whose message says what is wrong and
 what is expected, and never repeats a value taken from the request (but for the name of
-an unknown input: quoted, escaped and cut to 64 characters).
+an unknown input: quoted, escaped and cut to 64 characters). A request within the
+protocol but beyond the service's `RequestLimits` is a `RequestTooLargeError`.
+
+BYTES tensors travel as JSON strings (UTF-8 text) and become numpy object arrays of
+`str`; any string is data, NUL and other control characters included.
 """
 
 from __future__ import annotations
@@ -31,8 +35,35 @@ _ELEMENT_TYPES = {
 }
 
 
+# How each element is written in JSON, for the message refusing another kind of value.
+_JSON_FORM = {
+    Element.BOOL: " (true or false)",
+    Element.INTEGER: " (a whole number in its range)",
+    Element.NUMBER: " (a number)",
+    Element.STRING: " (a JSON string: UTF-8 text)",
+}
+
+
 class ProtocolError(ValueError):
     """The request body breaks the protocol or the model's signature (answered with 400)."""
+
+
+class RequestTooLargeError(ValueError):
+    """The request is larger than a `RequestLimits` limit allows (answered with 413)."""
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """How large the tensors of one request may be, besides the size of its body.
+
+    Both are checked before any array is built: the element count from each input's
+    ``shape``, the strings once their elements are known to be strings.
+    """
+
+    max_string_bytes: int = 16_384
+    """The longest BYTES element, in UTF-8 bytes (setting ``MAX_STRING_BYTES``)."""
+    max_tensor_elements: int = 65_536
+    """The most elements of all inputs together (setting ``MAX_TENSOR_ELEMENTS``)."""
 
 
 @dataclass(frozen=True)
@@ -45,11 +76,14 @@ class InferenceRequest:
     """The outputs to return, in the order asked for (all of them by default)."""
 
 
-def parse_infer_request(body: bytes, signature: ModelSignature) -> InferenceRequest:
-    """Parse an OIP inference request and check it against ``signature``.
+def parse_infer_request(
+    body: bytes, signature: ModelSignature, limits: RequestLimits = RequestLimits()
+) -> InferenceRequest:
+    """Parse an OIP inference request and check it against ``signature`` and ``limits``.
 
     Raises:
-        ProtocolError: the body is not JSON, or breaks the protocol or the signature.
+        ProtocolError: the body is not UTF-8 JSON, or breaks the protocol or the signature.
+        RequestTooLargeError: the tensors are larger than ``limits`` allow.
     """
     document = _load_json(body)
     if not isinstance(document, dict):
@@ -57,7 +91,7 @@ def parse_infer_request(body: bytes, signature: ModelSignature) -> InferenceRequ
     request_id = document.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise ProtocolError("'id' must be a string")
-    inputs = _parse_inputs(document.get("inputs"), signature)
+    inputs = _parse_inputs(document.get("inputs"), signature, limits)
     outputs = _parse_outputs(document.get("outputs"), signature)
     return InferenceRequest(id=request_id, inputs=inputs, outputs=outputs)
 
@@ -95,22 +129,50 @@ def _load_json(body: bytes) -> Any:
     # deeper than 1024 levels.
     try:
         return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise ProtocolError("request body is not valid JSON") from None
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(_json_problem(body, exc.msg)) from None
 
 
-def _parse_inputs(raw: object, signature: ModelSignature) -> dict[str, Tensor]:
+def _json_problem(body: bytes, reason: str) -> str:
+    """What is wrong with a body orjson refused, said precisely but without its bytes."""
+    # Only on the error path: decoding again costs nothing on valid requests.
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (
+            f"request body is not valid UTF-8 JSON: byte {exc.start} is not part of a "
+            "UTF-8 character; send the body encoded as UTF-8"
+        )
+    # orjson's reasons for a \u escape of half a UTF-16 pair all name the surrogate.
+    if "surrogate" in reason:
+        return (
+            "request body is not valid UTF-8 JSON: a \\u escape is a lone surrogate (half "
+            "of a UTF-16 pair), which is not a character; escape a character beyond U+FFFF "
+            "as a whole pair, or send it as UTF-8"
+        )
+    if body.startswith(b"\xef\xbb\xbf"):
+        return "request body is not valid JSON: it starts with a byte order mark; send none"
+    return "request body is not valid JSON"
+
+
+def _parse_inputs(
+    raw: object, signature: ModelSignature, limits: RequestLimits
+) -> dict[str, Tensor]:
     expected = ", ".join(repr(spec.name) for spec in signature.inputs)
     if not isinstance(raw, list) or not raw:
         raise ProtocolError(f"'inputs' must be a non-empty list; this model takes {expected}")
     packed = signature.packed
     single = raw[0] if len(raw) == 1 and isinstance(raw[0], dict) else {}
     if packed is not None and single.get("name") == packed.name:
-        return _unpack(_parse_tensor(single, packed), signature)
+        return _unpack(_parse_tensor(single, packed, limits, 0), signature)
     tensors: dict[str, Tensor] = {}
+    elements = 0
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise ProtocolError("each entry of 'inputs' must be an object with a 'name'")
+            raise ProtocolError(
+                "each entry of 'inputs' must be an object with a 'name'; "
+                f"this model takes {expected}"
+            )
         spec = signature.input(item["name"])
         if spec is None:
             # The name is the client's: shown quoted and cut short, never as it came.
@@ -120,7 +182,9 @@ def _parse_inputs(raw: object, signature: ModelSignature) -> dict[str, Tensor]:
             )
         if spec.name in tensors:
             raise ProtocolError(f"input {spec.name!r} appears more than once")
-        tensors[spec.name] = _parse_tensor(item, spec)
+        tensor = _parse_tensor(item, spec, limits, elements)
+        tensors[spec.name] = tensor
+        elements += tensor.size
     missing = [spec.name for spec in signature.inputs if spec.name not in tensors]
     if missing:
         raise ProtocolError("missing input(s): " + ", ".join(repr(name) for name in missing))
@@ -156,16 +220,52 @@ def _parse_outputs(raw: object, signature: ModelSignature) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _parse_tensor(item: Mapping[str, Any], spec: TensorSpec) -> Tensor:
+def _parse_tensor(
+    item: Mapping[str, Any], spec: TensorSpec, limits: RequestLimits, elements_before: int
+) -> Tensor:
+    """One input's array; ``elements_before`` counts the elements of the inputs before it."""
     where = f"input {spec.name!r}"
     if item.get("datatype") != spec.datatype:
         raise ProtocolError(f"{where}: 'datatype' must be {spec.datatype!r}")
     shape = _check_shape(item.get("shape"), spec, where)
+    # Counted from the shape, before 'data' is walked: an oversized request is refused
+    # before it costs anything.
+    _check_element_count(math.prod(shape), elements_before, limits, where)
     data = item.get("data")
     if not isinstance(data, list):
         raise ProtocolError(f"{where}: 'data' must be a list (flat row-major, or nested)")
     flat = _flatten(data, shape, where)
-    return _to_array(flat, shape, spec.datatype, where, spec.nullable)
+    return _to_array(flat, shape, spec, where, limits)
+
+
+def _check_element_count(count: int, before: int, limits: RequestLimits, where: str) -> None:
+    limit = limits.max_tensor_elements
+    if before + count <= limit:
+        return
+    if before:
+        holds = f"'shape' brings the request to {before + count} elements (all inputs together)"
+    else:
+        holds = f"'shape' holds {count} elements"
+    raise RequestTooLargeError(
+        f"{where}: {holds}, more than MAX_TENSOR_ELEMENTS={limit}; send fewer rows per request"
+    )
+
+
+def _check_string_sizes(texts: list[str], limits: RequestLimits, where: str) -> None:
+    limit = limits.max_string_bytes
+    # A character is 1 to 4 bytes in UTF-8: strings of at most limit // 4 characters fit
+    # whatever they hold, so only the longer ones are encoded (usually none).
+    fits = limit // 4
+    if max(map(len, texts), default=0) <= fits:
+        return
+    for text in texts:
+        if len(text) > fits:
+            size = len(text.encode("utf-8"))
+            if size > limit:
+                raise RequestTooLargeError(
+                    f"{where}: an element is {size} bytes long, more than "
+                    f"MAX_STRING_BYTES={limit}; send shorter texts (UTF-8 bytes count)"
+                )
 
 
 def _check_shape(raw: object, spec: TensorSpec, where: str) -> tuple[int, ...]:
@@ -207,8 +307,9 @@ def _collect(node: Any, shape: Sequence[int], out: list[Any], where: str) -> Non
 
 
 def _to_array(
-    flat: list[Any], shape: tuple[int, ...], name: str, where: str, nullable: bool = False
+    flat: list[Any], shape: tuple[int, ...], spec: TensorSpec, where: str, limits: RequestLimits
 ) -> Tensor:
+    name, nullable = spec.datatype, spec.nullable
     datatype = DATATYPES[name]
     # Exact element types, checked at C speed (`set(map(type, ...))`): numpy would quietly
     # turn booleans and numeric strings into numbers.
@@ -222,7 +323,12 @@ def _to_array(
         low, high = datatype.bounds
         valid = low <= min(flat) and max(flat) <= high
     if not valid:
-        raise ProtocolError(f"{where}: every element of 'data' must be a {name} value")
+        form = (
+            " (a number, or null for a missing value)" if nullable else _JSON_FORM[datatype.element]
+        )
+        raise ProtocolError(f"{where}: every element of 'data' must be a {name} value{form}")
+    if datatype.element is Element.STRING:
+        _check_string_sizes(flat, limits, where)
     try:
         array = np.asarray(flat, dtype=datatype.numpy).reshape(shape)
     except (OverflowError, ValueError):

@@ -56,7 +56,8 @@ DATATYPES: Final[Mapping[str, Datatype]] = {
         Datatype("FP16", np.dtype(np.float16), "float16", Element.NUMBER),
         Datatype("FP32", np.dtype(np.float32), "float32", Element.NUMBER),
         Datatype("FP64", np.dtype(np.float64), "float64", Element.NUMBER),
-        Datatype("BYTES", np.dtype(np.object_), "binary", Element.STRING),
+        # BYTES travel as JSON strings (UTF-8 text), so the lake gets text, not bytes.
+        Datatype("BYTES", np.dtype(np.object_), "string", Element.STRING),
     )
 }
 """Every datatype of the protocol, by name."""

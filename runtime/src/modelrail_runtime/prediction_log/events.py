@@ -161,10 +161,9 @@ def _repeat(values: list[str], counts: list[int]) -> list[str]:
 
 
 def _value_type(datatype: str) -> pa.DataType:
+    """The Arrow type of one element: the datatype table's (BYTES: ``string``, UTF-8)."""
     import pyarrow as pa  # noqa: PLC0415
 
-    if datatype == "BYTES":  # strings in JSON: text in the lake
-        return pa.string()
     factory: Any = getattr(pa, DATATYPES[datatype].arrow)
     return factory()
 

@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 
 from ..adapter import MonitoringSpec, Tensor
 from ..oip.signature import ModelSignature
-from .schema import TabularSchema, TaskKind
+from ..task import TaskKind
+from .schema import TabularSchema
 
 MatrixModel = Callable[[NDArray[np.float64]], NDArray[Any]]
 

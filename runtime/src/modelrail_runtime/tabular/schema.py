@@ -10,9 +10,8 @@ gradient-boosted trees route like a missing value and one-hot encoders ignore).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Final
 
 import numpy as np
@@ -20,6 +19,7 @@ from numpy.typing import NDArray
 
 from ..adapter import FeatureSpec, MonitoringSpec, Tensor
 from ..oip.signature import ModelSignature, TensorSpec
+from ..task import SchemaError, Task, TaskKind
 
 CATEGORICAL_TYPES: Final = frozenset({"BYTES", "BOOL"})
 NUMERIC_TYPES: Final = frozenset({"FP64", "FP32", "INT64"})
@@ -47,62 +47,6 @@ RESERVED: Final = frozenset(
     }
 )
 """Names a feature cannot take: the prediction log's own columns, and the packed input."""
-
-
-class SchemaError(ValueError):
-    """A training table or a recorded schema the runtime cannot serve; says how to fix it."""
-
-
-class TaskKind(StrEnum):
-    """What the model predicts."""
-
-    CLASSIFICATION = "classification"
-    REGRESSION = "regression"
-
-
-@dataclass(frozen=True)
-class Task:
-    """Classification (with its classes, in the order of the model's probabilities) or
-    regression (with the number of targets)."""
-
-    kind: TaskKind
-    classes: tuple[int | str, ...] = ()
-    targets: int = 1
-
-    @classmethod
-    def classification(cls, classes: Sequence[int | str]) -> Task:
-        """A classifier of ``classes`` (at least two; all integers or all strings)."""
-        values = tuple(_plain(value) for value in classes)
-        kinds = {type(value) for value in values}
-        if len(values) < 2 or len(set(values)) != len(values) or len(kinds) != 1:
-            raise SchemaError(
-                "a classifier needs at least two distinct classes, all integers or all strings"
-            )
-        return cls(TaskKind.CLASSIFICATION, classes=values)
-
-    @classmethod
-    def regression(cls, targets: int = 1) -> Task:
-        """A regressor predicting ``targets`` values per row."""
-        if targets < 1:
-            raise SchemaError("a regressor predicts at least one target")
-        return cls(TaskKind.REGRESSION, targets=targets)
-
-    def outputs(self) -> tuple[TensorSpec, ...]:
-        """The task's output tensors."""
-        if self.kind is TaskKind.REGRESSION:
-            shape = (-1,) if self.targets == 1 else (-1, self.targets)
-            return (TensorSpec("prediction", "FP64", shape),)
-        label = "BYTES" if isinstance(self.classes[0], str) else "INT64"
-        return (
-            TensorSpec("label", label, (-1,)),
-            TensorSpec("probabilities", "FP64", (-1, len(self.classes))),
-        )
-
-    def as_metadata(self) -> dict[str, Any]:
-        """The task as metadata.json records it."""
-        if self.kind is TaskKind.REGRESSION:
-            return {"kind": str(self.kind), "targets": self.targets}
-        return {"kind": str(self.kind), "classes": list(self.classes)}
 
 
 @dataclass(frozen=True)
@@ -147,6 +91,13 @@ class TabularSchema:
 
     features: tuple[Feature, ...]
     task: Task
+
+    def __post_init__(self) -> None:
+        if self.task.kind is TaskKind.EMBEDDING:
+            raise SchemaError(
+                "a tabular model classifies or regresses; an embedding is served for free "
+                "text: use TextSchema(Task.embedding(dimensions))"
+            )
 
     # --- training ------------------------------------------------------------------
     @classmethod
@@ -236,13 +187,7 @@ class TabularSchema:
             return None
         try:
             features = tuple(_feature_from(item) for item in metadata["features"])
-            task = metadata["task"]
-            if task["kind"] == TaskKind.REGRESSION:
-                parsed = Task.regression(int(task.get("targets", 1)))
-            elif task["kind"] == TaskKind.CLASSIFICATION:
-                parsed = Task.classification(task["classes"])
-            else:
-                raise SchemaError(f"unknown task kind {task['kind']!r}")
+            task = Task.from_metadata(metadata["task"])
         except SchemaError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
@@ -254,7 +199,7 @@ class TabularSchema:
             raise SchemaError("metadata.json lists no features; re-run `make train`")
         if len({feature.name for feature in features}) != len(features):
             raise SchemaError("metadata.json lists a feature twice; re-run `make train`")
-        return cls(features, parsed)
+        return cls(features, task)
 
 
 def encode_column(feature: Feature, values: Tensor) -> NDArray[np.float64]:
@@ -324,12 +269,3 @@ def _feature_from(item: Mapping[str, Any]) -> Feature:
         maximum=None if maximum is None else float(maximum),
         nullable=nullable,
     )
-
-
-def _plain(value: Any) -> int | str:
-    """A class label as JSON holds it: numpy integers become int, strings stay."""
-    if isinstance(value, str):
-        return str(value)  # a numpy string becomes a plain one
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return int(value)
-    raise SchemaError(f"class {value!r} is neither an integer nor a string")

@@ -1,0 +1,19 @@
+"""PyTorch to ONNX, at training time: export a module, and check the graph against it.
+
+torch is never a dependency of the runtime: it lives in a model repository's training
+environment (with onnxscript, which torch's exporter needs: ``modelrail-runtime[export]``
+installs it with onnx and onnxruntime). These functions import it when called. The
+service then serves the exported bytes with onnxruntime alone (`OnnxAdapter`).
+"""
+
+from .parity import ParityError, ParityReport, check_parity
+from .torch_onnx import DEFAULT_OPSET, ExportError, export_onnx
+
+__all__ = [
+    "DEFAULT_OPSET",
+    "ExportError",
+    "ParityError",
+    "ParityReport",
+    "check_parity",
+    "export_onnx",
+]
