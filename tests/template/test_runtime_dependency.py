@@ -29,13 +29,16 @@ TEAM_MODULES = {
     "training_config.py",
 }
 INDEX_URL = "https://pypi.example.com/simple"
-# Each framework's runtime extra and artifact file: the adapter's `artifact_file`.
+# Each framework's own runtime extra and artifact file (the adapter's `artifact_file`):
+# what the image installs and holds unless the model is compiled.
 FRAMEWORKS = {
     "scikit-learn": ("sklearn", "model.skops"),
     "xgboost": ("xgboost", "model.ubj"),
     "lightgbm": ("lightgbm", "model.txt"),
     "pytorch": ("onnx", "model.onnx"),
 }
+COMPILED_TASKS = frozenset({"classification", "regression"})
+"""Tasks whose scikit-learn, XGBoost and LightGBM models `make train` compiles to ONNX."""
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +73,17 @@ def test_each_framework_gets_its_extra_and_ships_its_artifact(
 ) -> None:
     for project in rendered_untrusted.values():
         answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-        extra, artifact = FRAMEWORKS[answers["model_framework"]]
+        native, artifact = FRAMEWORKS[answers["model_framework"]]
+        compiled = native != "onnx" and answers["model_task"] in COMPILED_TASKS
+        extra, artifact = ("onnx", "model.onnx") if compiled else (native, artifact)
         pyproject = tomllib.loads((project / "pyproject.toml").read_text())
         assert pyproject["project"]["dependencies"] == [
             f"modelrail-runtime[{extra}]=={RUNTIME_VERSION}"
         ]
         dev = pyproject["dependency-groups"]["dev"]
-        assert f"modelrail-runtime[{extra},testing]=={RUNTIME_VERSION}" in dev
+        # A compiled model's framework and compilers are for training only: the dev group.
+        dev_extras = f"{extra},{native},compile,testing" if compiled else f"{extra},testing"
+        assert f"modelrail-runtime[{dev_extras}]=={RUNTIME_VERSION}" in dev
         # Boosters train through their scikit-learn API; the image does not need it.
         assert ("scikit-learn>=1.5" in dev) is (answers["model_framework"] != "scikit-learn")
         assert f"COPY artifacts/{artifact} " in (project / "Dockerfile").read_text()
