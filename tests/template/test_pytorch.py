@@ -22,6 +22,7 @@ from tests.template.rendering import render_untrusted
 PYTORCH = sorted(answer_id for answer_id, answers in MATRIX.items() if uses_torch(answers))
 OTHERS = sorted(set(MATRIX) - set(PYTORCH))
 RUNTIME = "modelrail-runtime[onnx,export]=="
+RUNTIME_TEXT = "modelrail-runtime[onnx-text,export]=="
 
 
 def pyproject(project: Path) -> dict[str, Any]:
@@ -41,11 +42,15 @@ def test_torch_is_a_training_group_taken_from_the_cpu_index(
     groups = config["dependency-groups"]
     torch_group = groups["torch"]
     assert "torch>=2.13,<2.14" in torch_group
-    assert any(str(item).startswith(RUNTIME) for item in torch_group), torch_group
+    embedding = MATRIX[answer_id].get("model_task") == "embedding"
+    runtime = RUNTIME_TEXT if embedding else RUNTIME
+    assert any(str(item).startswith(runtime) for item in torch_group), torch_group
     assert {"include-group": "torch"} in groups["dev"]
-    # The service's own dependencies: the runtime with the onnx adapter, nothing of torch.
+    # The service's own dependencies: the runtime with the onnx adapter (and a text
+    # encoder's tokenizers), nothing of torch.
     (dependency,) = config["project"]["dependencies"]
-    assert dependency.startswith("modelrail-runtime[onnx]==")
+    extra = "onnx-text" if embedding else "onnx"
+    assert dependency.startswith(f"modelrail-runtime[{extra}]==")
     indexes = {index["name"]: index for index in config["tool"]["uv"]["index"]}
     assert indexes["pytorch-cpu"] == {
         "name": "pytorch-cpu",
