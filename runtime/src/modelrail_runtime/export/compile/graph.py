@@ -41,6 +41,7 @@ def served_graph(model: Any, kind: TaskKind) -> bytes:
     _prune(graph)
     _name_batch_axis(graph)
     graph.name = GRAPH_NAME
+    _merge_opsets(model)
     strip_provenance(model)
     onnx.checker.check_model(model)
     data: bytes = model.SerializeToString(deterministic=True)
@@ -110,6 +111,22 @@ def _name_batch_axis(graph: Any) -> None:
         dims = value.type.tensor_type.shape.dim
         if dims and not dims[0].HasField("dim_value"):
             dims[0].dim_param = BATCH_AXIS
+
+
+def _merge_opsets(model: Any) -> None:
+    """One opset import per domain, the highest: skl2onnx may import a domain twice."""
+    versions: dict[str, int] = {}
+    for opset in model.opset_import:
+        versions[opset.domain] = max(opset.version, versions.get(opset.domain, 0))
+    domains = [opset.domain for opset in model.opset_import]
+    unique = list(dict.fromkeys(domains))
+    if len(unique) == len(domains):
+        return
+    del model.opset_import[:]
+    for domain in unique:
+        opset = model.opset_import.add()
+        opset.domain = domain
+        opset.version = versions[domain]
 
 
 def _inputs(node: Any) -> Iterator[str]:
