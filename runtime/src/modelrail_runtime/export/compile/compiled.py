@@ -18,6 +18,7 @@ itself. It is a ceiling: every model measured compiles to ``ai.onnx.ml`` 1."""
 
 FALLBACK_EXTRAS: Final = {"scikit-learn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm"}
 """A framework's adapter name -> the runtime extra a serving image needs to serve it natively."""
+_REASON_LENGTH: Final = 240
 
 
 class CompileError(ValueError):
@@ -75,6 +76,3 @@ def converter_reason(exc: BaseException) -> str:
     if len(text) > _REASON_LENGTH:
         text = text[: _REASON_LENGTH - 3].rstrip() + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-_REASON_LENGTH: Final = 240

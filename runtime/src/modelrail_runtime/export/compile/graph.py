@@ -9,7 +9,7 @@ PyTorch network does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
 from ...frameworks.onnx_tabular import SCORE_OUTPUTS
@@ -18,9 +18,10 @@ from ..torch_onnx import strip_provenance
 from .converters import GRAPH_NAME
 
 BATCH_AXIS: Final = "batch"
+"""The name of the input's and output's first axis, as `export_onnx` names it."""
+# onnx.TensorProto's element types float and double.
 _FLOAT: Final = 1
 _DOUBLE: Final = 11
-"""onnx.TensorProto's element types float and double."""
 
 
 def served_graph(model: Any, kind: TaskKind) -> bytes:
@@ -48,7 +49,7 @@ def served_graph(model: Any, kind: TaskKind) -> bytes:
     return data
 
 
-def _score_output(outputs: Iterable[Any], kind: TaskKind) -> str:
+def _score_output(outputs: Sequence[Any], kind: TaskKind) -> str:
     """The name of the output holding the scores: the one float output, or the float output
     named ``probabilities`` (as skl2onnx and onnxmltools name a classifier's)."""
     floats = [
