@@ -11,14 +11,14 @@ XGBoost and LightGBM converters accept (1.16 refuses 16 and above), and one opse
 three frameworks keeps a compiled graph's operators independent of where it came from;
 every onnxruntime the ``onnx`` extra accepts (1.20 and later) runs it. The converters emit
 the lowest opset their operators need, up to this one."""
-ML_OPSET: Final = 3
+ML_OPSET: Final = 2
 """The ``ai.onnx.ml`` opset (linear models, trees, imputer, one-hot encoder) given to
-skl2onnx: the one of ONNX 1.13, which onnxmltools derives from `ONNX_OPSET` itself, and
-which onnxruntime has run since long before 1.20. Later versions (4 and 5) only add
-operator forms skl2onnx does not need here."""
+skl2onnx: the one released with `ONNX_OPSET` (ONNX 1.10), which onnxmltools pairs with it
+itself. It is a ceiling: every model measured compiles to ``ai.onnx.ml`` 1."""
 
 FALLBACK_EXTRAS: Final = {"scikit-learn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm"}
 """A framework's adapter name -> the runtime extra a serving image needs to serve it natively."""
+_REASON_LENGTH: Final = 240
 
 
 class CompileError(ValueError):
@@ -76,6 +76,3 @@ def converter_reason(exc: BaseException) -> str:
     if len(text) > _REASON_LENGTH:
         text = text[: _REASON_LENGTH - 3].rstrip() + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-_REASON_LENGTH: Final = 240

@@ -9,7 +9,7 @@ PyTorch network does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
 from ...frameworks.onnx_tabular import SCORE_OUTPUTS
@@ -18,9 +18,10 @@ from ..torch_onnx import strip_provenance
 from .converters import GRAPH_NAME
 
 BATCH_AXIS: Final = "batch"
+"""The name of the input's and output's first axis, as `export_onnx` names it."""
+# onnx.TensorProto's element types float and double.
 _FLOAT: Final = 1
 _DOUBLE: Final = 11
-"""onnx.TensorProto's element types float and double."""
 
 
 def served_graph(model: Any, kind: TaskKind) -> bytes:
@@ -41,13 +42,14 @@ def served_graph(model: Any, kind: TaskKind) -> bytes:
     _prune(graph)
     _name_batch_axis(graph)
     graph.name = GRAPH_NAME
+    _merge_opsets(model)
     strip_provenance(model)
     onnx.checker.check_model(model)
     data: bytes = model.SerializeToString(deterministic=True)
     return data
 
 
-def _score_output(outputs: Iterable[Any], kind: TaskKind) -> str:
+def _score_output(outputs: Sequence[Any], kind: TaskKind) -> str:
     """The name of the output holding the scores: the one float output, or the float output
     named ``probabilities`` (as skl2onnx and onnxmltools name a classifier's)."""
     floats = [
@@ -110,6 +112,22 @@ def _name_batch_axis(graph: Any) -> None:
         dims = value.type.tensor_type.shape.dim
         if dims and not dims[0].HasField("dim_value"):
             dims[0].dim_param = BATCH_AXIS
+
+
+def _merge_opsets(model: Any) -> None:
+    """One opset import per domain, the highest: skl2onnx may import a domain twice."""
+    versions: dict[str, int] = {}
+    for opset in model.opset_import:
+        versions[opset.domain] = max(opset.version, versions.get(opset.domain, 0))
+    domains = [opset.domain for opset in model.opset_import]
+    unique = list(dict.fromkeys(domains))
+    if len(unique) == len(domains):
+        return
+    del model.opset_import[:]
+    for domain in unique:
+        opset = model.opset_import.add()
+        opset.domain = domain
+        opset.version = versions[domain]
 
 
 def _inputs(node: Any) -> Iterator[str]:

@@ -21,7 +21,8 @@ from ...frameworks.onnx import open_session
 from ...frameworks.onnx_tabular import tabular_model
 from ...tabular import TabularSchema, TaskKind
 from ..parity import ParityError
-from .compiled import CompiledModel
+from .compiled import FALLBACK_EXTRAS, CompiledModel
+from .converters import source_of
 
 DEFAULT_PROBABILITY_TOLERANCE = 1e-6
 DEFAULT_RELATIVE_TOLERANCE = 1e-5
@@ -82,7 +83,7 @@ def check_compiled(
             positive number.
         ModelLoadError: the graph does not load as the service loads it.
     """
-    rows = _check_matrix(matrix, schema)
+    held_out = _check_matrix(matrix, schema)
     for name, value in (
         ("probability_tolerance", probability_tolerance),
         ("relative_tolerance", relative_tolerance),
@@ -91,13 +92,12 @@ def check_compiled(
             raise ValueError(f"{name} must be a positive number, not {value!r}")
     data = compiled.onnx if isinstance(compiled, CompiledModel) else compiled
     graph = tabular_model(open_session(data, where="the compiled graph"), schema)
-    received = np.asarray(graph(rows), dtype=np.float64)
-    what = type(model).__name__
+    received = np.asarray(graph(held_out), dtype=np.float64)
     if schema.task.kind is TaskKind.REGRESSION:
-        expected = np.asarray(model.predict(rows), dtype=np.float64)
-        return _regression(what, expected, received, relative_tolerance)
-    expected = np.asarray(model.predict_proba(rows), dtype=np.float64)
-    return _classification(what, expected, received, probability_tolerance)
+        expected = np.asarray(model.predict(held_out), dtype=np.float64)
+        return _regression(model, expected, received, relative_tolerance)
+    expected = np.asarray(model.predict_proba(held_out), dtype=np.float64)
+    return _classification(model, expected, received, probability_tolerance)
 
 
 def _check_matrix(matrix: NDArray[Any], schema: TabularSchema) -> NDArray[np.float64]:
@@ -111,12 +111,13 @@ def _check_matrix(matrix: NDArray[Any], schema: TabularSchema) -> NDArray[np.flo
 
 
 def _classification(
-    what: str, expected: NDArray[np.float64], received: NDArray[np.float64], tolerance: float
+    model: Any, expected: NDArray[np.float64], received: NDArray[np.float64], tolerance: float
 ) -> CompiledParity:
     if received.ndim == 1 or (received.ndim == 2 and received.shape[1] == 1):
         # A binary graph may give the positive class's probability alone, as served.
         positive = received.reshape(-1)
         received = np.column_stack([1.0 - positive, positive])
+    what = type(model).__name__
     if received.shape != expected.shape:
         raise ParityError(
             f"the compiled graph gives probabilities {list(received.shape)}, the {what} "
@@ -138,15 +139,16 @@ def _classification(
             f"{_values(expected[row])} natively, {_values(received[row])} from the graph "
             f"(largest difference {report.max_abs_diff:.3g}, bound probability_tolerance="
             f"{tolerance:g}; labels differ on {report.label_mismatches} of {report.rows} rows). "
-            f"Fix: {_FIX}",
+            f"Fix: {_fix(model)}",
             report,
         )
     return report
 
 
 def _regression(
-    what: str, expected: NDArray[np.float64], received: NDArray[np.float64], tolerance: float
+    model: Any, expected: NDArray[np.float64], received: NDArray[np.float64], tolerance: float
 ) -> CompiledParity:
+    what = type(model).__name__
     rows = len(expected)
     if received.size != expected.size or len(received) != rows:
         raise ParityError(
@@ -169,7 +171,7 @@ def _regression(
             f"the compiled graph's prediction differs from the {what}'s at {where}: "
             f"{expected[row, target]:.9g} natively, {received[row, target]:.9g} from the graph "
             f"(difference {differences[row, target]:.3g}, bound relative_tolerance * max(1, "
-            f"|native|) = {tolerance * scale[row, target]:.3g}). Fix: {_FIX}",
+            f"|native|) = {tolerance * scale[row, target]:.3g}). Fix: {_fix(model)}",
             report,
         )
     return report
@@ -188,8 +190,17 @@ def _values(row: NDArray[np.float64]) -> str:
     return "[" + ", ".join(f"{value:.9g}" for value in row) + "]"
 
 
-_FIX = (
-    "check the graph compiled from this very model; a difference from float32 rounding at "
-    "a tree split is a held-out value within ~1e-7 of a threshold: serve the model natively "
-    "(its framework's adapter and runtime extra) or raise the tolerance knowingly"
-)
+def _fix(model: Any) -> str:
+    """What to do when the graph answers otherwise: check the pairing, then serve natively."""
+    source = source_of(model)
+    native = (
+        f"adapter_for({source!r}) and modelrail-runtime[{FALLBACK_EXTRAS[source]}] in the image"
+        if source in FALLBACK_EXTRAS
+        else "its framework's adapter"
+    )
+    return (
+        "check the graph compiled from this very model (compile_onnx(model, schema)). If it "
+        "is, the difference is float32 rounding: the graph computes in float32, and a value "
+        "within float32 precision of a tree's split takes the other branch. Serve the model "
+        f"natively ({native}), or raise the tolerance if the difference is acceptable"
+    )
