@@ -103,7 +103,7 @@ def test_the_lightgbm_group_has_its_ratios_and_check() -> None:
     assert by["lgbm c/d", 8] == 3.6
     assert "lgbm c/d         rows=1   c=8   3.60" in report.text_table(doc)
     page = report.markdown(doc, None, "")
-    assert "| rows | conc | c/b | c/d | c/d0 | c/e | lgbm c/b | lgbm c/d |" in page
+    assert "| rows | conc | c/b | c/b' | c/d | c/d0 | c/e | lgbm c/b | lgbm c/b' | lgbm c/d |" in page
     assert "**PASS** LightGBM c/d >= 3 at c=8 with lower p99" in page
 
 
