@@ -23,7 +23,6 @@ from typing import Any, Final
 from bench import payloads
 from bench.servers import http
 from bench.stats import Check
-from bench.targets import Prepared
 
 ROWS: Final = 256
 PER_REQUEST: Final = 64
@@ -192,8 +191,8 @@ def targets_of(group: Comparison, live: Sequence[str]) -> list[str]:
     return found
 
 
-def agreement(live: Mapping[str, Prepared]) -> dict[str, Any]:
-    """Each group's live targets against its (b), on the same `ROWS` rows.
+def agreement(live: Mapping[str, str]) -> dict[str, Any]:
+    """Each group's live targets (id -> infer URL) against its (b), on the same `ROWS` rows.
 
     Returns ``rows``, ``tolerance``, ``targets`` (per target: its reference and the
     `Difference`) and ``errors`` (per target: why it was not compared); empty when no
@@ -209,14 +208,14 @@ def agreement(live: Mapping[str, Prepared]) -> dict[str, Any]:
                 out["errors"][tid] = f"{group.reference} is not running: nothing to compare with"
             continue
         try:
-            reference = collect(live[group.reference].infer_url, group.features)
+            reference = collect(live[group.reference], group.features)
         except AnswerError as err:
             for tid in tids:
                 out["errors"][tid] = f"{group.reference}: {err}"
             continue
         for tid in tids:
             try:
-                diff = compare(reference, collect(live[tid].infer_url, group.features))
+                diff = compare(reference, collect(live[tid], group.features))
             except AnswerError as err:
                 out["errors"][tid] = str(err)
                 continue

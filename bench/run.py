@@ -510,7 +510,7 @@ def run_crosscheck(args: argparse.Namespace, live: dict[str, Prepared]) -> dict[
 
 def run_agreement(live: dict[str, Prepared]) -> dict[str, Any]:
     """Once per run, before measuring: do (b'), (c) and the variants answer as (b) does?"""
-    found = agreement.agreement(live)
+    found = agreement.agreement({tid: prep.infer_url for tid, prep in live.items()})
     if found:
         log(f"same predictions: {agreement.check(found).line()}")
     return found
