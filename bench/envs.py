@@ -196,7 +196,16 @@ def installed_nvidia(uv: str, path: Path) -> list[str]:
     return nvidia_packages(proc.stdout.splitlines())
 
 
+NOT_CUDA = frozenset({"nvidia-ml-py"})
+"""``nvidia-*`` distributions that hold no CUDA library: NVML's Python bindings (a few
+hundred kB of Python, which BentoML requires to report GPUs when there are any)."""
+
+
 def nvidia_packages(freeze: Sequence[str]) -> list[str]:
     """The NVIDIA CUDA distributions among ``freeze``'s ``name==version`` lines."""
     names = (re.split(r"[=@ ]", line.strip(), maxsplit=1)[0] for line in freeze)
-    return sorted(name for name in names if name.lower().startswith("nvidia-"))
+    return sorted(
+        name
+        for name in names
+        if name.lower().startswith("nvidia-") and name.lower() not in NOT_CUDA
+    )

@@ -102,6 +102,8 @@ def test_nvidia_packages_are_found_in_a_freeze_listing() -> None:
               "torch @ file:///wheels/torch.whl", "nvidia_cudnn_cu12==9.1"]  # fmt: skip
     assert envs.nvidia_packages(freeze) == ["NVIDIA-nccl-cu12", "nvidia-cublas-cu12"]
     assert envs.nvidia_packages(["torch==2.13.0+cpu", "sympy==1.14.0"]) == []
+    # BentoML's NVML bindings are Python only: no CUDA in them.
+    assert envs.nvidia_packages(["bentoml==1.4.38", "nvidia-ml-py==13.590.48"]) == []
 
 
 def test_the_baselines_build_context_has_the_wheel_and_the_pinned_requirements(
