@@ -124,8 +124,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="add the LightGBM targets b-lgbm, b-onnx-lgbm, c-lgbm, d-lgbm (concurrency 1 "
-        "and 8 only; "
-        "default: on)",
+        "and 8 only; default: on)",
     )
     p.add_argument(
         "--embedding",

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -137,21 +138,22 @@ def add_runtime_extra(svc: GeneratedService, extra: str) -> None:
         check=True,
         timeout=120,
     )
-    constraints = svc.root / ".bench-constraints.txt"
-    constraints.write_text(
-        "".join(line + "\n" for line in frozen.stdout.splitlines() if "==" in line)
-    )
     url = runtime_index(svc.root)
     index = ["--extra-index-url", url] if url else []
-    _run(
-        [
-            *("uv", "pip", "install", "--quiet", "--python", str(svc.python)),
-            *index,
-            *("--constraint", str(constraints)),
-            f"{RUNTIME}[{extra}]=={version}",
-        ],
-        svc.root,
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        constraints = Path(tmp) / "constraints.txt"
+        constraints.write_text(
+            "".join(line + "\n" for line in frozen.stdout.splitlines() if "==" in line)
+        )
+        _run(
+            [
+                *("uv", "pip", "install", "--quiet", "--python", str(svc.python)),
+                *index,
+                *("--constraint", str(constraints)),
+                f"{RUNTIME}[{extra}]=={version}",
+            ],
+            svc.root,
+        )
 
 
 def runtime_index(root: Path) -> str | None:

@@ -87,7 +87,8 @@ class Context:
     """The template rendered with ``model_task=embedding`` and trained (`make train`)."""
     embedding_service_error: str | None = None
     pins: dict[str, str] = field(default_factory=dict)
-    """The services' scikit-learn, numpy and lightgbm versions, in every target's env."""
+    """The services' scikit-learn, numpy, lightgbm and onnxruntime versions, in every
+    target's env (`envs.MODEL_LIBRARIES`)."""
     lean_env: dict[str, str] = field(default_factory=dict)
     batch_env: dict[str, str] = field(default_factory=dict)
     iris_artifact: CompiledArtifact | None = None
