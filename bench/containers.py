@@ -11,6 +11,7 @@ torch's CPU wheel copied into its build context (PyPI's torch is the CUDA build)
 
 from __future__ import annotations
 
+import re
 import shutil
 import statistics
 import subprocess
@@ -87,6 +88,9 @@ def build(spec: ImageSpec, base_image: str) -> str | None:
 HISTORY_FORMAT = "{{.Size}}\t{{.CreatedBy}}"
 CREATED_BY_CHARS = 110
 """How much of a layer's command the report shows."""
+BASE_LAYER = "(no command: a layer of the base image)"
+DIGEST = re.compile(r"\b(dir|file|multi):[0-9a-f]{64}\b")
+"""A COPY's content digest in ``docker history``: shortened, it still tells layers apart."""
 
 
 def layers(tag: str) -> list[dict[str, object]]:
@@ -109,6 +113,7 @@ def parse_history(text: str) -> list[dict[str, object]]:
             continue
         command = " ".join(created_by.split())
         command = command.removeprefix("/bin/sh -c ").removeprefix("#(nop) ").strip()
+        command = DIGEST.sub(lambda m: m.group(0)[:12], command) or BASE_LAYER
         if len(command) > CREATED_BY_CHARS:
             command = command[: CREATED_BY_CHARS - 3] + "..."
         found.append({"bytes": int(size), "created_by": command})

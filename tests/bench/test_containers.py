@@ -6,20 +6,22 @@ from bench import containers
 
 HISTORY = (
     '0\tCMD ["python" "-m" "churn_service"]\n'
-    "187000000\t/bin/sh -c #(nop) COPY dir:abc in /opt/venv \n"
+    "187000000\t/bin/sh -c #(nop) COPY dir:" + "ab" * 32 + " in /opt/venv \n"
     "12000\tCOPY artifacts/model.skops artifacts/metadata.json /app/artifacts/ # buildkit\n"
     "missing\tsomething docker could not size\n"
     "74000000\t/bin/sh -c apt-get update && apt-get install -y python3 " + "x" * 200 + "\n"
+    "123000000\t\n"
 )
 
 
 def test_layers_with_bytes_come_largest_first_with_their_command_shortened() -> None:
     layers = containers.parse_history(HISTORY)
-    assert [layer["bytes"] for layer in layers] == [187_000_000, 74_000_000, 12_000]
-    assert layers[0]["created_by"] == "COPY dir:abc in /opt/venv"
-    assert str(layers[1]["created_by"]).startswith("apt-get update && apt-get install")
-    assert len(str(layers[1]["created_by"])) == containers.CREATED_BY_CHARS
-    assert str(layers[1]["created_by"]).endswith("...")
+    assert [layer["bytes"] for layer in layers] == [187_000_000, 123_000_000, 74_000_000, 12_000]
+    assert layers[0]["created_by"] == "COPY dir:abababab in /opt/venv"
+    assert layers[1]["created_by"] == containers.BASE_LAYER
+    assert str(layers[2]["created_by"]).startswith("apt-get update && apt-get install")
+    assert len(str(layers[2]["created_by"])) == containers.CREATED_BY_CHARS
+    assert str(layers[2]["created_by"]).endswith("...")
 
 
 def test_du_lines_become_names_and_bytes_largest_first() -> None:
