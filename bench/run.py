@@ -208,7 +208,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--budget",
         type=float,
-        default=1320.0,
+        default=1440.0,
         help="seconds after which remaining measurements are skipped",
     )
     p.add_argument("--note", default="", help="a line printed at the top of the doc")
