@@ -15,9 +15,9 @@ import yaml
 from tests.helpers import REPO_ROOT, runtime_index
 from tests.template.rendering import render_untrusted, rendered_files
 
-RUNTIME_VERSION = tomllib.loads((REPO_ROOT / "runtime" / "pyproject.toml").read_text())[
-    "project"
-]["version"]
+RUNTIME_VERSION = tomllib.loads((REPO_ROOT / "runtime" / "pyproject.toml").read_text())["project"][
+    "version"
+]
 TEAM_MODULES = {
     "__init__.py",
     "__main__.py",
@@ -63,9 +63,14 @@ def test_src_holds_the_teams_modules_only(rendered_untrusted: dict[str, Path]) -
         assert modules == TEAM_MODULES
 
 
-def test_src_and_tests_stay_under_a_thousand_lines(rendered_untrusted: dict[str, Path]) -> None:
+def test_src_and_tests_stay_under_twelve_hundred_lines(
+    rendered_untrusted: dict[str, Path],
+) -> None:
+    # The team's own code: data, model, training, evaluation and their tests. Since v0.5.0
+    # that includes the compiled model's parity gate and the native fallback (~150 lines);
+    # behaviour beyond that belongs in the runtime.
     project = rendered_untrusted["defaults"]
-    assert lines_of(project, "src") + lines_of(project, "tests") < 1000
+    assert lines_of(project, "src") + lines_of(project, "tests") < 1200
 
 
 def test_each_framework_gets_its_extra_and_ships_its_artifact(
@@ -98,9 +103,8 @@ def test_the_runtime_is_pinned_and_taken_from_the_answered_index_only(
     with_url_index: Path,
 ) -> None:
     pyproject = tomllib.loads((with_url_index / "pyproject.toml").read_text())
-    assert pyproject["project"]["dependencies"] == [
-        f"modelrail-runtime[sklearn]=={RUNTIME_VERSION}"
-    ]
+    # The default model is compiled: the image serves it with the onnx extra alone.
+    assert pyproject["project"]["dependencies"] == [f"modelrail-runtime[onnx]=={RUNTIME_VERSION}"]
     assert pyproject["tool"]["uv"]["index"] == [
         {"name": "modelrail", "url": INDEX_URL, "explicit": True}
     ]
