@@ -25,16 +25,20 @@ from ..prediction_log import ParquetSink, PredictionLogWriter
 from ..settings import Settings
 from ..state import ServiceState
 from .errors import install_error_handlers
-from .middleware import HttpMetrics, LimitsMiddleware, RequestContextMiddleware
+from .infer import InferenceGateway
+from .middleware import HttpMetrics, LimitsMiddleware, RequestContextMiddleware, RequestGate
 from .openapi import add_infer_operations
 from .routes import MODEL, VERSION, build_router
 
 
 class ServiceApp(FastAPI):
-    """FastAPI with the request-context middleware outside its error handling.
+    """FastAPI behind the inference gateway, with the request-context middleware outside
+    its error handling.
 
     Starlette puts user middleware inside ServerErrorMiddleware, so a 500 produced there
-    would bypass them: no request id header, no metrics sample, no access record.
+    would bypass them: no request id header, no metrics sample, no access record. The
+    gateway answers ``POST .../infer`` before all of it (see `infer`), under the same
+    limits: both share one `RequestGate`.
     """
 
     dataplane: DataPlane
@@ -45,15 +49,19 @@ class ServiceApp(FastAPI):
     api_routes: tuple[BaseRoute, ...]
 
     def build_middleware_stack(self) -> ASGIApp:
-        """Wrap FastAPI's own stack in the limits and request-context middleware."""
-        limited = LimitsMiddleware(
-            super().build_middleware_stack(),
+        """Wrap FastAPI's own stack in the limits and request-context middleware, and put
+        the inference gateway in front."""
+        gate = RequestGate(
             max_body_bytes=self.settings.max_body_bytes,
             max_concurrent_requests=self.settings.max_concurrent_requests,
         )
         # Read at scrape time: no cost per request.
-        self.http_metrics.active_requests.set_function(lambda: limited.in_flight)
-        return RequestContextMiddleware(limited, metrics=self.http_metrics, routes=self.api_routes)
+        self.http_metrics.active_requests.set_function(lambda: gate.in_flight)
+        limited = LimitsMiddleware(super().build_middleware_stack(), gate=gate)
+        context = RequestContextMiddleware(
+            limited, metrics=self.http_metrics, routes=self.api_routes
+        )
+        return InferenceGateway(context, self.dataplane, gate=gate, metrics=self.http_metrics)
 
     def openapi(self) -> dict[str, Any]:
         """FastAPI's document, plus the inference routes it does not describe itself."""

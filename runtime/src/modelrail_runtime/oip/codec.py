@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import NoneType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -27,12 +27,14 @@ from .signature import ModelSignature, TensorSpec
 Tensor = NDArray[Any]
 
 # JSON booleans are Python ints too, so numeric elements refuse them explicitly.
-_ELEMENT_TYPES = {
+_TYPES_OF_ELEMENT = {
     Element.BOOL: frozenset({bool}),
     Element.INTEGER: frozenset({int}),
     Element.NUMBER: frozenset({int, float}),
     Element.STRING: frozenset({str}),
 }
+# By datatype name, the key a request gives: a string's hash is cached, an enum's is not.
+_ELEMENT_TYPES = {name: _TYPES_OF_ELEMENT[dt.element] for name, dt in DATATYPES.items()}
 
 
 # How each element is written in JSON, for the message refusing another kind of value.
@@ -158,9 +160,10 @@ def _json_problem(body: bytes, reason: str) -> str:
 def _parse_inputs(
     raw: object, signature: ModelSignature, limits: RequestLimits
 ) -> dict[str, Tensor]:
-    expected = ", ".join(repr(spec.name) for spec in signature.inputs)
     if not isinstance(raw, list) or not raw:
-        raise ProtocolError(f"'inputs' must be a non-empty list; this model takes {expected}")
+        raise ProtocolError(
+            f"'inputs' must be a non-empty list; this model takes {_expected(signature)}"
+        )
     packed = signature.packed
     single = raw[0] if len(raw) == 1 and isinstance(raw[0], dict) else {}
     if packed is not None and single.get("name") == packed.name:
@@ -171,12 +174,13 @@ def _parse_inputs(
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise ProtocolError(
                 "each entry of 'inputs' must be an object with a 'name'; "
-                f"this model takes {expected}"
+                f"this model takes {_expected(signature)}"
             )
         spec = signature.input(item["name"])
         if spec is None:
             # The name is the client's: shown quoted and cut short, never as it came.
             unknown = repr(item["name"][:64])
+            expected = _expected(signature)
             raise ProtocolError(
                 f"'inputs' names an unknown input {unknown}; this model takes {expected}"
             )
@@ -192,6 +196,11 @@ def _parse_inputs(
     if len(signature.inputs) > 1 and len(rows) > 1:
         raise ProtocolError("every input must have the same number of rows (first dimension)")
     return tensors
+
+
+def _expected(signature: ModelSignature) -> str:
+    """The model's inputs, for messages (built only when a request is refused)."""
+    return ", ".join(repr(spec.name) for spec in signature.inputs)
 
 
 def _unpack(packed: Tensor, signature: ModelSignature) -> dict[str, Tensor]:
@@ -234,8 +243,7 @@ def _parse_tensor(
     data = item.get("data")
     if not isinstance(data, list):
         raise ProtocolError(f"{where}: 'data' must be a list (flat row-major, or nested)")
-    flat = _flatten(data, shape, where)
-    return _to_array(flat, shape, spec, where, limits)
+    return _to_array(_flatten(data, shape, where), shape, spec, where, limits)
 
 
 def _check_element_count(count: int, before: int, limits: RequestLimits, where: str) -> None:
@@ -269,29 +277,41 @@ def _check_string_sizes(texts: list[str], limits: RequestLimits, where: str) -> 
 
 
 def _check_shape(raw: object, spec: TensorSpec, where: str) -> tuple[int, ...]:
-    wanted = "[" + ", ".join("N" if dim == -1 else str(dim) for dim in spec.shape) + "]"
-    hint = f"{where}: 'shape' must be {wanted} with N >= 1"
-    if not isinstance(raw, list) or len(raw) != len(spec.shape):
-        raise ProtocolError(hint)
-    shape: list[int] = []
+    if type(raw) is not list or len(raw) != len(spec.shape):
+        raise ProtocolError(_shape_hint(spec, where))
     for dim, declared in zip(raw, spec.shape, strict=True):
         if type(dim) is not int or dim < 1 or declared not in (-1, dim):
-            raise ProtocolError(hint)
-        shape.append(dim)
-    return tuple(shape)
+            raise ProtocolError(_shape_hint(spec, where))
+    return tuple(raw)
 
 
-def _flatten(data: list[Any], shape: Sequence[int], where: str) -> list[Any]:
+def _shape_hint(spec: TensorSpec, where: str) -> str:
+    wanted = "[" + ", ".join("N" if dim == -1 else str(dim) for dim in spec.shape) + "]"
+    return f"{where}: 'shape' must be {wanted} with N >= 1"
+
+
+class _Elements(NamedTuple):
+    """A tensor's elements in row-major order, and the set of their exact types."""
+
+    values: list[Any]
+    types: set[type]
+
+
+def _flatten(data: list[Any], shape: Sequence[int], where: str) -> _Elements:
+    """The elements of ``data`` in row-major order, and their exact types."""
+    # Exact element types, collected at C speed (`set(map(type, ...))`): they tell flat
+    # data from nested, and `_to_array` checks them.
+    types = set(map(type, data))
     count = math.prod(shape)
-    if not any(isinstance(value, list) for value in data):
+    if list not in types:
         if len(data) != count:
             raise ProtocolError(
                 f"{where}: 'data' has {len(data)} elements but 'shape' needs {count}"
             )
-        return data
+        return _Elements(data, types)
     flat: list[Any] = []
     _collect(data, shape, flat, where)
-    return flat
+    return _Elements(flat, set(map(type, flat)))
 
 
 def _collect(node: Any, shape: Sequence[int], out: list[Any], where: str) -> None:
@@ -307,18 +327,18 @@ def _collect(node: Any, shape: Sequence[int], out: list[Any], where: str) -> Non
 
 
 def _to_array(
-    flat: list[Any], shape: tuple[int, ...], spec: TensorSpec, where: str, limits: RequestLimits
+    elements: _Elements, shape: tuple[int, ...], spec: TensorSpec, where: str, limits: RequestLimits
 ) -> Tensor:
+    flat, types = elements
     name, nullable = spec.datatype, spec.nullable
     datatype = DATATYPES[name]
-    # Exact element types, checked at C speed (`set(map(type, ...))`): numpy would quietly
-    # turn booleans and numeric strings into numbers.
-    types = set(map(type, flat))
+    # Exact element types: numpy would quietly turn booleans and numeric strings into
+    # numbers.
     missing = nullable and NoneType in types
     if missing:
         types.discard(NoneType)
         flat = [math.nan if value is None else value for value in flat]
-    valid = types <= _ELEMENT_TYPES[datatype.element]
+    valid = types <= _ELEMENT_TYPES[name]
     if valid and datatype.bounds is not None and flat and not missing:
         low, high = datatype.bounds
         valid = low <= min(flat) and max(flat) <= high
@@ -330,11 +350,16 @@ def _to_array(
     if datatype.element is Element.STRING:
         _check_string_sizes(flat, limits, where)
     try:
-        array = np.asarray(flat, dtype=datatype.numpy).reshape(shape)
+        # np.array copies a list as np.asarray would, in half the time for a short one.
+        array = np.array(flat, dtype=datatype.numpy)
+        if len(shape) != 1:
+            array = array.reshape(shape)
     except (OverflowError, ValueError):
         raise ProtocolError(f"{where}: an element of 'data' is out of range for {name}") from None
-    finite = array.dtype.kind != "f" or np.isfinite(array).all()
-    if not finite and (not missing or np.isinf(array).any()):
+    # orjson never gives NaN or an infinity (it refuses both, and numbers beyond a double),
+    # so only a missing value, or a number beyond FP32's or FP16's range, is not finite.
+    checked = array.dtype.kind == "f" and (missing or array.dtype.itemsize < 8)
+    if checked and not np.isfinite(array).all() and (not missing or np.isinf(array).any()):
         allowed = " (null marks a missing value)" if nullable else " (no NaN or infinity)"
         raise ProtocolError(f"{where}: 'data' must hold finite numbers{allowed}")
     return array
