@@ -162,11 +162,18 @@ def record_request(metrics: HttpMetrics, answered: Answered) -> None:
     metrics.observe(method, route, status, seconds)
     if path in QUIET_PATHS:
         return
-    access_logger.info(
+    if not access_logger.isEnabledFor(logging.INFO):
+        return
+    # Made and handled here rather than by `info`, which would walk the stack to find
+    # the caller: a record with no source location costs a third less.
+    record = access_logger.makeRecord(
+        access_logger.name,
+        logging.INFO,
+        "",
+        0,
         "%s %s %d",
-        method,
-        path,
-        status,
+        (method, path, status),
+        None,
         extra={
             "fields": {
                 "type": "access",
@@ -179,6 +186,7 @@ def record_request(metrics: HttpMetrics, answered: Answered) -> None:
             }
         },
     )
+    access_logger.handle(record)
 
 
 def body_too_large(limit: int) -> PayloadTooLargeError:
