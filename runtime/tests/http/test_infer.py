@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from modelrail_runtime import ServiceClient
 from modelrail_runtime.errors import BadRequestError
+from modelrail_runtime.http import infer as infer_module
 from modelrail_runtime.http.infer import (
     MODEL_INFER,
     VERSION_INFER,
@@ -125,6 +126,15 @@ def test_inference_paths_match_as_the_route_templates_do(
     path: str, target: InferTarget | None
 ) -> None:
     assert infer_route(path) == target
+
+
+def test_the_paths_remembered_are_bounded() -> None:
+    # Clients may send any model name: the remembered targets must not grow with them.
+    for number in range(2 * infer_module._MAX_TARGETS):
+        assert infer_route(f"/v2/models/m{number}/infer") == InferTarget(
+            MODEL_INFER, f"m{number}", None
+        )
+    assert len(infer_module._TARGETS) <= infer_module._MAX_TARGETS
 
 
 def test_inference_is_answered_without_reaching_the_application() -> None:
@@ -251,9 +261,8 @@ def test_the_service_answers_inference_through_the_gateway(
 def test_inference_and_the_other_routes_share_the_concurrency_limit(
     client: ServiceClient, golden_request: dict[str, Any]
 ) -> None:
-    gateway = client.app.middleware_stack
-    assert isinstance(gateway, InferenceGateway)
-    gate = gateway.gate
+    gate = client.app.gate
+    assert client.app.gateway.gate is gate
     gate.in_flight = gate.max_concurrent_requests
     try:
         assert client.infer(golden_request).status_code == 503

@@ -46,6 +46,10 @@ class InferTarget(NamedTuple):
     model_version: str | None
 
 
+_MAX_TARGETS: Final = 256
+_TARGETS: dict[str, InferTarget] = {}
+
+
 def infer_route(path: str) -> InferTarget | None:
     """The route template, model name and version of an inference path, or None.
 
@@ -53,6 +57,16 @@ def infer_route(path: str) -> InferTarget | None:
     """
     if not (path.startswith(_PREFIX) and path.endswith(_SUFFIX)):
         return None
+    # Clients send the same path again and again: its target is kept (a bounded number).
+    target = _TARGETS.get(path)
+    if target is None:
+        target = _target(path)
+        if target is not None and len(_TARGETS) < _MAX_TARGETS:
+            _TARGETS[path] = target
+    return target
+
+
+def _target(path: str) -> InferTarget | None:
     middle = path[len(_PREFIX) : -len(_SUFFIX)].split("/")
     if len(middle) == 1 and middle[0]:
         return InferTarget(MODEL_INFER, middle[0], None)
