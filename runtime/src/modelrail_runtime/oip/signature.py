@@ -49,6 +49,14 @@ class ModelSignature:
         """The input called ``name``, if there is one."""
         return self._inputs_by_name.get(name)
 
+    def output(self, name: str) -> TensorSpec | None:
+        """The output called ``name``, if there is one."""
+        return self._outputs_by_name.get(name)
+
+    @functools.cached_property
+    def _outputs_by_name(self) -> dict[str, TensorSpec]:
+        return {spec.name: spec for spec in self.outputs}
+
     @functools.cached_property
     def _inputs_by_name(self) -> dict[str, TensorSpec]:
         # Looked up once per input of every request: a dict, not a scan of the inputs.
@@ -60,6 +68,11 @@ class ModelSignature:
 
     def output_names(self) -> tuple[str, ...]:
         """Output names, in declaration order."""
+        return self._output_names
+
+    @functools.cached_property
+    def _output_names(self) -> tuple[str, ...]:
+        # Every request without an 'outputs' list asks for all of them.
         return tuple(spec.name for spec in self.outputs)
 
     def as_metadata(self) -> dict[str, list[dict[str, object]]]:
