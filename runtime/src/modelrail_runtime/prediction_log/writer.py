@@ -13,10 +13,11 @@ from __future__ import annotations
 import collections
 import logging
 import random
+import sys
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 MAX_EVENTS_PER_FILE = 50_000
 SECONDS_PER_DAY = 86_400
+PYARROW_LOOKERS: Final = ("sklearn",)
+"""Libraries whose predicts look pyarrow up in ``sys.modules``."""
 DROP_REASONS = ("queue_full", "write_error")
 """Why an event can be lost: the queue was full, or its batch failed to write."""
 
@@ -119,15 +122,22 @@ class PredictionLogWriter:
             self._wake.set()
 
     def prepare(self) -> None:
-        """Import the Parquet writer; the app calls this before it loads the model.
-
-        scikit-learn checks whether each input is a pyarrow table, and a pyarrow that
-        another thread is still importing is half there: a predict racing that import
-        fails (the warm-up did, and `PREDICT_MODE=auto` then chose threads). Importing
-        before the first predict rules the race out, and keeps the import's time off the
-        first flush in the middle of serving.
-        """
+        """Import the Parquet writer now (otherwise the first flush does)."""
         import pyarrow.parquet  # noqa: F401, PLC0415
+
+    def prepare_before_predicts(self) -> None:
+        """Import the Parquet writer now if the loaded model's library could race it.
+
+        The app calls this once the model is loaded, before its first predict. pyarrow
+        takes longer to import than the rest of the service, so it is left to the first
+        flush, in the writer thread, when nothing looks for it: but scikit-learn checks
+        whether each input is a pyarrow table, and a pyarrow that another thread is still
+        importing is half there, so a predict racing that import fails (the warm-up did,
+        and `PREDICT_MODE=auto` then chose threads). With one of `PYARROW_LOOKERS` loaded
+        the import comes first.
+        """
+        if any(name in sys.modules for name in PYARROW_LOOKERS):
+            self.prepare()
 
     def start(self) -> None:
         """Start the writer thread."""
