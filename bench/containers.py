@@ -11,6 +11,7 @@ torch's CPU wheel copied into its build context (PyPI's torch is the CUDA build)
 
 from __future__ import annotations
 
+import re
 import shutil
 import statistics
 import subprocess
@@ -41,6 +42,9 @@ class ImageSpec:
     """Where to POST ``infer_body`` once ready: the cold start then runs to its first 200
     too (a model that loads lazily, or warms up on its first request, shows there)."""
     infer_body: str | None = None
+    site_packages: str | None = None
+    """A shell glob of the image's site-packages: when set, what the image holds is
+    measured too (`layers`, `largest_packages`), to show what stands in the way of a size."""
 
 
 def _docker(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
@@ -81,6 +85,61 @@ def build(spec: ImageSpec, base_image: str) -> str | None:
     return f"{what} failed: {' / '.join(tail)}"
 
 
+HISTORY_FORMAT = "{{.Size}}\t{{.CreatedBy}}"
+CREATED_BY_CHARS = 110
+"""How much of a layer's command the report shows."""
+BASE_LAYER = "(no command: a layer of the base image)"
+DIGEST = re.compile(r"\b(dir|file|multi):[0-9a-f]{64}\b")
+"""A COPY's content digest in ``docker history``: shortened, it still tells layers apart."""
+
+
+def layers(tag: str) -> list[dict[str, object]]:
+    """The image's layers that hold bytes, largest first: size and the command that made
+    each (``docker history``); empty when docker cannot say."""
+    proc = _docker("history", "--no-trunc", "--human=false", "--format", HISTORY_FORMAT, tag,
+                   timeout=60)  # fmt: skip
+    if proc.returncode != 0:
+        return []
+    return parse_history(proc.stdout)
+
+
+def parse_history(text: str) -> list[dict[str, object]]:
+    """``docker history`` lines (``SIZE<TAB>CREATED BY``) as layers with bytes, largest
+    first; the command shortened to `CREATED_BY_CHARS`, whitespace collapsed."""
+    found = []
+    for line in text.splitlines():
+        size, _, created_by = line.partition("\t")
+        if not size.strip().isdigit() or int(size) == 0:
+            continue
+        command = " ".join(created_by.split())
+        command = command.removeprefix("/bin/sh -c ").removeprefix("#(nop) ").strip()
+        command = DIGEST.sub(lambda m: m.group(0)[:12], command) or BASE_LAYER
+        if len(command) > CREATED_BY_CHARS:
+            command = command[: CREATED_BY_CHARS - 3] + "..."
+        found.append({"bytes": int(size), "created_by": command})
+    return sorted(found, key=lambda layer: -int(str(layer["bytes"])))
+
+
+def largest_packages(tag: str, glob: str, count: int = 12) -> list[dict[str, object]]:
+    """The ``count`` largest entries of the image's site-packages (``du -sk``), largest
+    first; empty when the image has no shell or no such directory."""
+    script = f"du -sk {glob}/* | sort -n | tail -n {count}"
+    proc = _docker("run", "--rm", "--entrypoint", "sh", tag, "-c", script, timeout=120)
+    if proc.returncode != 0:
+        return []
+    return parse_du(proc.stdout)
+
+
+def parse_du(text: str) -> list[dict[str, object]]:
+    """``du -sk`` lines (``KIB<TAB>PATH``) as ``{"name", "bytes"}``, largest first."""
+    found = []
+    for line in text.splitlines():
+        size, _, path = line.partition("\t")
+        if size.strip().isdigit() and path:
+            found.append({"name": path.rstrip("/").rsplit("/", 1)[-1], "bytes": int(size) * 1024})
+    return sorted(found, key=lambda entry: -int(str(entry["bytes"])))
+
+
 def image_bytes(tag: str) -> int | None:
     """The image's size as ``docker image inspect`` reports it."""
     proc = _docker("image", "inspect", "--format", "{{.Size}}", tag, timeout=30)
@@ -100,7 +159,8 @@ def cold_start(spec: ImageSpec, repetitions: int, timeout_s: float = 120) -> lis
     """Seconds from ``docker run`` to the first 200 on the ready path (then on the infer
     path, when the spec has one), once per repetition.
 
-    The container gets one core (``--cpuset-cpus 0``), like the servers on the host.
+    The container gets one core (``--cpuset-cpus 0``: one CPU, the first), like the
+    servers on the host.
     """
     times = []
     for _ in range(repetitions):
@@ -172,6 +232,9 @@ def measure(spec: ImageSpec, base_image: str, repetitions: int) -> dict[str, obj
     if infer:
         out["cold_start_infer_s"] = statistics.median(infer)
         out["cold_start_infer_runs_s"] = infer
+    if spec.site_packages is not None:
+        out["layers"] = layers(spec.tag)
+        out["largest_packages"] = largest_packages(spec.tag, spec.site_packages)
     return out
 
 

@@ -20,8 +20,12 @@ BENCH_DIR = Path(__file__).resolve().parent
 VENVS = BENCH_DIR / ".venvs"
 REQUIREMENTS = BENCH_DIR / "requirements"
 PYTHON = "3.11"
-MODEL_LIBRARIES = ("scikit-learn", "numpy", "lightgbm")
+MODEL_LIBRARIES = ("scikit-learn", "numpy", "lightgbm", "onnxruntime")
 """Libraries whose per-call cost is part of every target's time: one version for all."""
+LISTED_ONLY = frozenset({"onnxruntime"})
+"""Pinned only in the requirements files that list them: onnxruntime runs (b') and the
+compiled (c); MLServer, BentoML and the embedding baseline never load it, and their venvs
+and images must not grow by it."""
 LIGHTGBM_PACKAGES = frozenset({"lightgbm", "mlserver-lightgbm"})
 """What only the LightGBM group needs (left out of the images, which serve iris)."""
 
@@ -75,10 +79,10 @@ def requirements(
 ) -> str:
     """``bench/requirements/<name>.txt`` with each package in ``pins`` set to that version.
 
-    A pinned package the file does not list is added, so that every target runs the same
-    scikit-learn, numpy and lightgbm as the generated services (whose locks pick the
-    newest): a scikit-learn release can double the per-call cost of ``predict_proba``.
-    Packages in ``drop`` are left out, pinned or not.
+    A pinned package the file does not list is added (unless it is `LISTED_ONLY`), so that
+    every target runs the same scikit-learn, numpy and lightgbm as the generated services
+    (whose locks pick the newest): a scikit-learn release can double the per-call cost of
+    ``predict_proba``. Packages in ``drop`` are left out, pinned or not.
     """
     lines = (REQUIREMENTS / f"{name}.txt").read_text().splitlines()
     pins = {package: version for package, version in (pins or {}).items() if package not in drop}
@@ -92,7 +96,9 @@ def requirements(
             out.append(f"{package}=={pins.pop(package)}")
         else:
             out.append(line)
-    out += [f"{package}=={version}" for package, version in pins.items()]
+    out += [
+        f"{package}=={version}" for package, version in pins.items() if package not in LISTED_ONLY
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -190,7 +196,16 @@ def installed_nvidia(uv: str, path: Path) -> list[str]:
     return nvidia_packages(proc.stdout.splitlines())
 
 
+NOT_CUDA = frozenset({"nvidia-ml-py"})
+"""``nvidia-*`` distributions that hold no CUDA library: NVML's Python bindings (a few
+hundred kB of Python, which BentoML requires to report GPUs when there are any)."""
+
+
 def nvidia_packages(freeze: Sequence[str]) -> list[str]:
     """The NVIDIA CUDA distributions among ``freeze``'s ``name==version`` lines."""
     names = (re.split(r"[=@ ]", line.strip(), maxsplit=1)[0] for line in freeze)
-    return sorted(name for name in names if name.lower().startswith("nvidia-"))
+    return sorted(
+        name
+        for name in names
+        if name.lower().startswith("nvidia-") and name.lower() not in NOT_CUDA
+    )

@@ -30,6 +30,8 @@ RUNTIME = "modelrail_runtime"
 # runtime's: the service's components match either layout.
 COMPONENTS: tuple[tuple[str, str], ...] = (
     ("scikit-learn", r"\(sklearn/"),
+    ("onnxruntime", r"\(onnxruntime/"),
+    ("lightgbm", r"\(lightgbm/"),
     ("numpy/scipy", r"\((numpy|scipy)/"),
     ("logging", r"\(logging/|\((PKG|RT)/logs\.py"),
     ("prometheus_client", r"\(prometheus_client/"),

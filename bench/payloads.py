@@ -17,6 +17,8 @@ IRIS_ROWS = (
 )
 HEAVY_FEATURES = 20
 LIGHTGBM_FEATURES = 20
+IRIS_RANGES = ((4.3, 7.9), (2.0, 4.4), (1.0, 6.9), (0.1, 2.5))
+"""Each iris measurement's range in the data set (cm)."""
 
 
 def rows(n: int, features: int = 4) -> list[list[float]]:
@@ -28,10 +30,28 @@ def rows(n: int, features: int = 4) -> list[list[float]]:
     return [[round(rng.gauss(0, 1), 4) for _ in range(features)] for _ in range(n)]
 
 
+def spread_rows(n: int, features: int = 4) -> list[list[float]]:
+    """``n`` distinct rows for comparing answers (`bench.agreement`): for iris, the measured
+    rows first, then fixed-seed rows drawn across each measurement's range (to 0.1 cm, as
+    the data set), so that every class and the borders between them are met; for the
+    20-feature models, `rows` (already distinct)."""
+    if features != 4:
+        return rows(n, features)
+    rng = random.Random(15)
+    drawn = [[round(rng.uniform(lo, hi), 1) for lo, hi in IRIS_RANGES] for _ in range(n)]
+    return ([list(row) for row in IRIS_ROWS] + drawn)[:n]
+
+
 def oip(n: int, *, features: int = 4, input_name: str = "input-0") -> str:
     """An Open Inference Protocol v2 request: one FP64 tensor of shape [n, features]."""
-    data = [v for row in rows(n, features) for v in row]
-    tensor = {"name": input_name, "shape": [n, features], "datatype": "FP64", "data": data}
+    return oip_rows(rows(n, features), input_name=input_name)
+
+
+def oip_rows(table: list[list[float]], *, input_name: str = "input-0") -> str:
+    """An OIP request of one FP64 tensor ``[len(table), features]`` holding ``table``."""
+    data = [v for row in table for v in row]
+    shape = [len(table), len(table[0]) if table else 0]
+    tensor = {"name": input_name, "shape": shape, "datatype": "FP64", "data": data}
     return json.dumps({"id": "bench", "inputs": [tensor]}, separators=(",", ":"))
 
 

@@ -7,17 +7,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.agreement import agrees
+from bench.compiled import CHECKS as ISSUE_15_CHECKS
 from bench.embedding import CHECKS as EMBEDDING_CHECKS
 from bench.envs import BENCH_DIR, Env
 from bench.stats import Cell, Check, paired_ratio
 
 RATIOS = (
     ("c/b", "c", "b"),
+    # (b'): the same compiled graph as (c), behind the bare endpoint (issue 15).
+    ("c/b'", "c", "b-onnx"),
     ("c/d", "c", "d"),
     ("c/d0", "c", "d0"),
     ("c/e", "c", "e"),
-    # The LightGBM group: its (c) against its own (b) and MLServer's lightgbm runtime.
+    # The LightGBM group: its (c) against its own (b), (b') and MLServer's lightgbm runtime.
     ("lgbm c/b", "c-lgbm", "b-lgbm"),
+    ("lgbm c/b'", "c-lgbm", "b-onnx-lgbm"),
     ("lgbm c/d", "c-lgbm", "d-lgbm"),
 )
 # The embedding group (its own section of the doc): the service with and without
@@ -275,12 +280,77 @@ def _unavailable(results: Mapping[str, Any], *, embedding: bool = False) -> list
     ]
 
 
-def _checks(results: Mapping[str, Any], *, embedding: bool = False) -> list[str]:
+def _checks(results: Mapping[str, Any], block: str = "") -> list[str]:
+    """The check lines of one block: ``embedding``, ``issue 15``, or (``""``) the others,
+    issues 8 and 13."""
+    blocks = {"embedding": EMBEDDING_CHECKS, "issue 15": ISSUE_15_CHECKS}
+    others = {name for names in blocks.values() for name in names}
     return [
         f"- **{c['status']}** {c['name']}: {c['detail']}"
         for c in results["checks"]
-        if (c["name"] in EMBEDDING_CHECKS) == embedding
+        if (c["name"] in blocks[block] if block else c["name"] not in others)
     ]
+
+
+def _agreement(results: Mapping[str, Any]) -> list[str]:
+    """The answers of (b'), (c) and the variants against their group's (b), row by row."""
+    found = results.get("agreement") or {}
+    if not found:
+        return []
+    head = [
+        "## Same predictions",
+        "",
+        f"Before measuring, the same {found['rows']} fixed rows (bench/payloads.py "
+        "`spread_rows`: for iris the measured rows, then rows across each measurement's "
+        "range) went to each target, 64 per request, and each answer was compared with its "
+        "group's (b), the native framework in float64: the largest difference of a "
+        f"probability (issue 15 allows {found['tolerance']:g}), and the rows whose label "
+        "differs. (b') and (c) run the compiled graph in float32.",
+        "",
+    ]
+    labels = {k: v["label"] for k, v in results["targets"].items()}
+    rows = [["target", "against", "rows", "max abs diff", "at row", "labels differ", "verdict"]]
+    for tid, v in found.get("targets", {}).items():
+        good = agrees(v, found["tolerance"])
+        rows.append(
+            [
+                labels.get(tid, tid),
+                labels.get(v["reference"], v["reference"]),
+                str(v["rows"]),
+                f"{v['max_abs_diff']:.2e}",
+                str(v["worst_row"]),
+                str(v["label_mismatches"]),
+                ("same" if good else "**differs**")
+                + (f" (datatypes: {v['datatypes']})" if v.get("datatypes") else ""),
+            ]
+        )
+    errors = [f"- {labels.get(tid, tid)}: not compared: {why}"
+              for tid, why in found.get("errors", {}).items()]  # fmt: skip
+    return [*head, _md(rows) if len(rows) > 1 else "No answers were compared.", "", *errors,
+            *([""] if errors else [])]  # fmt: skip
+
+
+def _image_contents(results: Mapping[str, Any], tid: str = "c") -> list[str]:
+    """What (c)'s image holds: its layers with bytes and its largest site-packages."""
+    info = results["containers"].get(tid) or {}
+    layers, packages = info.get("layers") or [], info.get("largest_packages") or []
+    if not layers and not packages:
+        return []
+    out = ["### What (c)'s image holds", ""]
+    base = results["meta"].get("base_image_bytes")
+    if base:
+        out += [f"The base image (`{results['meta'].get('base_image', '?')}`) is "
+                f"{base / 1e6:.0f} MB of it.", ""]  # fmt: skip
+    if layers:
+        rows = [["layer (command, shortened)", "MB"]]
+        rows += [[f"`{layer['created_by'].replace('|', '/')}`", f"{layer['bytes'] / 1e6:.1f}"]
+                 for layer in layers]  # fmt: skip
+        out += ["Layers with bytes, largest first (`docker history`):", "", _md(rows), ""]
+    if packages:
+        rows = [["site-packages entry", "MB"]]
+        rows += [[f"`{entry['name']}`", f"{entry['bytes'] / 1e6:.1f}"] for entry in packages]
+        out += ["The largest entries of its venv's site-packages (`du -sk`):", "", _md(rows), ""]
+    return out
 
 
 def markdown(
@@ -320,7 +390,13 @@ def markdown(
         "measured side by side in one run: every target serves the iris pipeline to the same "
         "request, the RandomForest targets a RandomForest, and the LightGBM targets (`lgbm` "
         "ratios, issue 13) one LightGBM classifier; the sentence-embedding targets (issue 14) "
-        "have their own section at the end. Method: bench/README.md.",
+        "have their own section at the end. Since issue 15 the service (c) serves the iris "
+        "and LightGBM models compiled to ONNX at training time (modelrail-runtime's "
+        "`compile_onnx`, run with onnxruntime), against (b), the bare FastAPI endpoint on the "
+        "native framework, and (b'), the same endpoint on the same graph with the runtime's "
+        "onnxruntime settings: (c)/(b') is what the service costs over the floor of its own "
+        "model, and every answer is checked against (b)'s (Same predictions). The "
+        "RandomForest stays native. Method: bench/README.md.",
         "",
         "## Run",
         "",
@@ -366,6 +442,11 @@ def markdown(
         "",
         *checks,
         "",
+        "## Targets of issue 15",
+        "",
+        *_checks(results, "issue 15"),
+        "",
+        *_agreement(results),
         *_profiles(results),
         *_crosscheck(results),
         *_findings(),
@@ -378,6 +459,7 @@ def markdown(
         "base image and BuildKit, neither of which this machine has, so bench/docker/ installs "
         "them from PyPI on the same base instead.",
         "",
+        *_image_contents(results),
         *embedding_section(embedding),
     ]
     return "\n".join(parts)
@@ -442,7 +524,7 @@ def embedding_section(results: Mapping[str, Any] | None) -> list[str]:
         *_size_ratio(results),
         "Targets:",
         "",
-        *_checks(results, embedding=True),
+        *_checks(results, "embedding"),
         "",
         *_findings("findings-embedding.md"),
     ]

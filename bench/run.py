@@ -20,7 +20,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from bench import containers, crosscheck, embedding, envs, hotspots, report, stats, wrk
+from bench import (
+    agreement,
+    compiled,
+    containers,
+    crosscheck,
+    embedding,
+    envs,
+    hotspots,
+    report,
+    stats,
+    wrk,
+)
 from bench.envs import BENCH_DIR
 from bench.servers import group_cpu_seconds, http
 from bench.service import (
@@ -35,13 +46,17 @@ from bench.service import (
 from bench.targets import BY_ID, TARGETS, Context, Group, Prepared, Target, variant
 
 WORK = BENCH_DIR / ".work"
+SERVICE_SITE_PACKAGES: Final = "/opt/venv/lib/python3*/site-packages"
+"""Where the generated Dockerfile installs the service's packages (its venv)."""
 RESULTS = BENCH_DIR / "results"
 DEFAULT_TARGETS = [t.id for t in TARGETS if t.group is Group.IRIS]
 ENV_FOR = {
     "a": "floor",
     "b": "floor",
+    "b-onnx": "floor",
     "b-heavy": "floor",
     "b-lgbm": "floor",
+    "b-onnx-lgbm": "floor",
     "d": "mlserver",
     "d0": "mlserver",
     "d-heavy-batch": "mlserver",
@@ -108,8 +123,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--lightgbm",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="add the LightGBM targets b-lgbm, c-lgbm, d-lgbm (concurrency 1 and 8 only; "
-        "default: on)",
+        help="add the LightGBM targets b-lgbm, b-onnx-lgbm, c-lgbm, d-lgbm (concurrency 1 "
+        "and 8 only; default: on)",
     )
     p.add_argument(
         "--embedding",
@@ -193,7 +208,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--budget",
         type=float,
-        default=1320.0,
+        default=1440.0,
         help="seconds after which remaining measurements are skipped",
     )
     p.add_argument("--note", default="", help="a line printed at the top of the doc")
@@ -364,9 +379,10 @@ def services_needed(ids: list[str]) -> frozenset[Group]:
     """The renders of the template ``ids`` need, by the group they serve.
 
     ``Group.IRIS`` stands for the default render, which every (c) target of the iris and
-    heavy groups serves from. The LightGBM group's model is trained in the LightGBM
-    render's venv, so all three of its targets need that one; the embedding render is the
-    service (c-emb) itself, which (b-emb) does without.
+    heavy groups serves from, and in whose venv the iris model is compiled for (b') too.
+    The LightGBM group's model is trained in the LightGBM render's venv, so all its
+    targets need that one; the embedding render is the service (c-emb) itself, which
+    (b-emb) does without.
     """
     targets = [BY_ID[t] for t in ids if t in BY_ID]
     needed = set()
@@ -376,7 +392,7 @@ def services_needed(ids: list[str]) -> frozenset[Group]:
         elif t.group is Group.EMBEDDING:
             if t.id.startswith("c"):
                 needed.add(Group.EMBEDDING)
-        elif t.id.startswith("c"):
+        elif t.id.startswith("c") or t.renders:
             needed.add(Group.IRIS)
     return frozenset(needed)
 
@@ -455,12 +471,12 @@ def measure(
 def run_profiles(
     args: argparse.Namespace, live: dict[str, Prepared], floor: envs.Env
 ) -> dict[str, str]:
-    """py-spy breakdown of (b), (c) and the variants at c=1, 1 row (``--profile``)."""
+    """py-spy breakdown of (b), (b'), (c) and the variants at c=1, 1 row (``--profile``)."""
     out: dict[str, str] = {}
     if not args.profile:
         return out
     for tid, prep in live.items():
-        if tid not in {"b", "c"} and not tid.startswith("c:"):
+        if tid not in {"b", "b-onnx", "c"} and not tid.startswith("c:"):
             continue
         proc = prep.server.proc
         if proc is None:
@@ -489,6 +505,14 @@ def run_crosscheck(args: argparse.Namespace, live: dict[str, Prepared]) -> dict[
     log(f"{tid}: cross-checking the conformance load generator against wrk at c=8")
     prep = live[tid]
     return {"target": tid, **crosscheck.crosscheck(prep.infer_url, prep.body(1))}
+
+
+def run_agreement(live: dict[str, Prepared]) -> dict[str, Any]:
+    """Once per run, before measuring: do (b'), (c) and the variants answer as (b) does?"""
+    found = agreement.agreement({tid: prep.infer_url for tid, prep in live.items()})
+    if found:
+        log(f"same predictions: {agreement.check(found).line()}")
+    return found
 
 
 def run_parity(live: dict[str, Prepared]) -> dict[str, Any]:
@@ -540,6 +564,7 @@ def run_containers(
                     ctx.service.port,
                     "/v2/health/ready",
                     make_image=has_make_target(ctx.service.root, "image"),
+                    site_packages=SERVICE_SITE_PACKAGES,
                 )
             )
     if "d" in ids:
@@ -776,7 +801,8 @@ def main(argv: list[str] | None = None) -> int:
                 infer_url=prep.infer_url,
             )
             live[tid] = prep
-        agreement = run_parity(live)
+        parity = run_parity(live)
+        answers = run_agreement(live)
         runs, skipped = measure(args, live, deadline)
         profiles = run_profiles(args, live, installed["floor"])
         cross = run_crosscheck(args, live)
@@ -802,15 +828,17 @@ def main(argv: list[str] | None = None) -> int:
     checks = []
     if groups - {Group.EMBEDDING}:
         checks += stats.issue_checks(cells, runs, container_results, args.concurrency)
+        checks += compiled.checks(cells, runs, container_results, answers, args.concurrency)
     if Group.EMBEDDING in groups:
-        checks += embedding.checks(cells, runs, container_results, agreement)
+        checks += embedding.checks(cells, runs, container_results, parity)
     meta["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]  # type: ignore[index]
     meta["elapsed_s"] = round(time.monotonic() - started, 1)
     results = report.results_document(
         meta, targets, runs, cells, container_results, checks, skipped, profiles
     )
     results["crosscheck"] = cross
-    results["embedding_parity"] = agreement
+    results["embedding_parity"] = parity
+    results["agreement"] = answers
     RESULTS.mkdir(exist_ok=True)
     # latest.json and latest-embedding.json go with docs/performance.md (a --no-doc run
     # leaves all three alone): each is the last run that measured its groups.

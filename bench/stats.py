@@ -117,13 +117,29 @@ def ratio_check(
 
 
 def threshold_check(
-    name: str, value: float | None, limit: float, unit: str, *, below: bool
+    name: str,
+    value: float | None,
+    limit: float,
+    unit: str,
+    *,
+    below: bool,
+    or_equal: bool = False,
 ) -> Check:
-    """``value`` below (or at least) ``limit``; N/A when it was not measured."""
+    """``value`` below ``limit`` (``or_equal``: at most), or at least ``limit``; N/A when
+    it was not measured."""
     if value is None:
         return Check(name, "N/A", "not measured")
-    good = value < limit if below else value >= limit
+    under = value <= limit if or_equal else value < limit
+    good = under if below else value >= limit
     return Check(name, "PASS" if good else "FAIL", f"{value:.2f} {unit} (limit {limit:g})")
+
+
+def logging_cost(runs: Sequence[Mapping[str, Any]], concurrencies: Iterable[int]) -> float | None:
+    """What drift detection and prediction logging cost (c) in throughput, as a fraction:
+    1 - c/c-lean at the worst concurrency (1 row); None when no pair was measured."""
+    lean = [paired_ratio(runs, "c", "c-lean", c, 1) for c in concurrencies]
+    known = [r for r in lean if r is not None]
+    return None if not known else max(1 - r for r in known)
 
 
 def issue_checks(
@@ -172,9 +188,7 @@ def issue_checks(
     checks.append(
         ratio_check(LIGHTGBM_CHECK, cells, runs, "c-lgbm", "d-lgbm", 3, [8], 1, lower_p99=True)
     )
-    lean = [paired_ratio(runs, "c", "c-lean", c, 1) for c in conc]
-    lean_known = [r for r in lean if r is not None]
-    cost = None if not lean_known else max(1 - r for r in lean_known)
+    cost = logging_cost(runs, conc)
     checks.append(
         threshold_check(
             "drift + prediction logging cost < 5% throughput (worst concurrency)",

@@ -4,7 +4,9 @@ A target's ``build`` returns a ``Prepared`` (a server not yet started, its infer
 request bodies) or raises ``NotAvailable`` with the reason the table will show. Targets
 come in groups, one model each: the iris pipeline, the RandomForest (``heavy``) and the
 LightGBM classifier and the sentence encoder (all-MiniLM-L6-v2); within a group every target
-serves the same model to the same requests.
+serves the same model to the same requests. The iris and LightGBM groups' (c) serve their
+model compiled to ONNX (modelrail-runtime's `compile_onnx`), which (b') serves too, with
+onnxruntime behind (b)'s bare endpoint.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from bench import payloads, sentences
 from bench.envs import BENCH_DIR, Env
 from bench.servers import Server, free_port
-from bench.service import GeneratedService, NotAvailable
+from bench.service import GeneratedService, NotAvailable, add_runtime_extra
 
 APPS = BENCH_DIR / "apps"
 UVICORN_FLAGS = [
@@ -45,12 +47,26 @@ class Group(StrEnum):
     EMBEDDING = "embedding"
 
 
+COMPILE_EXTRA = "compile"
+"""modelrail-runtime's extra that compiles a model to ONNX (`compile_onnx`)."""
+
+
+@dataclass(frozen=True)
+class CompiledArtifact:
+    """A group's model compiled to ONNX and saved as the service loads it."""
+
+    service_uri: Path
+    """modelrail-runtime's artifact (``save_model``), served by (c) through ``MODEL_URI``."""
+    onnx: Path
+    """The graph inside it, which (b') serves with onnxruntime."""
+
+
 @dataclass(frozen=True)
 class LightGBMModel:
     """The LightGBM group's booster, written once for each kind of server."""
 
-    service_uri: Path
-    """modelrail-runtime's artifact (``save_model``), served by (c) through ``MODEL_URI``."""
+    compiled: CompiledArtifact
+    """Compiled to ONNX, for (c) and (b')."""
     text: Path
     """LightGBM's own text model of the same booster, for (b) and MLServer."""
 
@@ -71,12 +87,15 @@ class Context:
     """The template rendered with ``model_task=embedding`` and trained (`make train`)."""
     embedding_service_error: str | None = None
     pins: dict[str, str] = field(default_factory=dict)
-    """The services' scikit-learn, numpy and lightgbm versions, in every target's env."""
+    """The services' scikit-learn, numpy, lightgbm and onnxruntime versions, in every
+    target's env (`envs.MODEL_LIBRARIES`)."""
     lean_env: dict[str, str] = field(default_factory=dict)
     batch_env: dict[str, str] = field(default_factory=dict)
-    iris_artifact: Path | None = None
+    iris_artifact: CompiledArtifact | None = None
     heavy_artifact: Path | None = None
     lightgbm_model: LightGBMModel | None = None
+    extras: set[tuple[Path, str]] = field(default_factory=set)
+    """(service root, extra) pairs already installed (`add_runtime_extra`)."""
 
 
 @dataclass
@@ -103,6 +122,9 @@ class Target:
     label: str
     build: Callable[[Context], Prepared]
     group: Group = Group.IRIS
+    renders: bool = False
+    """Whether it needs its group's generated service when its id does not start with
+    ``c``: (b') serves the graph compiled in the service's venv."""
 
 
 def _env(ctx: Context, name: str) -> Env:
@@ -163,6 +185,18 @@ def fastapi_model(ctx: Context) -> Prepared:
     )
 
 
+def fastapi_onnx(ctx: Context) -> Prepared:
+    """(b') bare FastAPI + onnxruntime on the graph (c) serves."""
+    return _uvicorn(
+        ctx,
+        "b-onnx",
+        "fastapi_model:app",
+        "/v2/health/ready",
+        "/v2/models/iris/infer",
+        iris_artifact(ctx).onnx,
+    )
+
+
 def fastapi_heavy(ctx: Context) -> Prepared:
     """(b) with the RandomForest: the unbatched floor for the heavy model."""
     return _uvicorn(
@@ -185,6 +219,19 @@ def fastapi_lightgbm(ctx: Context) -> Prepared:
         "/v2/health/ready",
         "/v2/models/lightgbm/infer",
         lightgbm_model(ctx).text,
+        features=payloads.LIGHTGBM_FEATURES,
+    )
+
+
+def fastapi_onnx_lightgbm(ctx: Context) -> Prepared:
+    """(b') bare FastAPI + onnxruntime on the LightGBM graph (c-lgbm) serves."""
+    return _uvicorn(
+        ctx,
+        "b-onnx-lgbm",
+        "fastapi_model:app",
+        "/v2/health/ready",
+        "/v2/models/lightgbm/infer",
+        lightgbm_model(ctx).compiled.onnx,
         features=payloads.LIGHTGBM_FEATURES,
     )
 
@@ -223,12 +270,24 @@ def _service_of(
     return Prepared(server, f"{base}/v2/models/{svc.model_name}/infer", body, bodies)
 
 
-def _write_artifact(svc: GeneratedService, app: str, out: Path, what: str) -> dict[str, Any]:
+def _write_artifact(
+    ctx: Context,
+    svc: GeneratedService,
+    app: str,
+    out: Path,
+    what: str,
+    *,
+    extra: str | None = None,
+) -> dict[str, Any]:
     """Run ``apps/<app>`` in the service's venv; its last line of output, parsed.
 
     The apps write a model with the service's own modelrail-runtime and libraries, the way
-    its ``make train`` writes one.
+    its ``make train`` writes one; ``extra`` is a runtime extra they need on top of the
+    repo's (installed once per service, `add_runtime_extra`).
     """
+    if extra is not None and (svc.root, extra) not in ctx.extras:
+        add_runtime_extra(svc, extra)
+        ctx.extras.add((svc.root, extra))
     proc = subprocess.run(
         [str(svc.python), str(APPS / app), str(out)],
         cwd=svc.root,
@@ -243,24 +302,28 @@ def _write_artifact(svc: GeneratedService, app: str, out: Path, what: str) -> di
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def iris_artifact(ctx: Context) -> Path:
-    """The iris pipeline saved with the runtime's `save_model` (``apps/iris_artifact.py``)."""
+def iris_artifact(ctx: Context) -> CompiledArtifact:
+    """The iris pipeline compiled to ONNX and saved with the runtime's `save_model`
+    (``apps/iris_artifact.py``)."""
     if ctx.service is None:
         raise NotAvailable(ctx.service_error or "the generated service was not prepared")
     if ctx.iris_artifact is None:
         out = ctx.work / "iris-service-model"
-        found = _write_artifact(ctx.service, "iris_artifact.py", out, "the iris model")
-        ctx.iris_artifact = Path(found["model_uri"])
+        found = _write_artifact(
+            ctx, ctx.service, "iris_artifact.py", out, "the iris model", extra=COMPILE_EXTRA
+        )
+        ctx.iris_artifact = CompiledArtifact(Path(found["model_uri"]), Path(found["onnx"]))
     return ctx.iris_artifact
 
 
 def service(ctx: Context) -> Prepared:
-    """(c) the generated service, everything on (drift, prediction logs at rate 1.0)."""
+    """(c) the generated service, everything on (drift, prediction logs at rate 1.0),
+    serving the iris pipeline compiled to ONNX."""
     return _service(
         ctx,
         "c",
         {
-            "MODEL_URI": str(iris_artifact(ctx)),
+            "MODEL_URI": str(iris_artifact(ctx).service_uri),
             "PREDICTION_LOG_URL": str(ctx.work / "prediction-logs" / "c"),
         },
     )
@@ -272,7 +335,7 @@ DEFAULT_LEAN_ENV = {"DRIFT_WINDOW_ROWS": "0", "PREDICTION_LOG_SAMPLE_RATE": "0"}
 
 def service_lean(ctx: Context) -> Prepared:
     """(c) with drift detection and prediction logging off (``--lean-env`` to change)."""
-    env = {"MODEL_URI": str(iris_artifact(ctx)), **(ctx.lean_env or DEFAULT_LEAN_ENV)}
+    env = {"MODEL_URI": str(iris_artifact(ctx).service_uri), **(ctx.lean_env or DEFAULT_LEAN_ENV)}
     return _service(ctx, "c-lean", env)
 
 
@@ -284,7 +347,7 @@ def heavy_artifact(ctx: Context, svc: GeneratedService) -> Path:
     """The RandomForest saved with the runtime's `save_model` (``apps/heavy_artifact.py``)."""
     if ctx.heavy_artifact is None:
         out = ctx.work / "heavy-service-model"
-        found = _write_artifact(svc, "heavy_artifact.py", out, "the RandomForest")
+        found = _write_artifact(ctx, svc, "heavy_artifact.py", out, "the RandomForest")
         ctx.heavy_artifact = Path(found["model_uri"])
     return ctx.heavy_artifact
 
@@ -381,8 +444,9 @@ def mlserver_heavy_batch(ctx: Context) -> Prepared:
 def lightgbm_model(ctx: Context) -> LightGBMModel:
     """The LightGBM booster, trained once in the LightGBM service's venv.
 
-    ``apps/lightgbm_artifact.py`` writes the runtime's artifact and LightGBM's text model
-    of the same fit, so (b), (c) and (d) of the group serve the same trees.
+    ``apps/lightgbm_artifact.py`` writes the runtime's artifact (the booster compiled to
+    ONNX) and LightGBM's text model of the same fit, so (b), (b'), (c) and (d) of the group
+    serve the same trees.
     """
     if ctx.lightgbm_model is None:
         svc = ctx.lightgbm_service
@@ -391,15 +455,19 @@ def lightgbm_model(ctx: Context) -> LightGBMModel:
                 ctx.lightgbm_service_error or "the LightGBM service was not prepared"
             )
         out = ctx.work / "lightgbm-model"
-        found = _write_artifact(svc, "lightgbm_artifact.py", out, "the LightGBM model")
-        ctx.lightgbm_model = LightGBMModel(Path(found["model_uri"]), Path(found["model_txt"]))
+        found = _write_artifact(
+            ctx, svc, "lightgbm_artifact.py", out, "the LightGBM model", extra=COMPILE_EXTRA
+        )
+        compiled = CompiledArtifact(Path(found["model_uri"]), Path(found["onnx"]))
+        ctx.lightgbm_model = LightGBMModel(compiled, Path(found["model_txt"]))
     return ctx.lightgbm_model
 
 
 def service_lightgbm(ctx: Context) -> Prepared:
-    """(c) rendered with ``model_framework=lightgbm``, everything on, serving the booster."""
+    """(c) rendered with ``model_framework=lightgbm``, everything on, serving the booster
+    compiled to ONNX."""
     env = {
-        "MODEL_URI": str(lightgbm_model(ctx).service_uri),
+        "MODEL_URI": str(lightgbm_model(ctx).compiled.service_uri),
         "PREDICTION_LOG_URL": str(ctx.work / "prediction-logs" / "c-lgbm"),
     }
     return _service(
@@ -514,6 +582,7 @@ def bentoml(ctx: Context) -> Prepared:
 TARGETS: tuple[Target, ...] = (
     Target("a", "(a) bare ASGI, constant JSON", floor),
     Target("b", "(b) bare FastAPI + iris", fastapi_model),
+    Target("b-onnx", "(b') bare FastAPI + onnxruntime", fastapi_onnx, renders=True),
     Target("c", "(c) generated service", service),
     Target("c-lean", "(c) drift + prediction logs off", service_lean),
     Target("d", "(d) MLServer, defaults", mlserver),
@@ -529,6 +598,12 @@ TARGETS: tuple[Target, ...] = (
         Group.HEAVY,
     ),
     Target("b-lgbm", "(b) FastAPI + LightGBM", fastapi_lightgbm, Group.LIGHTGBM),
+    Target(
+        "b-onnx-lgbm",
+        "(b') FastAPI + onnxruntime, LightGBM graph",
+        fastapi_onnx_lightgbm,
+        Group.LIGHTGBM,
+    ),
     Target("c-lgbm", "(c) LightGBM service", service_lightgbm, Group.LIGHTGBM),
     Target("d-lgbm", "(d) MLServer lightgbm runtime", mlserver_lightgbm, Group.LIGHTGBM),
     Target("b-emb", "(b) FastAPI + sentence-transformers", fastapi_embedding, Group.EMBEDDING),
@@ -557,7 +632,7 @@ def variant(label: str, spec: str) -> Target:
     env = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
 
     def build(ctx: Context) -> Prepared:
-        model = {} if "MODEL_URI" in env else {"MODEL_URI": str(iris_artifact(ctx))}
+        model = {} if "MODEL_URI" in env else {"MODEL_URI": str(iris_artifact(ctx).service_uri)}
         return _service(ctx, f"c:{label}", {**model, **env}, describe(Path(path).resolve()))
 
     return Target(f"c:{label}", f"(c) variant {label}", build)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 TORCH_ENV = REPO_ROOT / "build" / "torch-env"
 EXPORT_TESTS = REPO_ROOT / "runtime" / "tests" / "export"
 REQUIREMENTS = EXPORT_TESTS / "requirements.txt"
-RUNTIME_EXTRAS = "sklearn,testing,onnx,export"
+RUNTIME_EXTRAS = "sklearn,testing,onnx-text,export"
 STAMP = ".modelrail-torch-env"
 
 

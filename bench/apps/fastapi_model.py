@@ -4,9 +4,10 @@ It returns what the generated service returns (label and probabilities), so (c)/
 measures the service's own overhead.
 
 The model path comes from ``BENCH_MODEL_PATH``: a joblib file (the iris pipeline, the
-RandomForest: ``predict_proba``) or LightGBM's text model (``*.txt``: ``Booster.predict``
-on one thread, as the generated service calls it). This is what an engineer writes in an
-afternoon; the generated service must stay within 10% of it.
+RandomForest: ``predict_proba``), LightGBM's text model (``*.txt``: ``Booster.predict``
+on one thread, as the generated service calls it), or an ONNX graph (``*.onnx``, (b'):
+the compiled model (c) serves, run with onnxruntime with the session options the runtime
+uses). This is what an engineer writes in an afternoon.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ Scores = Callable[[np.ndarray], np.ndarray]
 
 def load(path: str) -> Scores:
     """Class probabilities ``[rows, classes]`` for a float matrix, from the model at ``path``."""
+    if path.endswith(".onnx"):
+        return onnx_scores(path)
     if not path.endswith(".txt"):
         return joblib.load(path).predict_proba
     import lightgbm  # only the LightGBM group needs it
@@ -35,6 +38,34 @@ def load(path: str) -> Scores:
         p = booster.predict(x, num_threads=1)
         # A binary booster gives P(class 1) per row.
         return np.column_stack((1.0 - p, p)) if p.ndim == 1 else p
+
+    return probabilities
+
+
+def onnx_scores(path: str) -> Scores:
+    """The graph's one output (probabilities, float32) for the float32 matrix it takes.
+
+    The session is the runtime's (``open_session``): one thread per operator, operators in
+    sequence, no spinning; so (c)/(b') compares the servers, not onnxruntime's settings.
+    The probabilities go out as float64, as the service sends them.
+    """
+    import onnxruntime  # only (b') needs it
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    with open(path, "rb") as f:
+        session = onnxruntime.InferenceSession(
+            f.read(), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    feed = session.get_inputs()[0].name
+    output = [session.get_outputs()[0].name]
+
+    def probabilities(x: np.ndarray) -> np.ndarray:
+        return np.asarray(session.run(output, {feed: x.astype(np.float32)})[0], dtype=np.float64)
 
     return probabilities
 

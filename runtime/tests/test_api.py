@@ -84,3 +84,28 @@ def test_importing_and_choosing_an_adapter_loads_no_framework_and_no_test_client
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "[]"
+
+
+def test_importing_the_server_loads_no_framework_no_pyarrow_and_no_export_tools() -> None:
+    # Everything imported before the port binds delays readiness: pyarrow waits for the
+    # prediction log's first flush, a framework for the model's load, the export tools
+    # for training.
+    code = (
+        "import sys, modelrail_runtime.server\n"
+        "heavy = {'sklearn', 'scipy', 'pyarrow', 'onnxruntime', 'onnx', 'torch', 'tokenizers',\n"
+        "         'httpx2', 'modelrail_runtime.export', 'modelrail_runtime.frameworks.onnx',\n"
+        "         'modelrail_runtime.testing'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
+
+
+def test_the_export_tools_are_still_there_when_asked_for() -> None:
+    from modelrail_runtime.export import check_parity, export_onnx
+
+    assert modelrail_runtime.export_onnx is export_onnx
+    assert modelrail_runtime.check_parity is check_parity
+    assert modelrail_runtime.ParityReport.__name__ == "ParityReport"

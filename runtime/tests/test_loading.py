@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import logging
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +18,7 @@ from starlette.testclient import TestClient
 
 from modelrail_runtime import LoadedModel, ServiceClient, Settings, load_model
 from modelrail_runtime import loading as loading_module
+from modelrail_runtime.execution import prepare_runner
 from modelrail_runtime.http.app import create_app
 from modelrail_runtime.prediction_log import PredictionLogWriter
 from modelrail_runtime.state import Status
@@ -37,11 +42,11 @@ def test_the_loaded_model_is_kept_out_of_garbage_collections(start: Start) -> No
         gc.unfreeze()
 
 
-def test_the_parquet_writer_is_imported_before_the_model_loads(
+def test_a_scikit_learn_models_parquet_writer_is_imported_before_its_first_predict(
     start: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A predict racing pyarrow's import in the writer thread fails (scikit-learn looks for
-    # pyarrow tables), so the import comes first.
+    # pyarrow tables), so the import comes before the warm-up.
     calls: list[str] = []
     monkeypatch.setattr(PredictionLogWriter, "prepare", lambda _self: calls.append("prepare"))
 
@@ -49,10 +54,65 @@ def test_the_parquet_writer_is_imported_before_the_model_loads(
         calls.append("load")
         return load_model(*args)
 
+    async def warming(*args: Any) -> Any:
+        calls.append("warm-up")
+        return await prepare_runner(*args)
+
     monkeypatch.setattr(loading_module, "load_model", loading)
+    monkeypatch.setattr(loading_module, "prepare_runner", warming)
     with start(prediction_log_sample_rate=1.0, prediction_log_url=str(tmp_path)):
         pass
-    assert calls == ["prepare", "load"]
+    assert calls == ["load", "prepare", "warm-up"]
+
+
+def test_without_scikit_learn_pyarrow_waits_for_the_first_flush(
+    echo_artifacts: Path, tmp_path: Path
+) -> None:
+    # pyarrow takes longer to import than the rest of the service: not before readiness.
+    code = f"""
+import sys
+from echo_text import EchoTextAdapter
+from modelrail_runtime import ServiceClient
+logs = {str(tmp_path)!r}
+with ServiceClient({str(echo_artifacts)!r}, adapter=EchoTextAdapter(), model_name="echo",
+                   prediction_log_sample_rate=1.0, prediction_log_url=logs) as client:
+    body = {{"inputs": [{{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["a"]}}]}}
+    assert client.infer(body).status_code == 200
+    print("pyarrow" in sys.modules, "sklearn" in sys.modules)
+print("pyarrow" in sys.modules)
+"""
+    tests = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": str(tests)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    assert out.split() == ["False", "False", "True"]
+    assert len(list(tmp_path.rglob("*.parquet"))) == 1, "written at shutdown"
+
+
+def test_readiness_is_logged_with_the_load_warm_up_and_start_up_times(
+    start: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO), start():
+        pass
+    (loaded,) = [r for r in caplog.records if r.getMessage() == "model loaded"]
+    fields = loaded.fields  # type: ignore[attr-defined]
+    assert 0 < fields["load_seconds"] < 60
+    assert 0 <= fields["warmup_seconds"] < 60
+    # The test process started long before this service: its age, not the service's.
+    assert fields["start_seconds"] is None or fields["start_seconds"] >= fields["load_seconds"]
+
+
+def test_the_process_age_is_measured_from_its_start() -> None:
+    code = "from modelrail_runtime.loading import seconds_since_process_start as s; print(s())"
+    started = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    elapsed = time.monotonic() - started
+    if out.strip() == "None":
+        pytest.skip("no /proc on this platform")
+    assert 0 < float(out) <= elapsed + 0.02
 
 
 def test_a_model_that_fails_to_load_says_why(start: Start, tmp_path: Path) -> None:

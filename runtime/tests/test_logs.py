@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from modelrail_runtime import ServiceClient
-from modelrail_runtime.logs import JsonFormatter, configure_logging, rfc3339
+from modelrail_runtime.logs import DeferredFlushHandler, JsonFormatter, configure_logging, rfc3339
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 CANARY = "314159.2653589"
@@ -142,3 +144,64 @@ def test_the_loaded_model_is_logged_once_with_how_it_predicts(
     assert loaded["predict.mode"] == "thread"
     assert loaded["duration_ms"] > 0
     assert loaded["predict.warmup_ms"] >= 0
+    assert loaded["load_seconds"] > 0
+    assert loaded["warmup_seconds"] >= 0
+
+
+class CountingStream(io.StringIO):
+    """A stream that counts its flushes."""
+
+    flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+
+def handler_on(stream: CountingStream, interval: float) -> DeferredFlushHandler:
+    handler = DeferredFlushHandler(stream, interval=interval)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    return handler
+
+
+def info(message: str, level: int = logging.INFO) -> logging.LogRecord:
+    return logging.LogRecord("x", level, __file__, 1, message, (), None)
+
+
+def test_a_record_after_a_quiet_spell_is_flushed_at_once() -> None:
+    stream = CountingStream()
+    handler_on(stream, interval=60).handle(info("first"))
+    assert stream.flushes == 1
+    assert stream.getvalue() == "first\n"
+
+
+def test_records_under_load_are_flushed_together_within_the_interval() -> None:
+    stream = CountingStream()
+    handler = handler_on(stream, interval=0.2)
+    for n in range(50):
+        handler.handle(info(f"record {n}"))
+    assert stream.flushes == 1, "the first at once, the others later"
+    deadline = time.monotonic() + 5
+    while stream.flushes < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stream.flushes == 2
+    assert stream.getvalue().splitlines() == [f"record {n}" for n in range(50)]
+
+
+def test_warnings_and_errors_are_flushed_at_once() -> None:
+    stream = CountingStream()
+    handler = handler_on(stream, interval=60)
+    handler.handle(info("first"))
+    handler.handle(info("later"))
+    handler.handle(info("broken", logging.ERROR))
+    assert stream.flushes == 2
+
+
+def test_closing_the_handler_writes_what_it_holds() -> None:
+    stream = CountingStream()
+    handler = handler_on(stream, interval=60)
+    handler.handle(info("first"))
+    handler.handle(info("held"))
+    flushes = stream.flushes
+    handler.flush()
+    assert stream.flushes == flushes + 1

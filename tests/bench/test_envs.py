@@ -102,6 +102,8 @@ def test_nvidia_packages_are_found_in_a_freeze_listing() -> None:
               "torch @ file:///wheels/torch.whl", "nvidia_cudnn_cu12==9.1"]  # fmt: skip
     assert envs.nvidia_packages(freeze) == ["NVIDIA-nccl-cu12", "nvidia-cublas-cu12"]
     assert envs.nvidia_packages(["torch==2.13.0+cpu", "sympy==1.14.0"]) == []
+    # BentoML's NVML bindings are Python only: no CUDA in them.
+    assert envs.nvidia_packages(["bentoml==1.4.38", "nvidia-ml-py==13.590.48"]) == []
 
 
 def test_the_baselines_build_context_has_the_wheel_and_the_pinned_requirements(
@@ -127,3 +129,18 @@ def test_the_baselines_build_context_has_the_wheel_and_the_pinned_requirements(
     assert "numpy==8.8.8" in lines
     assert not any(line.startswith("lightgbm") for line in lines)
     assert (ctx / "fastapi_embedding.py").read_text().startswith('"""(b-emb)')
+
+
+def test_onnxruntime_is_pinned_only_where_a_file_lists_it(tmp_path: Path) -> None:
+    pins = {"onnxruntime": "9.9.9", "numpy": "8.8.8"}
+    assert "onnxruntime" in envs.MODEL_LIBRARIES
+    # (b') runs it in the floor venv, at the services' version.
+    assert "onnxruntime==9.9.9" in envs.requirements("floor", pins).splitlines()
+    # MLServer, BentoML and the embedding baseline never load it: not added to them.
+    for name in ("mlserver", "bentoml", "embedding"):
+        assert "onnxruntime" not in envs.requirements(name, pins)
+    model = tmp_path / "iris.joblib"
+    model.write_bytes(b"model")
+    for target in ("d", "e"):
+        ctx = stage_context(target, tmp_path, model, pins=pins)
+        assert "onnxruntime" not in (ctx / "requirements.txt").read_text()

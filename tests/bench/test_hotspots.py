@@ -82,3 +82,12 @@ def test_uvloop_native_leaf_is_left_out_and_said() -> None:
     parts = hotspots.breakdown(collapsed)
     assert parts["native loop"] == 7
     assert "7 inside uvloop's native loop" in hotspots.render(collapsed)
+
+
+def test_onnxruntime_owns_the_samples_of_a_compiled_model() -> None:
+    collapsed = (
+        f"{RUNTIME_MAIN};predict (modelrail_runtime/tabular/predictor.py:44);"
+        "scores (modelrail_runtime/frameworks/onnx_tabular.py:140);"
+        "InferenceSession.run (onnxruntime/capi/onnxruntime_inference_collection.py:266) 40"
+    )
+    assert hotspots.breakdown(collapsed)["onnxruntime"] == 40

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import embedding, payloads, report, stats
+from bench import compiled, embedding, payloads, report, stats
 
 
 def document() -> dict:
@@ -103,7 +103,9 @@ def test_the_lightgbm_group_has_its_ratios_and_check() -> None:
     assert by["lgbm c/d", 8] == 3.6
     assert "lgbm c/d         rows=1   c=8   3.60" in report.text_table(doc)
     page = report.markdown(doc, None, "")
-    assert "| rows | conc | c/b | c/d | c/d0 | c/e | lgbm c/b | lgbm c/d |" in page
+    assert (
+        "| rows | conc | c/b | c/b' | c/d | c/d0 | c/e | lgbm c/b | lgbm c/b' | lgbm c/d |" in page
+    )
     assert "**PASS** LightGBM c/d >= 3 at c=8 with lower p99" in page
 
 
@@ -195,3 +197,78 @@ def test_a_run_of_every_group_shows_the_embedding_cells_in_their_section_only() 
 def test_without_an_embedding_run_the_section_says_how_to_make_one() -> None:
     page = report.markdown(document(), None, "")
     assert "Not measured yet: `uv run python -m bench --only embedding`." in page
+
+
+def issue_15_document() -> dict:
+    """A run with (b') and a compiled (c), their answers compared, and (c)'s image read."""
+    doc = document()
+    targets = {**doc["targets"], "b-onnx": {"label": "(b') bare FastAPI + onnxruntime",
+                                            "available": True}}  # fmt: skip
+    numbers = {("b", 8, 1): (1000.0, 12.0), ("b-onnx", 8, 1): (5000.0, 3.0),
+               ("c", 8, 1): (4600.0, 3.0), ("c", 1, 1): (4000.0, 0.6)}  # fmt: skip
+    cells = {key: {"rps": rps, "p50_ms": p99 / 2, "p99_ms": p99, "max_ms": p99 * 2,
+                   "errors": 0, "requests": int(rps), "repetitions": 3,
+                   "cpu_us_per_req": 1e6 / rps}
+             for key, (rps, p99) in numbers.items()}  # fmt: skip
+    runs = [{"target": t, "concurrency": c, "rows": n, "rep": rep, "rps": v["rps"]}
+            for (t, c, n), v in cells.items() for rep in (1, 2, 3)]  # fmt: skip
+    images = {"c": {"tag": "modelrail-bench/service:latest", "image_bytes": 310_000_000,
+                    "cold_start_s": 1.3,
+                    "layers": [{"bytes": 180_000_000, "created_by": "COPY /opt/venv /opt/venv"},
+                               {"bytes": 20_000, "created_by": "RUN a | b"}],
+                    "largest_packages": [{"name": "pyarrow", "bytes": 120_000_000},
+                                         {"name": "numpy", "bytes": 30_000_000}]}}  # fmt: skip
+    answers = {"rows": 256, "tolerance": 1e-6, "errors": {"c-lgbm": "b-lgbm is not running"},
+               "targets": {
+                   "c": {"reference": "b", "rows": 256, "max_abs_diff": 5.96e-8,
+                         "worst_row": 17, "label_mismatches": 0, "first_mismatch": None,
+                         "datatypes": None},
+                   "b-onnx": {"reference": "b", "rows": 256, "max_abs_diff": 2.5e-6,
+                              "worst_row": 40, "label_mismatches": 1, "first_mismatch": 40,
+                              "datatypes": None}}}  # fmt: skip
+    checks = stats.issue_checks(cells, runs, images, [1, 8])
+    checks += compiled.checks(cells, runs, images, answers, [1, 8])
+    meta = {**doc["meta"], "base_image": "modelrail-base:3.11-bookworm",
+            "base_image_bytes": 124_000_000}  # fmt: skip
+    out = report.results_document(meta, targets, runs, cells, images, checks, [])
+    out["agreement"] = answers
+    return out
+
+
+def test_the_targets_of_issue_15_have_their_own_block() -> None:
+    page = report.markdown(issue_15_document(), None, "")
+    older, newer = page.split("## Targets of issue 15")
+    assert "c/b >= 0.90 at every concurrency: c=1 n/a, c=8 4.60" in older
+    assert "c/b >= 3 at c=8" not in older
+    newer = newer.split("## Same predictions")[0]
+    assert "- **PASS** c/b >= 3 at c=8 (the compiled graph against the native framework): " \
+           "c=8 4.60" in newer  # fmt: skip
+    assert "- **N/A** c/b' >= 0.90 at every concurrency" in newer
+    assert "c=1 n/a, c=8 0.92" in newer
+    assert "- **FAIL** same predictions as (b)" in newer
+    assert "- **PASS** CPU per request at c=1 <= 250 us (c): 250.00 us (limit 250)" in newer
+    assert "- **FAIL** cold start to ready <= 1.0 s (c's image, one core): 1.30 s" in newer
+    assert "- **FAIL** image size <= 250 MB (c): 310.00 MB (limit 250)" in newer
+    assert "keep: heavy model batching" in newer
+    assert "| rows | conc | c/b | c/b' |" in page
+    assert "| 1 | 8 | 4.60 | 0.92 |" in page
+
+
+def test_the_compared_answers_show_every_target_and_what_differs() -> None:
+    page = report.markdown(issue_15_document(), None, "")
+    section = page.split("## Same predictions")[1].split("## ")[0]
+    assert "the same 256 fixed rows" in section
+    assert "| (c) generated service | (b) bare FastAPI + iris | 256 | 5.96e-08 | 17 | 0 | same |" \
+           in section  # fmt: skip
+    assert "| 2.50e-06 | 40 | 1 | **differs** |" in section
+    assert "- c-lgbm: not compared: b-lgbm is not running" in section
+
+
+def test_the_image_of_c_is_broken_down_by_layer_and_package() -> None:
+    page = report.markdown(issue_15_document(), None, "")
+    section = page.split("### What (c)'s image holds")[1]
+    assert "(`modelrail-base:3.11-bookworm`) is 124 MB of it" in section
+    assert "| `COPY /opt/venv /opt/venv` | 180.0 |" in section
+    assert "| `RUN a / b` | 0.0 |" in section  # a pipe would split the table's cell
+    assert "| `pyarrow` | 120.0 |" in section
+    assert "### What (c)'s image holds" not in report.markdown(document(), None, "")

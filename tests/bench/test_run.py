@@ -22,9 +22,9 @@ def test_defaults_cover_the_issue_matrix() -> None:
     assert args.concurrency == [1, 8, 32]
     assert args.rows == [1, 64]
     assert args.target_ids == [
-        *("a", "b", "c", "c-lean", "d", "d0", "e"),
+        *("a", "b", "b-onnx", "c", "c-lean", "d", "d0", "e"),
         *("b-heavy", "c-heavy", "c-heavy-batch", "d-heavy-batch"),
-        *("b-lgbm", "c-lgbm", "d-lgbm"),
+        *("b-lgbm", "b-onnx-lgbm", "c-lgbm", "d-lgbm"),
         *("b-emb", "c-emb", "c-emb-nobatch"),
     ]
 
@@ -39,7 +39,7 @@ def test_the_heavy_targets_run_at_one_row_and_c1_c32_only() -> None:
 def test_the_lightgbm_targets_run_at_c1_and_c8_on_both_payloads() -> None:
     args = run.parse_args([])
     expected = [(1, 1), (1, 64), (8, 1), (8, 64)]
-    for tid in ("b-lgbm", "c-lgbm", "d-lgbm"):
+    for tid in ("b-lgbm", "b-onnx-lgbm", "c-lgbm", "d-lgbm"):
         assert run.cells_of(run.BY_ID[tid], args) == expected
     narrow = run.parse_args(["--concurrency", "8,32", "--rows", "1"])
     assert run.cells_of(run.BY_ID["d-lgbm"], narrow) == [(8, 1)]
@@ -52,6 +52,8 @@ def test_the_lightgbm_targets_run_at_c1_and_c8_on_both_payloads() -> None:
     [
         (["a", "b", "d"], set()),
         (["b", "c"], {Group.IRIS}),
+        (["b-onnx"], {Group.IRIS}),  # the graph (c) serves, compiled in its venv
+        (["b-onnx-lgbm"], {Group.LIGHTGBM}),
         (["c-heavy"], {Group.IRIS}),
         (["b-lgbm"], {Group.LIGHTGBM}),  # its model is trained in the LightGBM render's venv
         (["c-lgbm", "d-lgbm"], {Group.LIGHTGBM}),
@@ -131,7 +133,10 @@ def test_the_embedding_group_gets_its_own_longer_windows() -> None:
 def test_only_selects_whole_groups() -> None:
     assert run.parse_args(["--only", "embedding"]).target_ids == ["b-emb", "c-emb", "c-emb-nobatch"]
     both = run.parse_args(["--only", "lightgbm,embedding", "--no-embedding"]).target_ids
-    assert both == ["b-lgbm", "c-lgbm", "d-lgbm", "b-emb", "c-emb", "c-emb-nobatch"]
+    assert both == [
+        *("b-lgbm", "b-onnx-lgbm", "c-lgbm", "d-lgbm"),
+        *("b-emb", "c-emb", "c-emb-nobatch"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -151,3 +151,19 @@ def test_heavy_check_needs_both_throughput_and_p99(
     check = stats.heavy_check(run(*batched), run(*unbatched), batched[0] / unbatched[0])
     assert check.status == status
     assert stats.heavy_check(None, run(*unbatched), None).status == "N/A"
+
+
+@pytest.mark.parametrize(
+    ("value", "or_equal", "status"),
+    [(250.0, True, "PASS"), (250.0, False, "FAIL"), (249.9, False, "PASS"), (250.1, True, "FAIL")],
+)
+def test_threshold_check_at_the_limit(value: float, or_equal: bool, status: str) -> None:
+    check = stats.threshold_check("cpu", value, 250, "us", below=True, or_equal=or_equal)
+    assert check.status == status
+    assert stats.threshold_check("cpu", None, 250, "us", below=True).status == "N/A"
+
+
+def test_logging_cost_is_the_worst_concurrency_or_none() -> None:
+    _, runs = measured(c=(950, 1), c_lean=(1000, 1))
+    assert stats.logging_cost(runs, [1, 8]) == pytest.approx(0.05)
+    assert stats.logging_cost(runs, [64]) is None

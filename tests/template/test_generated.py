@@ -41,7 +41,7 @@ def test_train_is_reproducible_and_evaluate_passes(
         project,
     )
     assert json.loads(again.stdout)["sha256"] == metadata["artifact_sha256"]
-    for name in ("model.skops", "metadata.json", "reference_profile.json"):
+    for name in ("model.onnx", "metadata.json", "reference_profile.json"):
         assert (tmp_path / name).read_bytes() == (project / "artifacts" / name).read_bytes()
 
 

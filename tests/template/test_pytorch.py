@@ -22,6 +22,7 @@ from tests.template.rendering import render_untrusted
 PYTORCH = sorted(answer_id for answer_id, answers in MATRIX.items() if uses_torch(answers))
 OTHERS = sorted(set(MATRIX) - set(PYTORCH))
 RUNTIME = "modelrail-runtime[onnx,export]=="
+RUNTIME_TEXT = "modelrail-runtime[onnx-text,export]=="
 
 
 def pyproject(project: Path) -> dict[str, Any]:
@@ -41,11 +42,15 @@ def test_torch_is_a_training_group_taken_from_the_cpu_index(
     groups = config["dependency-groups"]
     torch_group = groups["torch"]
     assert "torch>=2.13,<2.14" in torch_group
-    assert any(str(item).startswith(RUNTIME) for item in torch_group), torch_group
+    embedding = MATRIX[answer_id].get("model_task") == "embedding"
+    runtime = RUNTIME_TEXT if embedding else RUNTIME
+    assert any(str(item).startswith(runtime) for item in torch_group), torch_group
     assert {"include-group": "torch"} in groups["dev"]
-    # The service's own dependencies: the runtime with the onnx adapter, nothing of torch.
+    # The service's own dependencies: the runtime with the onnx adapter (and a text
+    # encoder's tokenizers), nothing of torch.
     (dependency,) = config["project"]["dependencies"]
-    assert dependency.startswith("modelrail-runtime[onnx]==")
+    extra = "onnx-text" if embedding else "onnx"
+    assert dependency.startswith(f"modelrail-runtime[{extra}]==")
     indexes = {index["name"]: index for index in config["tool"]["uv"]["index"]}
     assert indexes["pytorch-cpu"] == {
         "name": "pytorch-cpu",
@@ -95,7 +100,10 @@ def test_the_image_installs_no_torch(rendered: dict[str, Path], answer_id: str) 
     for package in ("torch", "onnxscript", "transformers", "sympy"):
         assert f"\n{package}==" not in f"\n{image}", f"{package} would be in the image"
     assert "\nonnxruntime==" in f"\n{image}"
-    assert "\ntokenizers==" in f"\n{image}"
+    # A text encoder needs its tokenizer; a network of the table takes numbers, and its
+    # image holds no tokenizers (nor huggingface_hub).
+    embedding = MATRIX[answer_id].get("model_task") == "embedding"
+    assert ("\ntokenizers==" in f"\n{image}") is embedding
 
 
 def test_the_embedding_image_ships_the_tokenizer_beside_the_graph(
@@ -148,16 +156,16 @@ def test_the_embedding_service_batches_and_has_a_slower_latency_objective(
 @pytest.mark.parametrize(
     ("index", "url"),
     [
-        ("https://mirror.example.com/pytorch/whl/cpu", "https://mirror.example.com/pytorch/whl/cpu"),
+        (
+            "https://mirror.example.com/pytorch/whl/cpu",
+            "https://mirror.example.com/pytorch/whl/cpu",
+        ),
         ("/srv/wheels/torch-cpu", "file:///srv/wheels/torch-cpu"),
     ],
 )
-def test_the_torch_index_answer_is_the_index_uv_reads(
-    tmp_path: Path, index: str, url: str
-) -> None:
+def test_the_torch_index_answer_is_the_index_uv_reads(tmp_path: Path, index: str, url: str) -> None:
     answers = {**MATRIX["pytorch-regression"], "torch_index": index}
     project = render_untrusted(tmp_path / PROJECT_DIR, answers)
     indexes = {entry["name"]: entry["url"] for entry in pyproject(project)["tool"]["uv"]["index"]}
     assert indexes["pytorch-cpu"] == url
     assert yaml.safe_load((project / ".copier-answers.yml").read_text())["torch_index"] == index
-

@@ -143,6 +143,8 @@ def test_answers_are_recorded(rendered: dict[str, Path], answer_id: str) -> None
         assert recorded[question] == answer
     computed = {
         "runtime_version",
+        "compiled",
+        "native_extra",
         "runtime_extra",
         "artifact_file",
         "runtime_index_is_local",

@@ -15,9 +15,9 @@ import yaml
 from tests.helpers import REPO_ROOT, runtime_index
 from tests.template.rendering import render_untrusted, rendered_files
 
-RUNTIME_VERSION = tomllib.loads((REPO_ROOT / "runtime" / "pyproject.toml").read_text())[
-    "project"
-]["version"]
+RUNTIME_VERSION = tomllib.loads((REPO_ROOT / "runtime" / "pyproject.toml").read_text())["project"][
+    "version"
+]
 TEAM_MODULES = {
     "__init__.py",
     "__main__.py",
@@ -29,13 +29,16 @@ TEAM_MODULES = {
     "training_config.py",
 }
 INDEX_URL = "https://pypi.example.com/simple"
-# Each framework's runtime extra and artifact file: the adapter's `artifact_file`.
+# Each framework's own runtime extra and artifact file (the adapter's `artifact_file`):
+# what the image installs and holds unless the model is compiled.
 FRAMEWORKS = {
     "scikit-learn": ("sklearn", "model.skops"),
     "xgboost": ("xgboost", "model.ubj"),
     "lightgbm": ("lightgbm", "model.txt"),
     "pytorch": ("onnx", "model.onnx"),
 }
+COMPILED_TASKS = frozenset({"classification", "regression"})
+"""Tasks whose scikit-learn, XGBoost and LightGBM models `make train` compiles to ONNX."""
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +63,14 @@ def test_src_holds_the_teams_modules_only(rendered_untrusted: dict[str, Path]) -
         assert modules == TEAM_MODULES
 
 
-def test_src_and_tests_stay_under_a_thousand_lines(rendered_untrusted: dict[str, Path]) -> None:
+def test_src_and_tests_stay_under_twelve_hundred_lines(
+    rendered_untrusted: dict[str, Path],
+) -> None:
+    # The team's own code: data, model, training, evaluation and their tests. Since v0.5.0
+    # that includes the compiled model's parity gate and the native fallback (~150 lines);
+    # behaviour beyond that belongs in the runtime.
     project = rendered_untrusted["defaults"]
-    assert lines_of(project, "src") + lines_of(project, "tests") < 1000
+    assert lines_of(project, "src") + lines_of(project, "tests") < 1200
 
 
 def test_each_framework_gets_its_extra_and_ships_its_artifact(
@@ -70,13 +78,19 @@ def test_each_framework_gets_its_extra_and_ships_its_artifact(
 ) -> None:
     for project in rendered_untrusted.values():
         answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-        extra, artifact = FRAMEWORKS[answers["model_framework"]]
+        native, artifact = FRAMEWORKS[answers["model_framework"]]
+        if answers["model_task"] == "embedding":
+            native = "onnx-text"  # a text encoder needs its tokenizer
+        compiled = native not in ("onnx", "onnx-text") and answers["model_task"] in COMPILED_TASKS
+        extra, artifact = ("onnx", "model.onnx") if compiled else (native, artifact)
         pyproject = tomllib.loads((project / "pyproject.toml").read_text())
         assert pyproject["project"]["dependencies"] == [
             f"modelrail-runtime[{extra}]=={RUNTIME_VERSION}"
         ]
         dev = pyproject["dependency-groups"]["dev"]
-        assert f"modelrail-runtime[{extra},testing]=={RUNTIME_VERSION}" in dev
+        # A compiled model's framework and compilers are for training only: the dev group.
+        dev_extras = f"{extra},{native},compile,testing" if compiled else f"{extra},testing"
+        assert f"modelrail-runtime[{dev_extras}]=={RUNTIME_VERSION}" in dev
         # Boosters train through their scikit-learn API; the image does not need it.
         assert ("scikit-learn>=1.5" in dev) is (answers["model_framework"] != "scikit-learn")
         assert f"COPY artifacts/{artifact} " in (project / "Dockerfile").read_text()
@@ -89,9 +103,8 @@ def test_the_runtime_is_pinned_and_taken_from_the_answered_index_only(
     with_url_index: Path,
 ) -> None:
     pyproject = tomllib.loads((with_url_index / "pyproject.toml").read_text())
-    assert pyproject["project"]["dependencies"] == [
-        f"modelrail-runtime[sklearn]=={RUNTIME_VERSION}"
-    ]
+    # The default model is compiled: the image serves it with the onnx extra alone.
+    assert pyproject["project"]["dependencies"] == [f"modelrail-runtime[onnx]=={RUNTIME_VERSION}"]
     assert pyproject["tool"]["uv"]["index"] == [
         {"name": "modelrail", "url": INDEX_URL, "explicit": True}
     ]

@@ -23,31 +23,41 @@ module is private and may change in any release.
 - Tests: `ServiceClient`, the service in the test's own process (the ``testing`` extra).
 """
 
+import gc as _gc
 from importlib import metadata as _metadata
 from typing import TYPE_CHECKING
 
-from .adapter import (
-    FeatureSpec,
-    ModelAdapter,
-    MonitoringSpec,
-    Predictor,
-    Tensor,
-    TextSpec,
-    TokenCounter,
-)
-from .artifacts import ModelLoadError, VerifiedArtifact
-from .export import ParityReport, check_parity, export_onnx
-from .frameworks import adapter_for
-from .model import LoadedModel, load_model
-from .oip.signature import ModelSignature, TensorSpec
-from .server import serve
-from .settings import Settings, SettingsError
-from .tabular import Feature, TabularPredictor, TabularSchema
-from .task import SchemaError, Task
-from .text import TextPredictor, TextSchema
-from .training import SavedModel, save_model
+# What follows imports numpy, FastAPI (pydantic) and uvicorn: hundreds of thousands of
+# objects that live as long as the process. The collector would walk them again and again
+# while they are created (a tenth of the import time); it resumes once they are all there.
+_collecting = _gc.isenabled()
+_gc.disable()
+try:
+    from .adapter import (
+        FeatureSpec,
+        ModelAdapter,
+        MonitoringSpec,
+        Predictor,
+        Tensor,
+        TextSpec,
+        TokenCounter,
+    )
+    from .artifacts import ModelLoadError, VerifiedArtifact
+    from .frameworks import adapter_for
+    from .model import LoadedModel, load_model
+    from .oip.signature import ModelSignature, TensorSpec
+    from .server import serve
+    from .settings import Settings, SettingsError
+    from .tabular import Feature, TabularPredictor, TabularSchema
+    from .task import SchemaError, Task
+    from .text import TextPredictor, TextSchema
+    from .training import SavedModel, save_model
+finally:
+    if _collecting:
+        _gc.enable()
 
 if TYPE_CHECKING:
+    from .export import ParityReport, check_parity, export_onnx
     from .testing import ServiceClient
 
 try:
@@ -90,10 +100,19 @@ __all__ = [
 ]
 
 
+_EXPORT = frozenset({"ParityReport", "check_parity", "export_onnx"})
+
+
 def __getattr__(name: str) -> object:
     # The test client needs httpx (the `testing` extra), which a serving image lacks.
     if name == "ServiceClient":
         from .testing import ServiceClient  # noqa: PLC0415 - httpx only when asked for
 
         return ServiceClient
+    # Training-time tools: their modules (and the ONNX adapter's) stay out of a service's
+    # start-up.
+    if name in _EXPORT:
+        from . import export  # noqa: PLC0415
+
+        return getattr(export, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,6 +28,7 @@ import uvicorn
 
 from .adapter import ModelAdapter
 from .http.app import create_app
+from .loading import freeze_startup_heap
 from .logs import configure_logging
 from .prediction_log import ParquetSink, SinkError
 from .settings import Settings, SettingsError
@@ -141,6 +142,9 @@ def serve(
         environ: the environment to read (default: ``os.environ``).
         **defaults: `Settings` fields, e.g. ``model_name``.
     """
+    # The modules imported so far live as long as the process: out of every collection
+    # from now on (the loaded model joins them once it is ready, see `loading`).
+    freeze_startup_heap()
     name = defaults.get("model_name", Settings.model_name)
     try:
         base = dataclasses.replace(Settings(), **defaults).check()

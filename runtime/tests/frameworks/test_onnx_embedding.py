@@ -8,6 +8,7 @@ take them: the adapter reads the tokenizer companion and ``max_tokens`` from met
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,20 @@ def test_an_encoder_without_a_usable_max_tokens_is_refused_with_the_fix(
 def test_an_encoder_without_its_tokenizer_is_refused_with_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match=r"records no tokenizer, which a text encoder needs"):
         train(tmp_path / "artifacts", tokenizer=None)
+
+
+def test_an_encoder_without_the_tokenizers_library_names_the_extra(
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The onnx extra alone (an image of a table model) has no tokenizers.
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "tokenizers" else find_spec(name, *args),
+    )
+    with pytest.raises(ModelLoadError, match=r"install modelrail-runtime\[onnx-text\]"):
+        load_model(trained)
 
 
 def test_a_text_classification_task_is_refused_naming_the_adapter_that_serves_it(

@@ -206,3 +206,29 @@ def test_a_regressors_prediction_drift_is_numeric() -> None:
     shifted = sample(registry, "model_prediction_drift_psi", output="prediction")
     assert shifted is not None
     assert shifted > 0.2
+
+
+def test_requests_folded_together_count_as_one_request_of_all_their_rows() -> None:
+    # The monitor stacks a batch's requests before converting them: the same counters and
+    # drift as one request of every row.
+    task = Task.classification(["churned", "stayed"])
+    table = rows(
+        6,
+        tenure=np.array([-1, 0, 71, 500, 3, 4]),
+        charge=np.array([math.nan, 1.0, 70.0, math.nan, 2.0, 3.0]),
+        contract=np.array(["weekly", "one-year", "daily", "two-year", "a", "b"], dtype=object),
+    )
+    together, together_registry, predictor = monitored(task, window_rows=6)
+    observe(together, predictor, table)
+    one_by_one, registry, _ = monitored(task, window_rows=6)
+    for row in range(6):
+        inputs = {name: np.asarray(values)[row : row + 1] for name, values in table.items()}
+        one_by_one.observe(inputs, predictor.predict(inputs))
+    one_by_one.refresh()
+    assert quality(registry) == quality(together_registry)
+    np.testing.assert_equal(drift(registry), drift(together_registry))  # NaN equals NaN
+    for name in ("churned", "stayed"):
+        labels = {"predicted_class": name}
+        assert sample(registry, "model_predictions_total", **labels) == sample(
+            together_registry, "model_predictions_total", **labels
+        )

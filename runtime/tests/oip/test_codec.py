@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -435,3 +436,101 @@ def test_no_body_produces_a_server_error(client: ServiceClient, payload: Any) ->
     assert response.status_code in (200, 400), response.text
     if response.status_code == 400:
         assert set(response.json()) == {"error"}
+
+
+# --- inputs converted together -----------------------------------------------------------
+SEPARATE = ModelSignature(
+    inputs=(
+        TensorSpec("tenure", "INT64", (-1,)),
+        TensorSpec("charge", "FP64", (-1,), nullable=True),
+        TensorSpec("rate", "FP64", (-1,)),
+        TensorSpec("support", "BOOL", (-1,)),
+        TensorSpec("pair", "FP32", (-1, 2)),
+    ),
+    outputs=(TensorSpec("y", "FP64", (-1,)),),
+)
+
+
+def named_column(name: str, datatype: str, data: list[Any], shape: list[int] | None = None) -> Any:
+    return {"name": name, "datatype": datatype, "shape": shape or [len(data)], "data": data}
+
+
+def separate_body(**changed: dict[str, Any]) -> bytes:
+    inputs = {
+        "tenure": named_column("tenure", "INT64", [5, 80]),
+        "charge": named_column("charge", "FP64", [70.5, 1]),
+        "rate": named_column("rate", "FP64", [0.5, 2]),
+        "support": named_column("support", "BOOL", [True, False]),
+        "pair": named_column("pair", "FP32", [[1.0, 2.0], [3.0, 4.0]], [2, 2]),
+    }
+    inputs.update(changed)
+    return json.dumps({"inputs": list(inputs.values())}).encode()
+
+
+def test_inputs_converted_together_are_each_their_own_array_in_request_order() -> None:
+    tensors = parse_infer_request(separate_body(), SEPARATE).inputs
+    assert list(tensors) == ["tenure", "charge", "rate", "support", "pair"]
+    expected = {
+        "tenure": np.array([5, 80], np.int64),
+        "charge": np.array([70.5, 1.0]),
+        "rate": np.array([0.5, 2.0]),
+        "support": np.array([True, False]),
+        "pair": np.array([[1.0, 2.0], [3.0, 4.0]], np.float32),
+    }
+    for name, array in expected.items():
+        np.testing.assert_array_equal(tensors[name], array)
+        assert tensors[name].dtype == array.dtype
+    np.testing.assert_array_equal(tensors["rate"], [0.5, 2.0])
+
+
+def test_a_null_among_inputs_converted_together_is_still_a_missing_value() -> None:
+    body = separate_body(charge=named_column("charge", "FP64", [None, 1.5]))
+    charge = parse_infer_request(body, SEPARATE).inputs["charge"]
+    assert math.isnan(charge[0])
+    assert charge[1] == 1.5
+
+
+@pytest.mark.parametrize(
+    ("changed", "message"),
+    [
+        # Two problems: the first input's is the one reported, as before.
+        (
+            {
+                "tenure": named_column("tenure", "INT64", [5, "80"]),
+                "pair": named_column("pair", "FP32", [1.0], [1, 2]),
+            },
+            "input 'tenure': every element of 'data' must be a INT64 value",
+        ),
+        (
+            {
+                "tenure": named_column("tenure", "INT64", [5, 1.5]),
+                "rate": named_column("rate", "FP64", [True, 2.0]),
+            },
+            "input 'tenure': every element of 'data' must be a INT64 value",
+        ),
+        (
+            {
+                "rate": named_column("rate", "FP64", [0.5, "x"]),
+                "support": named_column("support", "BOOL", [True], [2]),
+            },
+            "input 'rate': every element of 'data' must be a FP64 value",
+        ),
+        (
+            {"tenure": named_column("tenure", "INT64", [5, 2**63])},
+            "input 'tenure': every element of 'data' must be a INT64 value",
+        ),
+        (
+            {"pair": named_column("pair", "FP32", [1e39, 1.0, 2.0, 3.0], [2, 2])},
+            "input 'pair': 'data' must hold finite numbers",
+        ),
+        (
+            {"rate": named_column("rate", "FP64", [[0.5], [2.0]], [2])},
+            "input 'rate': nested 'data' is deeper than 'shape'",
+        ),
+    ],
+)
+def test_inputs_converted_together_are_refused_as_each_alone(
+    changed: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ProtocolError, match=re.escape(message)):
+        parse_infer_request(separate_body(**changed), SEPARATE)

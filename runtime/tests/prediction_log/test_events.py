@@ -167,3 +167,14 @@ def test_a_request_of_one_scalar_row_is_one_row(policy: InputPolicy) -> None:
     (row,) = to_table([logged], policy).to_pylist()
     assert (row["row"], row["output_y"]) == (0, 8)
     assert row["x"] == (7 if policy == "store" else None)
+
+
+def test_events_with_and_without_ids_and_of_other_shapes_still_make_their_rows() -> None:
+    with_ids = event(2, "a")
+    without = event(1, "b")._replace(outputs={"label": np.array([7])})
+    # A tensor of another inner shape than the others cannot be stacked with them.
+    wide = event(1, "c")._replace(inputs={**event(1).inputs, "x": np.array([[1.0, 2.0, 3.0]])})
+    rows = to_table([with_ids, without, wide], "store").to_pylist()
+    assert [row["prediction_id"] for row in rows] == ["aid-0", "aid-1", "b-0", "cid-0"]
+    assert [row["row"] for row in rows] == [0, 1, 0, 0]
+    assert rows[-1]["x"] == [1.0, 2.0, 3.0]

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from modelrail_runtime import LoadedModel, ServiceClient, Settings, load_model
 from modelrail_runtime.http.app import create_app
 from modelrail_runtime.prediction_log import InputPolicy, ParquetSink, PredictionLogWriter
+from modelrail_runtime.prediction_log import writer as writer_module
 from modelrail_runtime.prediction_log.events import row_sha256
 
 if TYPE_CHECKING:
@@ -94,6 +95,37 @@ def test_events_are_date_partitioned_parquet_per_the_input_policy(
             assert row["input-0"] == stored[policy]
             hashed = row_sha256(model.signature, inputs, number) if policy == "hash" else None
             assert row["inputs_sha256"] == hashed
+
+
+@pytest.mark.parametrize("policy", ["store", "hash"])
+def test_a_large_flush_is_converted_in_steps_into_one_file(
+    tmp_path: Path, model: LoadedModel, policy: InputPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Steps of 5 rows over events of 3 and 4 rows: steps end inside no event.
+    monkeypatch.setattr(writer_module, "ROWS_PER_CONVERSION", 5)
+    steps: list[int] = []
+    to_table = writer_module.to_table
+
+    def counted(events: list[Any], chosen: InputPolicy) -> pa.Table:
+        steps.append(len(events))
+        return to_table(events, chosen)
+
+    monkeypatch.setattr(writer_module, "to_table", counted)
+    stepped, whole = tmp_path / "stepped", tmp_path / "whole"
+    for root in (stepped, whole):
+        log = writer(ParquetSink.open(str(root)), CollectorRegistry(), policy=policy)
+        for number in range(7):
+            inputs, outputs = predict(model, 3 + number % 2)
+            log.offer(model, f"request-{number}", 0.001, inputs, outputs)
+        log.close()
+        monkeypatch.setattr(writer_module, "ROWS_PER_CONVERSION", 10**9)
+    # 3+4 | 3+4 | 3+4 | 3 rows, then the 7 events at once.
+    assert steps == [2, 2, 2, 1, 7]
+    (file,) = stepped.glob("date=*/*.parquet")
+    columns = ["request_id", "row", "output_probabilities", "input-0", "inputs_sha256"]
+    logged = pq.read_table(file).select(columns).to_pylist()
+    assert len(logged) == 3 * 4 + 4 * 3
+    assert logged == pq.read_table(whole).select(columns).to_pylist()
 
 
 def test_sampling_logs_the_configured_share(tmp_path: Path, model: LoadedModel) -> None:

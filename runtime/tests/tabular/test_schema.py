@@ -144,6 +144,25 @@ def test_encode_gives_one_float_column_per_feature_in_schema_order() -> None:
     assert schema.categorical_columns == [2], "the positions of the category codes"
 
 
+def test_a_schema_of_numbers_only_encodes_the_same_matrix_in_one_pass() -> None:
+    table = {
+        "tenure_months": np.array([5, 80, 0]),
+        "monthly_charges": np.array([math.nan, 10.5, 70.25]),
+        "has_support": np.array([True, False, True]),
+        "rate": np.array([0.5, 1.5, 2.5], dtype=np.float32),
+    }
+    schema = TabularSchema.infer(table, Task.regression())
+    matrix = schema.encode(table)
+    assert matrix.dtype == np.float64
+    assert matrix.flags.c_contiguous, "what a framework expects of a matrix"
+    np.testing.assert_array_equal(
+        matrix, np.column_stack([np.asarray(table[name], np.float64) for name in table])
+    )
+    one_row = schema.encode({name: values[:1] for name, values in table.items()})
+    np.testing.assert_array_equal(one_row, matrix[:1])
+    assert schema.encode({name: values[:0] for name, values in table.items()}).shape == (0, 4)
+
+
 def test_encode_codes_training_categories_by_their_sorted_position() -> None:
     schema = schema_of()
     codes = schema.encode(TABLE)[:, 2]

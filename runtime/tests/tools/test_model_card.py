@@ -116,6 +116,19 @@ def test_a_failed_gate_shows_on_the_card() -> None:
     assert "| Held-out f1 | 0.7000 |" in rendered, "no gate, no verdict"
 
 
+def test_a_compiled_model_shows_what_it_was_compiled_from() -> None:
+    serving = {
+        "engine": "onnxruntime",
+        "source": "lightgbm",
+        "source_versions": {"lightgbm": "4.7.0", "onnxmltools": "1.16.0"},
+    }
+    compiled = {**METADATA, "framework": "onnx", "serving": serving}
+    rendered = render(compiled, {})
+    assert "| Framework | onnx, compiled from lightgbm 4.7.0, served by onnxruntime |" in rendered
+    natively = {**METADATA, "serving": {"engine": "scikit-learn"}}
+    assert "| Framework | scikit-learn |" in render(natively, {})
+
+
 def test_an_upper_gate_shows_on_the_card() -> None:
     regression = {**METADATA, "metrics": {"rmse": 21.5, "mae": 25.0, "r2": 0.9}}
     rendered = render(regression, {"max_rmse": 30.0, "max_mae": 22.0, "min_r2": 0.85})

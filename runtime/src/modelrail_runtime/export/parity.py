@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..frameworks.onnx import DEFAULT_THREADS, open_session
 from .torch_onnx import check_eval, require_torch
+
+if TYPE_CHECKING:
+    from .compile import CompiledParity
 
 DEFAULT_MIN_COSINE: Final = 0.9999
 
@@ -35,9 +38,10 @@ class ParityReport:
 
 
 class ParityError(AssertionError):
-    """The graph's outputs are further from the module's than the bound allows."""
+    """The graph's outputs are further from the module's (or the compiled model's) than the
+    bound allows; ``report`` says by how much."""
 
-    def __init__(self, message: str, report: ParityReport | None = None) -> None:
+    def __init__(self, message: str, report: ParityReport | CompiledParity | None = None) -> None:
         super().__init__(message)
         self.report = report
 

@@ -152,6 +152,11 @@ class OnnxAdapter:
         """The sentence encoder with its tokenizer, counting tokens for monitoring."""
         from .onnx_text import MAX_TOKENS_KEY, load_text_encoder  # noqa: PLC0415
 
+        if importlib.util.find_spec("tokenizers") is None:
+            raise ModelLoadError(
+                f"{artifact.path} is a text encoder, which needs its tokenizer: install "
+                "modelrail-runtime[onnx-text] (the onnx extra serves graphs of numbers only)"
+            )
         if schema.task.kind is not TaskKind.EMBEDDING:
             raise ModelLoadError(
                 f"metadata.json records a text {schema.task.kind} task, but the onnx adapter "

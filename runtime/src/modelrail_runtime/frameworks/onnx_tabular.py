@@ -32,11 +32,21 @@ def tabular_predictor(session: Any, schema: TabularSchema) -> TabularPredictor:
     Raises:
         ModelLoadError: the graph does not fit the schema; the message names what differs.
     """
+    return TabularPredictor(schema, tabular_model(session, schema))
+
+
+def tabular_model(session: Any, schema: TabularSchema) -> MatrixModel:
+    """``session``'s graph as the function `TabularPredictor` calls: the encoded matrix in,
+    the served output's scores out (the parity check of a compiled model runs this too).
+
+    Raises:
+        ModelLoadError: the graph does not fit the schema; the message names what differs.
+    """
     features = _check_input(graph_inputs(session), schema)
     output = _check_output(graph_outputs(session), schema.task)
     model = _matrix_model(session, features, output)
     _probe(model, schema, output)
-    return TabularPredictor(schema, model)
+    return model
 
 
 def expected_output(task: Task) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..adapter import ModelAdapter
 from ..dataplane import DataPlane
@@ -25,34 +25,52 @@ from ..prediction_log import ParquetSink, PredictionLogWriter
 from ..settings import Settings
 from ..state import ServiceState
 from .errors import install_error_handlers
-from .middleware import HttpMetrics, LimitsMiddleware, RequestContextMiddleware
+from .infer import InferenceGateway
+from .middleware import HttpMetrics, LimitsMiddleware, RequestContextMiddleware, RequestGate
 from .openapi import add_infer_operations
 from .routes import MODEL, VERSION, build_router
 
 
 class ServiceApp(FastAPI):
-    """FastAPI with the request-context middleware outside its error handling.
+    """FastAPI behind the inference gateway, with the request-context middleware outside
+    its error handling.
 
-    Starlette puts user middleware inside ServerErrorMiddleware, so a 500 produced there
-    would bypass them: no request id header, no metrics sample, no access record.
+    The gateway answers ``POST .../infer`` before any of FastAPI's own work per request
+    (its telemetry check, its middleware and router; see `infer`), under the same limits:
+    both share one `RequestGate`. Starlette puts user middleware inside
+    ServerErrorMiddleware, so a 500 produced there would bypass them: no request id
+    header, no metrics sample, no access record.
     """
 
     dataplane: DataPlane
     settings: Settings
     http_metrics: HttpMetrics
+    gate: RequestGate
+    gateway: InferenceGateway
     # The service's own routes. FastAPI may wrap included routers in objects without a
     # `path`, so the middleware matches against these to name a route it answered itself.
     api_routes: tuple[BaseRoute, ...]
 
-    def build_middleware_stack(self) -> ASGIApp:
-        """Wrap FastAPI's own stack in the limits and request-context middleware."""
-        limited = LimitsMiddleware(
-            super().build_middleware_stack(),
+    def put_gateway_in_front(self) -> None:
+        """Build the shared limits and the gateway in front of FastAPI."""
+        gate = RequestGate(
             max_body_bytes=self.settings.max_body_bytes,
             max_concurrent_requests=self.settings.max_concurrent_requests,
         )
         # Read at scrape time: no cost per request.
-        self.http_metrics.active_requests.set_function(lambda: limited.in_flight)
+        self.http_metrics.active_requests.set_function(lambda: gate.in_flight)
+        self.gate = gate
+        self.gateway = InferenceGateway(
+            super().__call__, self.dataplane, gate=gate, metrics=self.http_metrics
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection: inference in the gateway, the rest in FastAPI."""
+        await self.gateway(scope, receive, send)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Wrap FastAPI's own stack in the limits and request-context middleware."""
+        limited = LimitsMiddleware(super().build_middleware_stack(), gate=self.gate)
         return RequestContextMiddleware(limited, metrics=self.http_metrics, routes=self.api_routes)
 
     def openapi(self) -> dict[str, Any]:
@@ -152,6 +170,7 @@ def create_app(
     app.dataplane = dataplane
     app.settings = settings
     app.http_metrics = HttpMetrics(registry, settings.latency_slo_seconds)
+    app.put_gateway_in_front()
     install_error_handlers(app)
     router = build_router(dataplane)
     app.api_routes = tuple(router.routes)

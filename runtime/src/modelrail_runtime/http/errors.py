@@ -49,14 +49,13 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    logger.error(
-        "unhandled %s in %s %s",
-        type(exc).__name__,
-        request.method,
-        request.url.path,
-        exc_info=exc,
-    )
+    log_unexpected(exc, request.method, request.url.path)
     return error_response(500, "internal error")
+
+
+def log_unexpected(exc: BaseException, method: str, path: str) -> None:
+    """Log an exception no handler expected, with its traceback (never sent to the client)."""
+    logger.error("unhandled %s in %s %s", type(exc).__name__, method, path, exc_info=exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,9 +1,10 @@
 """The HTTP surface: OIP v2 health, metadata and inference, plus ``/metrics``.
 
-Each route adapts HTTP to one `DataPlane` call. Inference is a plain Starlette route: the
-data plane reads and checks the body itself, so FastAPI's dependency solving and
-response validation would only add time to the hottest path. The other routes are
-FastAPI's, and documented by it.
+Each route adapts HTTP to one `DataPlane` call. ``POST`` on the inference routes is
+answered before the router by `infer.InferenceGateway`; the routes stay here so that
+other methods on those paths are refused (405) as on every route, and so that the router
+answers inference the same way wherever the gateway is not in front of it. The other
+routes are FastAPI's, and documented by it.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,20 @@ class ModelSignature:
 
     def input(self, name: str) -> TensorSpec | None:
         """The input called ``name``, if there is one."""
-        return next((spec for spec in self.inputs if spec.name == name), None)
+        return self._inputs_by_name.get(name)
+
+    def output(self, name: str) -> TensorSpec | None:
+        """The output called ``name``, if there is one."""
+        return self._outputs_by_name.get(name)
+
+    @functools.cached_property
+    def _outputs_by_name(self) -> dict[str, TensorSpec]:
+        return {spec.name: spec for spec in self.outputs}
+
+    @functools.cached_property
+    def _inputs_by_name(self) -> dict[str, TensorSpec]:
+        # Looked up once per input of every request: a dict, not a scan of the inputs.
+        return {spec.name: spec for spec in self.inputs}
 
     def with_output(self, spec: TensorSpec) -> ModelSignature:
         """This signature with one more output."""
@@ -54,6 +68,11 @@ class ModelSignature:
 
     def output_names(self) -> tuple[str, ...]:
         """Output names, in declaration order."""
+        return self._output_names
+
+    @functools.cached_property
+    def _output_names(self) -> tuple[str, ...]:
+        # Every request without an 'outputs' list asks for all of them.
         return tuple(spec.name for spec in self.outputs)
 
     def as_metadata(self) -> dict[str, list[dict[str, object]]]:

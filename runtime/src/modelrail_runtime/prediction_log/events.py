@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..oip.datatypes import DATATYPES
 from ..oip.signature import ModelSignature, TensorSpec
@@ -55,7 +56,8 @@ class PredictionEvent(NamedTuple):
     def rows(self) -> int:
         """Rows predicted (the first dimension of the outputs)."""
         for tensor in self.outputs.values():
-            return len(tensor) if np.ndim(tensor) else 1
+            array = np.asarray(tensor)  # no copy: the data plane hands over arrays
+            return array.shape[0] if array.ndim else 1
         return 0
 
 
@@ -101,7 +103,7 @@ def to_table(events: Sequence[PredictionEvent], policy: InputPolicy) -> pa.Table
         "latency_seconds": pa.array(
             np.repeat([e.latency_seconds for e in events], counts), pa.float64()
         ),
-        "row": pa.array(np.concatenate([np.arange(n) for n in counts]), pa.int64()),
+        "row": pa.array(_row_numbers(counts), pa.int64()),
     }
     for spec in signature.inputs:
         if policy == "store":
@@ -146,14 +148,25 @@ def _outputs(signature: ModelSignature) -> list[TensorSpec]:
 
 
 def _prediction_ids(events: Sequence[PredictionEvent]) -> list[str]:
+    given = [event.outputs.get(PREDICTION_ID) for event in events]
+    present = [ids for ids in given if ids is not None]
+    if len(present) == len(events):
+        # The data plane's ids, strings already: one conversion for all the events.
+        return [str(value) for value in np.concatenate(present).tolist()]
     ids: list[str] = []
-    for event in events:
-        given = event.outputs.get(PREDICTION_ID)
-        if given is not None:
-            ids.extend(str(value) for value in np.asarray(given).tolist())
+    for event, event_ids in zip(events, given, strict=True):
+        if event_ids is not None:
+            ids.extend(str(value) for value in np.asarray(event_ids).tolist())
         else:
             ids.extend(f"{event.request_id}-{row}" for row in range(event.rows))
     return ids
+
+
+def _row_numbers(counts: list[int]) -> NDArray[np.int64]:
+    """0..n-1 for each event of n rows, one after another."""
+    sizes = np.asarray(counts, dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    return np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(starts, sizes)
 
 
 def _repeat(values: list[str], counts: list[int]) -> list[str]:
@@ -182,13 +195,16 @@ def _row_column(tensors: Sequence[Tensor], spec: TensorSpec) -> pa.Array:
     """One value per row of every tensor, built from one flat buffer (no Python lists)."""
     import pyarrow as pa  # noqa: PLC0415
 
-    arrays = [np.asarray(tensor) for tensor in tensors]
-    inner_shapes = {array.shape[1:] for array in arrays}
-    if len(inner_shapes) != 1 or any(a.ndim != len(spec.shape) for a in arrays):
-        rows = [row for array in arrays for row in array.tolist()]
+    # One concatenation in C; it refuses tensors of other inner shapes or dimensions, and
+    # those (never the served model's own) are converted row by row instead.
+    try:
+        stacked = np.concatenate(tensors)
+    except ValueError:
+        stacked = None
+    if stacked is None or stacked.ndim != len(spec.shape):
+        rows = [row for tensor in tensors for row in np.asarray(tensor).tolist()]
         return pa.array(rows, type=_row_type(spec))
-    (inner_shape,) = inner_shapes
-    stacked = np.concatenate(arrays) if arrays else np.zeros((0, *inner_shape))
+    inner_shape = stacked.shape[1:]
     flat = stacked.reshape(-1)
     values = flat.tolist() if flat.dtype.kind == "O" else flat
     nested: pa.Array = pa.array(values, type=_value_type(spec.datatype))

@@ -13,10 +13,11 @@ from __future__ import annotations
 import collections
 import logging
 import random
+import sys
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -31,7 +32,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_EVENTS_PER_FILE = 50_000
+ROWS_PER_CONVERSION: Final = 4096
+"""Rows turned into Arrow columns per step. Each step runs in C holding the GIL, which the
+request path then waits for: a file of a busy flush interval holds a million rows and more,
+and converting it at once stalled requests for a tenth of a second and more (measured with
+64-row requests); steps of this size keep each wait near a millisecond."""
 SECONDS_PER_DAY = 86_400
+PYARROW_LOOKERS: Final = ("sklearn",)
+"""Libraries whose predicts look pyarrow up in ``sys.modules``."""
 DROP_REASONS = ("queue_full", "write_error")
 """Why an event can be lost: the queue was full, or its batch failed to write."""
 
@@ -119,15 +127,22 @@ class PredictionLogWriter:
             self._wake.set()
 
     def prepare(self) -> None:
-        """Import the Parquet writer; the app calls this before it loads the model.
-
-        scikit-learn checks whether each input is a pyarrow table, and a pyarrow that
-        another thread is still importing is half there: a predict racing that import
-        fails (the warm-up did, and `PREDICT_MODE=auto` then chose threads). Importing
-        before the first predict rules the race out, and keeps the import's time off the
-        first flush in the middle of serving.
-        """
+        """Import the Parquet writer now (otherwise the first flush does)."""
         import pyarrow.parquet  # noqa: F401, PLC0415
+
+    def prepare_before_predicts(self) -> None:
+        """Import the Parquet writer now if the loaded model's library could race it.
+
+        The app calls this once the model is loaded, before its first predict. pyarrow
+        takes longer to import than the rest of the service, so it is left to the first
+        flush, in the writer thread, when nothing looks for it: but scikit-learn checks
+        whether each input is a pyarrow table, and a pyarrow that another thread is still
+        importing is half there, so a predict racing that import fails (the warm-up did,
+        and `PREDICT_MODE=auto` then chose threads). With one of `PYARROW_LOOKERS` loaded
+        the import comes first.
+        """
+        if any(name in sys.modules for name in PYARROW_LOOKERS):
+            self.prepare()
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -167,6 +182,20 @@ class PredictionLogWriter:
             if stopping:
                 return
 
+    def _table(self, events: list[PredictionEvent]) -> Any:
+        """One Arrow table of ``events``, converted in steps of `ROWS_PER_CONVERSION` rows."""
+        import pyarrow as pa  # noqa: PLC0415 - the writer thread's, like the sink's
+
+        tables, start, rows = [], 0, 0
+        for end, event in enumerate(events, start=1):
+            rows += event.rows
+            if rows >= ROWS_PER_CONVERSION or end == len(events):
+                tables.append(to_table(events[start:end], self._policy))
+                start, rows = end, 0
+        if len(tables) <= 1:
+            return tables[0] if tables else to_table(events, self._policy)
+        return pa.concat_tables(tables)
+
     def _take(self, limit: int) -> list[PredictionEvent]:
         queue = self._queue
         batch: list[PredictionEvent] = []
@@ -176,7 +205,7 @@ class PredictionLogWriter:
 
     def _write(self, day: str, events: list[PredictionEvent]) -> None:
         try:
-            path = self.sink.write(day, to_table(events, self._policy))
+            path = self.sink.write(day, self._table(events))
         except Exception:
             self._metrics.dropped.labels("write_error").inc(len(events))
             logger.exception(

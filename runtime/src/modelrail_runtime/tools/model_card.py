@@ -70,11 +70,24 @@ def read_gates(pyproject: Path) -> dict[str, float]:
     }
 
 
+def _framework(metadata: dict[str, Any]) -> str:
+    """The adapter that serves the model; for a compiled one, what it was compiled from."""
+    framework = str(metadata["framework"])
+    serving = metadata.get("serving")
+    if not isinstance(serving, dict) or "source" not in serving:
+        return framework
+    versions = serving.get("source_versions")
+    source = str(serving["source"])
+    if isinstance(versions, dict) and source in versions:
+        source = f"{source} {versions[source]}"
+    return f"{framework}, compiled from {source}, served by {serving.get('engine', 'onnxruntime')}"
+
+
 def _rows(metadata: dict[str, Any], gates: Mapping[str, float]) -> list[tuple[str, str]]:
     sha256 = str(metadata["artifact_sha256"])
     rows = [
         ("Model", f"{_code(metadata['model_name'])}, version {_code(sha256[:12])}"),
-        ("Framework", str(metadata["framework"])),
+        ("Framework", _framework(metadata)),
         ("Artifact", f"{_code(metadata['artifact'])}, sha256 {_code(sha256)}"),
     ]
     if "git_revision" in metadata:
