@@ -30,6 +30,7 @@ from modelrail_runtime.export import (
     check_compiled,
     compile_onnx,
 )
+from modelrail_runtime.export.compile.graph import _merge_opsets
 from modelrail_runtime.tabular import TabularSchema, Task, TaskKind
 
 Fitted = Callable[[str, str], tuple[Any, Data]]
@@ -139,6 +140,21 @@ def test_the_same_model_compiles_to_the_same_bytes(fitted: Fitted, framework: st
 
     assert first.onnx == second.onnx
     assert first == second
+
+
+def test_opset_imports_are_merged_and_sorted_whatever_order_the_converter_gives() -> None:
+    # skl2onnx lists the domains in an order that differs between processes.
+    orders = ([("ai.onnx.ml", 1), ("", 13), ("", 11)], [("", 13), ("ai.onnx.ml", 1)])
+    merged = []
+    for order in orders:
+        model = onnx.helper.make_model(
+            onnx.helper.make_graph([], "g", [], []),
+            opset_imports=[onnx.helper.make_opsetid(domain, version) for domain, version in order],
+        )
+        _merge_opsets(model)
+        merged.append(model.SerializeToString(deterministic=True))
+        assert [(o.domain, o.version) for o in model.opset_import] == [("", 13), ("ai.onnx.ml", 1)]
+    assert merged[0] == merged[1]
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

@@ -115,16 +115,14 @@ def _name_batch_axis(graph: Any) -> None:
 
 
 def _merge_opsets(model: Any) -> None:
-    """One opset import per domain, the highest: skl2onnx may import a domain twice."""
+    """One opset import per domain, the highest, sorted by domain: skl2onnx may import a
+    domain twice, and lists the domains in an order that differs between processes (the
+    same model then gave other bytes in another run of `make train`)."""
     versions: dict[str, int] = {}
     for opset in model.opset_import:
         versions[opset.domain] = max(opset.version, versions.get(opset.domain, 0))
-    domains = [opset.domain for opset in model.opset_import]
-    unique = list(dict.fromkeys(domains))
-    if len(unique) == len(domains):
-        return
     del model.opset_import[:]
-    for domain in unique:
+    for domain in sorted(versions):
         opset = model.opset_import.add()
         opset.domain = domain
         opset.version = versions[domain]
