@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,60 +109,6 @@ def prepare(
     svc = describe(dst)
     _run([str(svc.python), "-m", f"{svc.package}.train"], dst)
     return svc
-
-
-RUNTIME = "modelrail-runtime"
-
-
-def add_runtime_extra(svc: GeneratedService, extra: str) -> None:
-    """Install modelrail-runtime's ``extra`` into the service's venv, not into its lock.
-
-    The bench compiles its models to ONNX in the service's venv (``extra="compile"``:
-    skl2onnx, onnxmltools, onnx, onnxruntime), as a team's training environment would.
-    The repo's pyproject.toml and uv.lock stay as rendered, so ``make image`` builds the
-    image the template gives. The runtime comes from the repo's own index (the same wheel,
-    already installed); every package already in the venv keeps its version (constraints
-    from the venv itself), so the services still run the versions their locks chose.
-
-    Raises:
-        NotAvailable: the extra's packages could not be installed (uv's last lines).
-    """
-    version = svc.library_versions([RUNTIME]).get(RUNTIME)
-    if version is None:
-        raise NotAvailable(f"{RUNTIME} is not installed in {svc.root.name}'s venv")
-    frozen = subprocess.run(
-        ["uv", "pip", "freeze", "--python", str(svc.python)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    url = runtime_index(svc.root)
-    index = ["--extra-index-url", url] if url else []
-    with tempfile.TemporaryDirectory() as tmp:
-        constraints = Path(tmp) / "constraints.txt"
-        constraints.write_text(
-            "".join(line + "\n" for line in frozen.stdout.splitlines() if "==" in line)
-        )
-        _run(
-            [
-                *("uv", "pip", "install", "--quiet", "--python", str(svc.python)),
-                *index,
-                *("--constraint", str(constraints)),
-                f"{RUNTIME}[{extra}]=={version}",
-            ],
-            svc.root,
-        )
-
-
-def runtime_index(root: Path) -> str | None:
-    """The URL of the index the repo takes modelrail-runtime from (``[[tool.uv.index]]``
-    named ``modelrail``), or None when it names none (the runtime then comes from PyPI)."""
-    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
-    for index in pyproject.get("tool", {}).get("uv", {}).get("index", []):
-        if index.get("name") == "modelrail":
-            return str(index["url"])
-    return None
 
 
 def has_make_target(root: Path, target: str) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 from bench import payloads, sentences
 from bench.envs import BENCH_DIR, Env
 from bench.servers import Server, free_port
-from bench.service import GeneratedService, NotAvailable, add_runtime_extra
+from bench.service import GeneratedService, NotAvailable
 
 APPS = BENCH_DIR / "apps"
 UVICORN_FLAGS = [
@@ -45,10 +45,6 @@ class Group(StrEnum):
     HEAVY = "heavy"
     LIGHTGBM = "lightgbm"
     EMBEDDING = "embedding"
-
-
-COMPILE_EXTRA = "compile"
-"""modelrail-runtime's extra that compiles a model to ONNX (`compile_onnx`)."""
 
 
 @dataclass(frozen=True)
@@ -94,8 +90,6 @@ class Context:
     iris_artifact: CompiledArtifact | None = None
     heavy_artifact: Path | None = None
     lightgbm_model: LightGBMModel | None = None
-    extras: set[tuple[Path, str]] = field(default_factory=set)
-    """(service root, extra) pairs already installed (`add_runtime_extra`)."""
 
 
 @dataclass
@@ -270,24 +264,12 @@ def _service_of(
     return Prepared(server, f"{base}/v2/models/{svc.model_name}/infer", body, bodies)
 
 
-def _write_artifact(
-    ctx: Context,
-    svc: GeneratedService,
-    app: str,
-    out: Path,
-    what: str,
-    *,
-    extra: str | None = None,
-) -> dict[str, Any]:
+def _write_artifact(svc: GeneratedService, app: str, out: Path, what: str) -> dict[str, Any]:
     """Run ``apps/<app>`` in the service's venv; its last line of output, parsed.
 
     The apps write a model with the service's own modelrail-runtime and libraries, the way
-    its ``make train`` writes one; ``extra`` is a runtime extra they need on top of the
-    repo's (installed once per service, `add_runtime_extra`).
+    its ``make train`` writes one (a compiled repo's dev group has the compilers).
     """
-    if extra is not None and (svc.root, extra) not in ctx.extras:
-        add_runtime_extra(svc, extra)
-        ctx.extras.add((svc.root, extra))
     proc = subprocess.run(
         [str(svc.python), str(APPS / app), str(out)],
         cwd=svc.root,
@@ -309,9 +291,7 @@ def iris_artifact(ctx: Context) -> CompiledArtifact:
         raise NotAvailable(ctx.service_error or "the generated service was not prepared")
     if ctx.iris_artifact is None:
         out = ctx.work / "iris-service-model"
-        found = _write_artifact(
-            ctx, ctx.service, "iris_artifact.py", out, "the iris model", extra=COMPILE_EXTRA
-        )
+        found = _write_artifact(ctx.service, "iris_artifact.py", out, "the iris model")
         ctx.iris_artifact = CompiledArtifact(Path(found["model_uri"]), Path(found["onnx"]))
     return ctx.iris_artifact
 
@@ -347,7 +327,7 @@ def heavy_artifact(ctx: Context, svc: GeneratedService) -> Path:
     """The RandomForest saved with the runtime's `save_model` (``apps/heavy_artifact.py``)."""
     if ctx.heavy_artifact is None:
         out = ctx.work / "heavy-service-model"
-        found = _write_artifact(ctx, svc, "heavy_artifact.py", out, "the RandomForest")
+        found = _write_artifact(svc, "heavy_artifact.py", out, "the RandomForest")
         ctx.heavy_artifact = Path(found["model_uri"])
     return ctx.heavy_artifact
 
@@ -455,9 +435,7 @@ def lightgbm_model(ctx: Context) -> LightGBMModel:
                 ctx.lightgbm_service_error or "the LightGBM service was not prepared"
             )
         out = ctx.work / "lightgbm-model"
-        found = _write_artifact(
-            ctx, svc, "lightgbm_artifact.py", out, "the LightGBM model", extra=COMPILE_EXTRA
-        )
+        found = _write_artifact(svc, "lightgbm_artifact.py", out, "the LightGBM model")
         compiled = CompiledArtifact(Path(found["model_uri"]), Path(found["onnx"]))
         ctx.lightgbm_model = LightGBMModel(compiled, Path(found["model_txt"]))
     return ctx.lightgbm_model
