@@ -18,7 +18,12 @@ from prometheus_client import CollectorRegistry
 
 from modelrail_runtime import LoadedModel, ServiceClient, Settings, load_model
 from modelrail_runtime.http.app import create_app
-from modelrail_runtime.prediction_log import InputPolicy, ParquetSink, PredictionLogWriter
+from modelrail_runtime.prediction_log import (
+    InputPolicy,
+    ParquetSink,
+    PredictionLogWriter,
+    RetryPolicy,
+)
 from modelrail_runtime.prediction_log import writer as writer_module
 from modelrail_runtime.prediction_log.events import row_sha256
 
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
     from conftest import TrainedTabular
 
 Start = Callable[..., ServiceClient]
+FAST_RETRY = RetryPolicy(first_seconds=0.05, max_seconds=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +59,7 @@ def writer(
         policy=policy,
         flush_seconds=3600.0,
         queue_size=queue_size,
+        retry=FAST_RETRY,
     )
 
 
@@ -159,7 +166,7 @@ class RefusingSink(ParquetSink):
         raise OSError("disk full")
 
 
-def test_a_refused_write_is_counted_and_never_raised(
+def test_a_write_refused_until_shutdown_is_retried_then_counted_once(
     tmp_path: Path, model: LoadedModel, caplog: pytest.LogCaptureFixture
 ) -> None:
     registry = CollectorRegistry()
@@ -167,10 +174,20 @@ def test_a_refused_write_is_counted_and_never_raised(
     inputs, outputs = predict(model)
     log.offer(model, "r", 0.001, inputs, outputs)
     log.offer(model, "r", 0.001, inputs, outputs)
-    log.close()
-    assert counter(registry, "prediction_log_events_dropped_total", reason="write_error") == 2
+    started = time.monotonic()
+    log.close(timeout=0.5)
+    assert 0.5 <= time.monotonic() - started < 2, "retried until the shutdown timeout"
+    assert counter(registry, "prediction_log_events_dropped_total", reason="shutdown") == 2
+    assert counter(registry, "prediction_log_events_dropped_total", reason="write_error") == 0
     assert counter(registry, "prediction_log_events_written_total") == 0
-    assert "2 events lost" in caplog.text
+    assert counter(registry, "prediction_log_write_retries_total") >= 2
+    assert counter(registry, "prediction_log_store_up") == 0
+    assert counter(registry, "prediction_log_queued_events") == 0
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert [record.getMessage() for record in errors] == [
+        f"prediction log: 2 events lost at shutdown: the store {tmp_path} still refused them "
+        "after 0.5s of retries"
+    ]
 
 
 def test_a_half_full_queue_wakes_the_writer(tmp_path: Path, model: LoadedModel) -> None:
