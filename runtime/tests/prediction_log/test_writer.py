@@ -218,9 +218,8 @@ def test_a_batch_across_two_days_half_written_is_completed_without_duplicates(
     for number, day in enumerate(["2024-05-01", "2024-05-02", "2024-05-02"]):
         log.offer(model, f"r{number}", 0.001, inputs, outputs)
         # The same flush takes events of two days (one before midnight, two after).
-        log._queue[-1] = log._queue[-1]._replace(
-            timestamp=time.mktime(time.strptime(day, "%Y-%m-%d")) - time.timezone + 60
-        )
+        midnight = calendar.timegm(time.strptime(day, "%Y-%m-%d"))
+        log._queue[-1] = log._queue[-1]._replace(timestamp=midnight + 60)
     assert log.flush() is False, "the second day's file was refused"
     assert counter(registry, "prediction_log_events_written_total") == 1
     assert counter(registry, "prediction_log_queued_events") == 2
