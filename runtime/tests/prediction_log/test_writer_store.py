@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from tests.servers.fixtures import s3_store  # noqa: F401 - the fixture, by name
-from tests.servers.seaweedfs import SECRET_KEY, SeaweedS3
+from tests.servers.seaweedfs import ACCESS_KEY, REGION, SECRET_KEY, SeaweedS3
 
 from modelrail_runtime import LoadedModel, load_model
 from modelrail_runtime.prediction_log import (
@@ -82,8 +82,6 @@ def wait_for(condition: Any, timeout: float, what: str) -> None:
 
 def stored_ids(store: SeaweedS3, root: str) -> list[str]:
     """Every stored row's prediction id (duplicates kept), read with the test's own client."""
-    from tests.servers.seaweedfs import ACCESS_KEY, REGION
-
     filesystem = pafs.S3FileSystem(
         access_key=ACCESS_KEY,
         secret_key=SECRET_KEY,
@@ -116,6 +114,54 @@ def test_every_offered_event_is_written_to_the_store(
     assert value(registry, "prediction_log_events_written_total") == 200
     ids = stored_ids(s3_store, f"lake/{prefix}")
     assert len(ids) == len(set(ids)) == 200 * ROWS
+
+
+def test_a_mounted_credentials_file_is_enough(
+    s3_store: SeaweedS3,  # noqa: F811 - the fixture imported above
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    model: LoadedModel,
+) -> None:
+    # As a Kubernetes Secret mounted as a file: no key in the environment.
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        f"[default]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+    )
+    for key, value in s3_store.client_env().items():
+        if key not in {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}:
+            monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    prefix = f"file-credentials-{uuid.uuid4().hex[:8]}"
+    registry = CollectorRegistry()
+    log = new_writer(ParquetSink.open(f"s3://lake/{prefix}"), registry)
+    offer(log, model, "r0")
+    log.close()
+    assert len(stored_ids(s3_store, f"lake/{prefix}")) == ROWS
+
+
+def test_the_service_writes_every_answered_prediction_to_the_store_by_shutdown(
+    s3_store: SeaweedS3,  # noqa: F811 - the fixture imported above
+    store_env: Any,
+    start: Any,
+    golden_request: dict[str, Any],
+) -> None:
+    store_env(s3_store)
+    prefix = f"service-{uuid.uuid4().hex[:8]}"
+    returned: list[str] = []
+    # The flush interval is an hour: only the shutdown writes.
+    with start(
+        prediction_log_sample_rate=1.0,
+        prediction_log_url=f"s3://lake/{prefix}",
+        prediction_log_flush_seconds=3600.0,
+    ) as client:
+        for _ in range(50):
+            response = client.infer(golden_request)
+            assert response.status_code == 200
+            outputs = response.json()["outputs"]
+            returned += next(o["data"] for o in outputs if o["name"] == "prediction_id")
+    assert sorted(stored_ids(s3_store, f"lake/{prefix}")) == sorted(returned)
 
 
 def test_an_outage_of_the_store_loses_nothing_and_blocks_no_request(
