@@ -12,7 +12,6 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
-from tests.servers.fixtures import s3_store  # noqa: F401 - the fixture, by name
 from tests.servers.seaweedfs import SECRET_KEY, SeaweedS3
 
 from modelrail_runtime.lake.__main__ import main
@@ -101,7 +100,7 @@ def test_a_local_lake_is_compacted_to_one_file_per_past_day(
 
 
 def test_an_s3_lake_is_compacted_to_one_file_per_past_day(
-    s3_store: SeaweedS3,  # noqa: F811 - the fixture imported above
+    s3_store: SeaweedS3,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -15,7 +15,6 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
-from tests.servers.fixtures import s3_store  # noqa: F401 - the fixture, by name
 from tests.servers.seaweedfs import ACCESS_KEY, REGION, SECRET_KEY, SeaweedS3
 
 from modelrail_runtime import LoadedModel, load_model
@@ -99,7 +98,7 @@ def stored_ids(store: SeaweedS3, root: str) -> list[str]:
 
 
 def test_every_offered_event_is_written_to_the_store(
-    s3_store: SeaweedS3,  # noqa: F811 - the fixture imported above
+    s3_store: SeaweedS3,
     store_env: Any,
     model: LoadedModel,
 ) -> None:
@@ -117,7 +116,7 @@ def test_every_offered_event_is_written_to_the_store(
 
 
 def test_a_mounted_credentials_file_is_enough(
-    s3_store: SeaweedS3,  # noqa: F811 - the fixture imported above
+    s3_store: SeaweedS3,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     model: LoadedModel,
@@ -142,7 +141,7 @@ def test_a_mounted_credentials_file_is_enough(
 
 
 def test_the_service_writes_every_answered_prediction_to_the_store_by_shutdown(
-    s3_store: SeaweedS3,  # noqa: F811 - the fixture imported above
+    s3_store: SeaweedS3,
     store_env: Any,
     start: Any,
     golden_request: dict[str, Any],

@@ -86,6 +86,8 @@ class PendingFile:
 
     day: str
     events: list[PredictionEvent]
+    """The events, until converted into `table` (then released: only the table is kept)."""
+    count: int
     name: str = field(default_factory=part_name)
     table: Any = None
     """The Arrow table, once converted (kept for the retries)."""
@@ -271,9 +273,9 @@ class PredictionLogWriter:
                     return False
                 # The write returned: the whole file is in the store.
                 self._pending.popleft()
-                self._held -= len(pending.events)
-                self._metrics.written.inc(len(pending.events))
-                logger.debug("prediction log: %d events written to %s", len(pending.events), path)
+                self._held -= pending.count
+                self._metrics.written.inc(pending.count)
+                logger.debug("prediction log: %d events written to %s", pending.count, path)
                 self._succeeded()
             return True
 
@@ -307,19 +309,22 @@ class PredictionLogWriter:
                 # Held first, then taken: `offer` never sees room that is not there.
                 self._held += 1
                 batch.append(queue.popleft())
-            self._pending.extend(PendingFile(day, events) for day, events in _by_day(batch).items())
+            self._pending.extend(
+                PendingFile(day, events, len(events)) for day, events in _by_day(batch).items()
+            )
 
     def _convert(self, pending: PendingFile) -> bool:
         """Make the pending file's table; on failure drop its events (no retry can help)."""
         try:
             pending.table = self._table(pending.events)
+            pending.events = []
         except Exception:
             self._pending.popleft()
-            self._held -= len(pending.events)
-            self._metrics.dropped.labels("write_error").inc(len(pending.events))
+            self._held -= pending.count
+            self._metrics.dropped.labels("write_error").inc(pending.count)
             logger.exception(
                 "prediction log: %d events lost, they could not be made into a table",
-                len(pending.events),
+                pending.count,
             )
             return False
         return True
@@ -335,7 +340,7 @@ class PredictionLogWriter:
         log(
             "prediction log: the store %s refused %d events (%s); %d held, retrying in %.1fs",
             self.sink.url,
-            len(pending.events),
+            pending.count,
             redacted(f"{type(exc).__name__}: {exc}"),
             self._held,
             delay,
