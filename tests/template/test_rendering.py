@@ -30,9 +30,11 @@ LICENSE
 Makefile
 README.md
 artifacts/.gitkeep
+deploy/k8s/base/compaction-cronjob.yaml
 deploy/k8s/base/deployment.yaml
 deploy/k8s/base/hpa.yaml
 deploy/k8s/base/kustomization.yaml
+deploy/k8s/base/lake-configmap.yaml
 deploy/k8s/base/networkpolicy.yaml
 deploy/k8s/base/pdb.yaml
 deploy/k8s/base/service.yaml

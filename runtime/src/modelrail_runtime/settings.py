@@ -5,6 +5,10 @@ defaults (its model name, its latency objective) and lets the environment overri
 A bad value stops the process with a message that names the variable, the value and what
 is accepted.
 
+Prediction logs on S3 take their credentials from the environment, never from
+`PREDICTION_LOG_URL`: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (or a mounted file named by
+`AWS_SHARED_CREDENTIALS_FILE`), `AWS_REGION`, and `AWS_ENDPOINT_URL` for an S3-compatible store.
+
 | Variable | Default | Meaning |
 | --- | --- | --- |
 | `MODEL_NAME` | `model` | The served model's name: `/v2/models/<name>`, metrics, logs |
@@ -33,7 +37,10 @@ is accepted.
 | `PREDICTION_LOG_SAMPLE_RATE` | `1.0` | Share of predictions logged; `0`: no logging |
 | `PREDICTION_LOG_INPUTS` | `store` | Inputs in the log: `store`, `hash` (sha256) or `drop` |
 | `PREDICTION_LOG_FLUSH_SECONDS` | `10` | Queued events are written at least this often |
-| `PREDICTION_LOG_QUEUE_SIZE` | `10000` | Queued events beyond this are dropped (and counted) |
+| `PREDICTION_LOG_QUEUE_SIZE` | `10000` | Events queued or held for retry beyond this are dropped |
+| `PREDICTION_LOG_RETRY_MAX_SECONDS` | `30` | Longest wait between retries of a refused write |
+| `PREDICTION_LOG_SHUTDOWN_SECONDS` | `10` | At shutdown: how long refused writes are retried |
+
 """
 
 from __future__ import annotations
@@ -90,6 +97,8 @@ class Settings:
     prediction_log_inputs: InputPolicy = "store"
     prediction_log_flush_seconds: float = 10.0
     prediction_log_queue_size: int = 10_000
+    prediction_log_retry_max_seconds: float = 30.0
+    prediction_log_shutdown_seconds: float = 10.0
 
     @property
     def served_as(self) -> str:
@@ -266,4 +275,10 @@ _SOURCES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
         _number(0.1, 3600, "a number of seconds"),
     ),
     ("prediction_log_queue_size", "PREDICTION_LOG_QUEUE_SIZE", _integer(1, 10_000_000)),
+    (
+        "prediction_log_retry_max_seconds",
+        "PREDICTION_LOG_RETRY_MAX_SECONDS",
+        _number(0.5, 3600, "a number of seconds"),
+    ),
+    ("prediction_log_shutdown_seconds", "PREDICTION_LOG_SHUTDOWN_SECONDS", _seconds(3600)),
 )

@@ -4,7 +4,8 @@ Every overlay of every matrix answer set is rendered with kustomize (`kubectl ku
 and each object validated against the Kubernetes JSON schemas of two versions (strict:
 unknown fields are errors); the ServiceMonitor, a CRD the schemas lack, against the subset
 of its CRD schema the base uses. Then the properties the deploy depends on: probes and
-grace period from [tool.modelrail], the image's user, GPU scheduling, selectors.
+grace period from [tool.modelrail], the image's user, GPU scheduling, selectors, the
+prediction logs in object storage and the compaction job.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ KINDS = {
     "PodDisruptionBudget",
     "ServiceMonitor",
     "NetworkPolicy",
+    "ConfigMap",
+    "CronJob",
 }
 DIGEST = "sha256:" + "ab" * 32
 
@@ -171,6 +174,8 @@ def test_a_release_renders_pinned_and_labelled(
     deployment = by_kind(objects)["Deployment"]
     template = deployment["spec"]["template"]
     assert [c["image"] for c in template["spec"]["containers"]] == [image]
+    job_pod = by_kind(objects)["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert [c["image"] for c in job_pod["containers"]] == [image], "compaction runs the release"
     for obj in (*objects, template):
         labels = obj["metadata"]["labels"]
         assert labels["app.kubernetes.io/version"] == "1.2.3"
@@ -253,12 +258,8 @@ def test_pods_run_restricted_as_the_images_user(
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes[mounts["/tmp"]]["emptyDir"]["medium"] == "Memory"
-    # The root filesystem is read-only: the prediction-log directory the image names must
-    # be a volume, or the service refuses to start (its sink is checked at start-up).
-    log_dir = re.search(r"^ENV PREDICTION_LOG_URL=(\S+)$", dockerfile, re.MULTILINE)
-    assert log_dir is not None, "the Dockerfile sets PREDICTION_LOG_URL"
-    assert log_dir.group(1) in mounts, f"no volume mounted at {log_dir.group(1)}"
-    assert "emptyDir" in volumes[mounts[log_dir.group(1)]]
+    # Prediction logs go to object storage, not to a volume that dies with the pod.
+    assert set(mounts) == {"/tmp"}
     assert "hostPath" not in str(volumes)
     for resources in (container["resources"]["requests"], container["resources"]["limits"]):
         assert {"cpu", "memory"} <= set(resources)
@@ -310,6 +311,68 @@ def test_objects_select_each_other(
     assert "replicas" not in deployment["spec"]
     service_account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
     assert service_account == kinds["ServiceAccount"]["metadata"]["name"]
+
+
+@answer_ids
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_prediction_logs_go_to_object_storage_with_credentials_from_a_secret(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]],
+    rendered: dict[str, Path],
+    answer_id: str,
+    environment: str,
+) -> None:
+    model = answers_of(rendered[answer_id])["model_name"]
+    kinds = by_kind(overlays[answer_id, environment])
+    lake = kinds["ConfigMap"]
+    assert lake["metadata"]["name"] == f"{model}-lake"
+    assert lake["data"]["PREDICTION_LOG_URL"] == f"s3://prediction-logs/{model}/{environment}"
+    assert not any("SECRET" in key or "ACCESS_KEY" in key for key in lake["data"])
+    assert "Secret" not in {obj["kind"] for obj in overlays[answer_id, environment]}
+    job = kinds["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (service,) = kinds["Deployment"]["spec"]["template"]["spec"]["containers"]
+    (compact,) = job["containers"]
+    for container in (service, compact):
+        sources = container["envFrom"]
+        # The URL and region from the ConfigMap; credentials from a Secret that must exist.
+        assert {"configMapRef": {"name": f"{model}-lake"}} in sources
+        assert {"secretRef": {"name": f"{model}-lake"}} in sources
+        assert "AWS_SECRET_ACCESS_KEY" not in str(container.get("env", []))
+
+
+@answer_ids
+def test_the_compaction_job_runs_daily_hardened_like_the_service(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]],
+    answer_id: str,
+) -> None:
+    kinds = by_kind(overlays[answer_id, "production"])
+    cron = kinds["CronJob"]["spec"]
+    assert cron["concurrencyPolicy"] == "Forbid"
+    assert cron["timeZone"] == "Etc/UTC"
+    minute, hour, *every = cron["schedule"].split()
+    assert every == ["*", "*", "*"] and minute.isdigit() and hour.isdigit(), "once a day"
+    pod_template = cron["jobTemplate"]["spec"]["template"]
+    job, service = pod_template["spec"], kinds["Deployment"]["spec"]["template"]["spec"]
+    assert job["securityContext"] == service["securityContext"]
+    assert job["automountServiceAccountToken"] is False
+    assert job["restartPolicy"] == "Never"
+    (compact,) = job["containers"]
+    assert compact["securityContext"] == service["containers"][0]["securityContext"]
+    for resources in (compact["resources"]["requests"], compact["resources"]["limits"]):
+        assert {"cpu", "memory"} <= set(resources)
+    assert compact["command"] == [
+        "python3", "-m", "modelrail_runtime.lake", "compact", "$(PREDICTION_LOG_URL)"
+    ]
+    # $(VAR) expands only variables the container defines: the URL is one, by name.
+    (url,) = (item for item in compact["env"] if item["name"] == "PREDICTION_LOG_URL")
+    assert url["valueFrom"]["configMapKeyRef"]["name"] == kinds["ConfigMap"]["metadata"]["name"]
+    # The job's pods are no service pods: nothing that selects those selects them.
+    labels = pod_template["metadata"]["labels"]
+    for selector in (
+        kinds["Deployment"]["spec"]["selector"]["matchLabels"],
+        kinds["Service"]["spec"]["selector"],
+        kinds["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"],
+    ):
+        assert not selector.items() <= labels.items()
 
 
 # --- the validators fail broken inputs --------------------------------------------------

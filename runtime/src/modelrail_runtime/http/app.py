@@ -21,7 +21,7 @@ from ..dataplane import DataPlane
 from ..loading import LoadFailureHandler, load_in_background
 from ..monitoring.monitor import ModelMonitor
 from ..monitoring.registry import new_registry
-from ..prediction_log import ParquetSink, PredictionLogWriter
+from ..prediction_log import ParquetSink, PredictionLogWriter, RetryPolicy
 from ..settings import Settings
 from ..state import ServiceState
 from .errors import install_error_handlers
@@ -117,6 +117,7 @@ def create_app(
             policy=settings.prediction_log_inputs,
             flush_seconds=settings.prediction_log_flush_seconds,
             queue_size=settings.prediction_log_queue_size,
+            retry=RetryPolicy(max_seconds=settings.prediction_log_retry_max_seconds),
         )
     dataplane = DataPlane(
         server_name=settings.served_as,
@@ -155,7 +156,9 @@ def create_app(
             monitor.close()
             # Requests in flight have finished: write every event they queued.
             if prediction_log is not None:
-                await asyncio.to_thread(prediction_log.close)
+                await asyncio.to_thread(
+                    prediction_log.close, settings.prediction_log_shutdown_seconds
+                )
 
     app = ServiceApp(
         title=settings.served_as,
