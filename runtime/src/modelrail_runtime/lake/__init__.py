@@ -1,0 +1,1 @@
+"""The lake around the service: ground-truth labels, realized performance, compaction."""
