@@ -34,10 +34,14 @@ KINDS = {
     "ServiceMonitor",
     "NetworkPolicy",
 }
+# The daily performance report: every task with ground truth (not embeddings).
+PERFORMANCE_REPORT_KINDS = {"ConfigMap", "CronJob"}
 DIGEST = "sha256:" + "ab" * 32
 
 # monitoring.coreos.com/v1 ServiceMonitor, the part of its CRD schema the base uses.
-DURATION = r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
+DURATION = (
+    r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
+)
 LABEL_SELECTOR = {
     "type": "object",
     "properties": {
@@ -119,7 +123,10 @@ def validate(objects: list[dict[str, Any]]) -> list[str]:
         for version in KUBERNETES_VERSIONS:
             try:
                 kubernetes_validate.validate(obj, version, strict=True)
-            except (kubernetes_validate.ValidationError, kubernetes_validate.SchemaNotFoundError) as exc:
+            except (
+                kubernetes_validate.ValidationError,
+                kubernetes_validate.SchemaNotFoundError,
+            ) as exc:
                 errors.append(f"{name} (Kubernetes {version}): {exc}")
     return errors
 
@@ -139,6 +146,11 @@ def answers_of(project: Path) -> dict[str, Any]:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
 
 
+def expected_kinds(answers: dict[str, Any]) -> set[str]:
+    embedding = answers.get("model_task") == "embedding"
+    return KINDS if embedding else KINDS | PERFORMANCE_REPORT_KINDS
+
+
 @pytest.fixture(scope="module")
 def overlays(rendered: dict[str, Path]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     return {
@@ -154,7 +166,7 @@ def test_overlays_render_into_valid_objects(
     overlays: dict[tuple[str, str], list[dict[str, Any]]], answer_id: str, environment: str
 ) -> None:
     objects = overlays[answer_id, environment]
-    assert {obj["kind"] for obj in objects} == KINDS
+    assert {obj["kind"] for obj in objects} == expected_kinds(MATRIX[answer_id])
     assert validate(objects) == []
 
 
@@ -171,6 +183,10 @@ def test_a_release_renders_pinned_and_labelled(
     deployment = by_kind(objects)["Deployment"]
     template = deployment["spec"]["template"]
     assert [c["image"] for c in template["spec"]["containers"]] == [image]
+    cronjob = by_kind(objects).get("CronJob")
+    if cronjob is not None:
+        job_pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        assert [c["image"] for c in job_pod["containers"]] == [image]
     for obj in (*objects, template):
         labels = obj["metadata"]["labels"]
         assert labels["app.kubernetes.io/version"] == "1.2.3"
@@ -204,7 +220,9 @@ def test_probes_and_shutdown_follow_the_contract(
     port = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert port == {"http": params["port"]}
     startup, ready, live = (
-        container["startupProbe"], container["readinessProbe"], container["livenessProbe"]
+        container["startupProbe"],
+        container["readinessProbe"],
+        container["livenessProbe"],
     )
     assert startup["httpGet"] == ready["httpGet"] == {"path": "/v2/health/ready", "port": "http"}
     assert live["httpGet"] == {"path": "/v2/health/live", "port": "http"}
@@ -312,6 +330,48 @@ def test_objects_select_each_other(
     assert service_account == kinds["ServiceAccount"]["metadata"]["name"]
 
 
+@answer_ids
+def test_the_performance_report_runs_daily_restricted_with_the_lakes_settings(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]],
+    rendered: dict[str, Path],
+    answer_id: str,
+) -> None:
+    kinds = by_kind(overlays[answer_id, "production"])
+    if answers_of(rendered[answer_id])["model_task"] == "embedding":
+        assert "CronJob" not in kinds
+        return
+    cronjob, config = kinds["CronJob"], kinds["ConfigMap"]
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    assert len(cronjob["spec"]["schedule"].split()) == 5
+    deployment_pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    # As hardened as the service's pods, and never selected by the service's objects.
+    assert pod["securityContext"] == deployment_pod["securityContext"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["restartPolicy"] == "Never"
+    (container,) = pod["containers"]
+    (server,) = deployment_pod["containers"]
+    assert container["securityContext"] == server["securityContext"]
+    for resources in (container["resources"]["requests"], container["resources"]["limits"]):
+        assert {"cpu", "memory"} <= set(resources)
+    assert container["image"] == server["image"]
+    assert container["command"][:3] == ["python3", "-m", "modelrail_runtime.lake.performance_cli"]
+    pod_labels = cronjob["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert not kinds["Service"]["spec"]["selector"].items() <= pod_labels.items()
+    sources = {
+        ("configMap", ref["configMapRef"]["name"])
+        if "configMapRef" in ref
+        else ("secret", ref["secretRef"]["name"])
+        for ref in container["envFrom"]
+    }
+    assert ("configMap", config["metadata"]["name"]) in sources
+    (server_secret,) = [ref["secretRef"]["name"] for ref in server["envFrom"]]
+    assert ("secret", server_secret) in sources
+    assert {"PREDICTION_LOG_URL", "LABELS_URL", "PERFORMANCE_URL", "PUSHGATEWAY_URL"} <= set(
+        config["data"]
+    )
+
+
 # --- the validators fail broken inputs --------------------------------------------------
 
 
@@ -336,7 +396,9 @@ def test_kustomize_fails_a_broken_overlay(rendered: dict[str, Path], tmp_path: P
     k8s = tmp_path / "k8s"
     shutil.copytree(rendered["defaults"] / "deploy" / "k8s", k8s)
     staging = k8s / "overlays" / "staging" / "kustomization.yaml"
-    staging.write_text(staging.read_text().replace("  - ../../base\n", "  - ../../base\n  - missing.yaml\n"))
+    staging.write_text(
+        staging.read_text().replace("  - ../../base\n", "  - ../../base\n  - missing.yaml\n")
+    )
     proc = run_tool([kubectl(), "kustomize", str(staging.parent)])
     assert proc.returncode != 0
     assert "missing.yaml" in proc.stderr
