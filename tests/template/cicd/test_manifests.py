@@ -39,9 +39,7 @@ PERFORMANCE_REPORT_KINDS = {"ConfigMap", "CronJob"}
 DIGEST = "sha256:" + "ab" * 32
 
 # monitoring.coreos.com/v1 ServiceMonitor, the part of its CRD schema the base uses.
-DURATION = (
-    r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
-)
+DURATION = r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
 LABEL_SELECTOR = {
     "type": "object",
     "properties": {
@@ -123,10 +121,7 @@ def validate(objects: list[dict[str, Any]]) -> list[str]:
         for version in KUBERNETES_VERSIONS:
             try:
                 kubernetes_validate.validate(obj, version, strict=True)
-            except (
-                kubernetes_validate.ValidationError,
-                kubernetes_validate.SchemaNotFoundError,
-            ) as exc:
+            except (kubernetes_validate.ValidationError, kubernetes_validate.SchemaNotFoundError) as exc:
                 errors.append(f"{name} (Kubernetes {version}): {exc}")
     return errors
 
@@ -220,9 +215,7 @@ def test_probes_and_shutdown_follow_the_contract(
     port = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert port == {"http": params["port"]}
     startup, ready, live = (
-        container["startupProbe"],
-        container["readinessProbe"],
-        container["livenessProbe"],
+        container["startupProbe"], container["readinessProbe"], container["livenessProbe"]
     )
     assert startup["httpGet"] == ready["httpGet"] == {"path": "/v2/health/ready", "port": "http"}
     assert live["httpGet"] == {"path": "/v2/health/live", "port": "http"}
@@ -358,18 +351,14 @@ def test_the_performance_report_runs_daily_restricted_with_the_lakes_settings(
     assert container["command"][:3] == ["python3", "-m", "modelrail_runtime.lake.performance_cli"]
     pod_labels = cronjob["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
     assert not kinds["Service"]["spec"]["selector"].items() <= pod_labels.items()
-    sources = {
-        ("configMap", ref["configMapRef"]["name"])
-        if "configMapRef" in ref
-        else ("secret", ref["secretRef"]["name"])
-        for ref in container["envFrom"]
-    }
-    assert ("configMap", config["metadata"]["name"]) in sources
-    (server_secret,) = [ref["secretRef"]["name"] for ref in server["envFrom"]]
-    assert ("secret", server_secret) in sources
-    assert {"PREDICTION_LOG_URL", "LABELS_URL", "PERFORMANCE_URL", "PUSHGATEWAY_URL"} <= set(
-        config["data"]
-    )
+    sources = container["envFrom"]
+    config_maps = [ref["configMapRef"]["name"] for ref in sources if "configMapRef" in ref]
+    secrets = [ref["secretRef"]["name"] for ref in sources if "secretRef" in ref]
+    assert config_maps == [config["metadata"]["name"]]
+    # The lake's credentials: the service's own Secret.
+    assert secrets == [ref["secretRef"]["name"] for ref in server["envFrom"]]
+    lake = {"PREDICTION_LOG_URL", "LABELS_URL", "PERFORMANCE_URL", "PUSHGATEWAY_URL"}
+    assert lake <= set(config["data"])
 
 
 # --- the validators fail broken inputs --------------------------------------------------
@@ -396,9 +385,7 @@ def test_kustomize_fails_a_broken_overlay(rendered: dict[str, Path], tmp_path: P
     k8s = tmp_path / "k8s"
     shutil.copytree(rendered["defaults"] / "deploy" / "k8s", k8s)
     staging = k8s / "overlays" / "staging" / "kustomization.yaml"
-    staging.write_text(
-        staging.read_text().replace("  - ../../base\n", "  - ../../base\n  - missing.yaml\n")
-    )
+    staging.write_text(staging.read_text().replace("  - ../../base\n", "  - ../../base\n  - missing.yaml\n"))
     proc = run_tool([kubectl(), "kustomize", str(staging.parent)])
     assert proc.returncode != 0
     assert "missing.yaml" in proc.stderr
