@@ -114,6 +114,10 @@ def test_expected_file_set(rendered: dict[str, Path], answer_id: str) -> None:
     if answers_of(project)["model_task"] in TEXT_TASKS:
         expected.add("data/tickets.csv")  # the labelled texts; a table is generated
         expected.add("monitoring/tests/text_test.yml")
+    if answers_of(project)["model_task"] != "embedding":
+        # Ground truth: the performance report's CronJob and its alerts' tests.
+        expected.add("deploy/k8s/base/performance-report.yaml")
+        expected.add("monitoring/tests/performance_test.yml")
     actual = {path.as_posix() for path in rendered_files(project)}
     assert actual == expected
 

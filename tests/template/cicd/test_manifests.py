@@ -35,8 +35,10 @@ KINDS = {
     "ServiceMonitor",
     "NetworkPolicy",
     "ConfigMap",
-    "CronJob",
+    "CronJob/compact",
 }
+# The daily performance report: every task with ground truth (not embeddings).
+PERFORMANCE_REPORT_KINDS = {"CronJob/performance-report"}
 DIGEST = "sha256:" + "ab" * 32
 
 # monitoring.coreos.com/v1 ServiceMonitor, the part of its CRD schema the base uses.
@@ -127,9 +129,17 @@ def validate(objects: list[dict[str, Any]]) -> list[str]:
     return errors
 
 
+def kind_of(obj: dict[str, Any]) -> str:
+    """The object's kind; for a CronJob (one per job) ``CronJob/<its container's name>``."""
+    if obj["kind"] != "CronJob":
+        return str(obj["kind"])
+    (container,) = obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    return f"CronJob/{container['name']}"
+
+
 def by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    kinds = {obj["kind"]: obj for obj in objects}
-    assert len(kinds) == len(objects), "one object per kind"
+    kinds = {kind_of(obj): obj for obj in objects}
+    assert len(kinds) == len(objects), "one object per kind (and per job)"
     return kinds
 
 
@@ -140,6 +150,11 @@ def contract(project: Path) -> dict[str, Any]:
 
 def answers_of(project: Path) -> dict[str, Any]:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def expected_kinds(answers: dict[str, Any]) -> set[str]:
+    embedding = answers.get("model_task") == "embedding"
+    return KINDS if embedding else KINDS | PERFORMANCE_REPORT_KINDS
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +172,7 @@ def test_overlays_render_into_valid_objects(
     overlays: dict[tuple[str, str], list[dict[str, Any]]], answer_id: str, environment: str
 ) -> None:
     objects = overlays[answer_id, environment]
-    assert {obj["kind"] for obj in objects} == KINDS
+    assert {kind_of(obj) for obj in objects} == expected_kinds(MATRIX[answer_id])
     assert validate(objects) == []
 
 
@@ -174,8 +189,10 @@ def test_a_release_renders_pinned_and_labelled(
     deployment = by_kind(objects)["Deployment"]
     template = deployment["spec"]["template"]
     assert [c["image"] for c in template["spec"]["containers"]] == [image]
-    job_pod = by_kind(objects)["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    assert [c["image"] for c in job_pod["containers"]] == [image], "compaction runs the release"
+    for name, job in by_kind(objects).items():
+        if name.startswith("CronJob/"):
+            job_pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            assert [c["image"] for c in job_pod["containers"]] == [image], f"{name} runs the release"
     for obj in (*objects, template):
         labels = obj["metadata"]["labels"]
         assert labels["app.kubernetes.io/version"] == "1.2.3"
@@ -325,10 +342,15 @@ def test_prediction_logs_go_to_object_storage_with_credentials_from_a_secret(
     kinds = by_kind(overlays[answer_id, environment])
     lake = kinds["ConfigMap"]
     assert lake["metadata"]["name"] == f"{model}-lake"
-    assert lake["data"]["PREDICTION_LOG_URL"] == f"s3://prediction-logs/{model}/{environment}"
+    for variable, table in (
+        ("PREDICTION_LOG_URL", "predictions"),
+        ("LABELS_URL", "labels"),
+        ("PERFORMANCE_URL", "performance"),
+    ):
+        assert lake["data"][variable] == f"s3://model-lake/{model}/{environment}/{table}"
     assert not any("SECRET" in key or "ACCESS_KEY" in key for key in lake["data"])
     assert "Secret" not in {obj["kind"] for obj in overlays[answer_id, environment]}
-    job = kinds["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    job = kinds["CronJob/compact"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (service,) = kinds["Deployment"]["spec"]["template"]["spec"]["containers"]
     (compact,) = job["containers"]
     for container in (service, compact):
@@ -345,7 +367,7 @@ def test_the_compaction_job_runs_daily_hardened_like_the_service(
     answer_id: str,
 ) -> None:
     kinds = by_kind(overlays[answer_id, "production"])
-    cron = kinds["CronJob"]["spec"]
+    cron = kinds["CronJob/compact"]["spec"]
     assert cron["concurrencyPolicy"] == "Forbid"
     assert cron["timeZone"] == "Etc/UTC"
     minute, hour, *every = cron["schedule"].split()
@@ -359,12 +381,16 @@ def test_the_compaction_job_runs_daily_hardened_like_the_service(
     assert compact["securityContext"] == service["containers"][0]["securityContext"]
     for resources in (compact["resources"]["requests"], compact["resources"]["limits"]):
         assert {"cpu", "memory"} <= set(resources)
+    # Every table written in small files: the prediction logs, and the labels if any.
+    tables = ["PREDICTION_LOG_URL"] + ([] if "CronJob/performance-report" not in kinds else ["LABELS_URL"])
     assert compact["command"] == [
-        "python3", "-m", "modelrail_runtime.lake", "compact", "$(PREDICTION_LOG_URL)"
+        "python3", "-m", "modelrail_runtime.lake", "compact", *(f"$({t})" for t in tables)
     ]
-    # $(VAR) expands only variables the container defines: the URL is one, by name.
-    (url,) = (item for item in compact["env"] if item["name"] == "PREDICTION_LOG_URL")
-    assert url["valueFrom"]["configMapKeyRef"]["name"] == kinds["ConfigMap"]["metadata"]["name"]
+    # $(VAR) expands only variables the container defines: the URLs are, by name.
+    env = {item["name"]: item for item in compact["env"]}
+    for table in tables:
+        reference = env[table]["valueFrom"]["configMapKeyRef"]
+        assert reference == {"name": kinds["ConfigMap"]["metadata"]["name"], "key": table}
     # The job's pods are no service pods: nothing that selects those selects them.
     labels = pod_template["metadata"]["labels"]
     for selector in (
@@ -373,6 +399,45 @@ def test_the_compaction_job_runs_daily_hardened_like_the_service(
         kinds["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"],
     ):
         assert not selector.items() <= labels.items()
+
+
+@answer_ids
+def test_the_performance_report_runs_daily_restricted_with_the_lakes_settings(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]],
+    rendered: dict[str, Path],
+    answer_id: str,
+) -> None:
+    kinds = by_kind(overlays[answer_id, "production"])
+    if answers_of(rendered[answer_id])["model_task"] == "embedding":
+        assert "CronJob/performance-report" not in kinds
+        return
+    cronjob, config = kinds["CronJob/performance-report"], kinds["ConfigMap"]
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    assert len(cronjob["spec"]["schedule"].split()) == 5
+    deployment_pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    # As hardened as the service's pods, and never selected by the service's objects.
+    assert pod["securityContext"] == deployment_pod["securityContext"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["restartPolicy"] == "Never"
+    (container,) = pod["containers"]
+    (server,) = deployment_pod["containers"]
+    assert container["securityContext"] == server["securityContext"]
+    for resources in (container["resources"]["requests"], container["resources"]["limits"]):
+        assert {"cpu", "memory"} <= set(resources)
+    assert container["image"] == server["image"]
+    # Its options default to the ConfigMap's variables.
+    assert container["command"] == ["python3", "-m", "modelrail_runtime.lake", "performance"]
+    pod_labels = cronjob["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert not kinds["Service"]["spec"]["selector"].items() <= pod_labels.items()
+    sources = container["envFrom"]
+    config_maps = [ref["configMapRef"]["name"] for ref in sources if "configMapRef" in ref]
+    secrets = [ref["secretRef"]["name"] for ref in sources if "secretRef" in ref]
+    assert config_maps == [config["metadata"]["name"]]
+    # The lake's credentials: the service's own Secret.
+    assert secrets == [ref["secretRef"]["name"] for ref in server["envFrom"]]
+    lake = {"PREDICTION_LOG_URL", "LABELS_URL", "PERFORMANCE_URL", "PUSHGATEWAY_URL"}
+    assert lake <= set(config["data"])
 
 
 # --- the validators fail broken inputs --------------------------------------------------

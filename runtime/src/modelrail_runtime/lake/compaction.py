@@ -1,11 +1,14 @@
-"""Compaction: a day's many small prediction-log files merged into one.
+"""Compaction: a day's many small files of a lake table merged into one.
 
 The writer leaves one ``part-*.parquet`` file per flush in ``date=YYYY-MM-DD/``: thousands a
 day, which every lake query then opens. Compaction merges a day's parts (and the day's
 compacted file, if an earlier run left one) into ``date=YYYY-MM-DD/compacted.parquet``:
 
-- rows de-duplicated by ``prediction_id`` (a retried write may have stored one twice) and
-  sorted by (``timestamp``, ``prediction_id``), so the same rows always give the same bytes;
+- rows de-duplicated and sorted, so the same rows always give the same bytes: predictions
+  by ``prediction_id`` (a retried write may have stored one twice), sorted by
+  (``timestamp``, ``prediction_id``); labels (the labels endpoint writes a file per request)
+  by (``prediction_id``, ``observed_at``, ``source``), every report kept, sorted by
+  ``observed_at``, so that the latest label of a prediction still wins;
 - the merged file is written first (locally under a hidden name, then renamed), and only
   then are the merged parts deleted: a run that dies in between leaves rows twice, never
   none, and the next run repairs it to the same file;
@@ -22,16 +25,35 @@ import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .location import Location
+from .tables import write_whole
 
 logger = logging.getLogger(__name__)
 
 COMPACTED_NAME = "compacted.parquet"
 PART = re.compile(r"^part-.*\.parquet$")
 DAY_DIRECTORY = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
-SORT_KEYS = (("timestamp", "ascending"), ("prediction_id", "ascending"))
+
+
+class TableLayout(NamedTuple):
+    """How the rows of one kind of lake table are ordered and told apart."""
+
+    marker: str
+    """A column only this kind of table has."""
+    sort_keys: tuple[str, ...]
+    unique_by: tuple[str, ...]
+    """Rows equal in these columns are one row stored twice."""
+
+
+PREDICTIONS = TableLayout("timestamp", ("timestamp", "prediction_id"), ("prediction_id",))
+LABELS = TableLayout(
+    "observed_at",
+    ("observed_at", "prediction_id", "source"),
+    ("prediction_id", "observed_at", "source"),
+)
+LAYOUTS = (PREDICTIONS, LABELS)
 
 
 @dataclass(frozen=True)
@@ -104,7 +126,7 @@ def compact_day(location: Location, day: str) -> DaySummary:
         [_read(filesystem, path) for path in inputs], promote_options="default"
     )
     merged = _unique_sorted(table)
-    _write(location, merged, target)
+    write_whole(location, merged, target)
     # Only now: a crash before this line leaves rows twice, which the next run merges.
     for path in parts:
         filesystem.delete_file(path)
@@ -118,37 +140,38 @@ def _read(filesystem: Any, path: str) -> Any:
     return pq.read_table(path, filesystem=filesystem, partitioning=None)
 
 
+def layout_of(table: Any) -> TableLayout:
+    """The layout of ``table``: predictions or labels, by their columns.
+
+    Raises:
+        ValueError: the files are neither.
+    """
+    for layout in LAYOUTS:
+        if layout.marker in table.column_names:
+            return layout
+    raise ValueError(
+        f"neither prediction logs nor labels: no {' or '.join(l.marker for l in LAYOUTS)} column"
+    )
+
+
 def _unique_sorted(table: Any) -> Any:
-    """``table`` sorted by `SORT_KEYS`, keeping the first row of each ``prediction_id``."""
+    """``table`` sorted by its layout's keys, keeping the first of rows stored twice."""
     import numpy as np  # noqa: PLC0415
     import pyarrow as pa  # noqa: PLC0415
 
-    ordered = table.take(_order(table))
+    layout = layout_of(table)
+    ordered = table.take(_order(table, layout))
     position = pa.array(np.arange(ordered.num_rows, dtype=np.int64))
+    keys = {name: ordered[name] for name in layout.unique_by}
     firsts = (
-        pa.table({"prediction_id": ordered["prediction_id"], "position": position})
-        .group_by("prediction_id", use_threads=False)
+        pa.table({**keys, "position": position})
+        .group_by(list(layout.unique_by), use_threads=False)
         .aggregate([("position", "min")])["position_min"]
     )
     return ordered.take(np.sort(firsts.to_numpy()))
 
 
-def _order(table: Any) -> Any:
+def _order(table: Any, layout: TableLayout) -> Any:
     import pyarrow.compute as pc  # noqa: PLC0415
 
-    return pc.sort_indices(table, sort_keys=list(SORT_KEYS))
-
-
-def _write(location: Location, table: Any, target: str) -> None:
-    """Write ``table`` to ``target`` whole: locally through a hidden name and a rename."""
-    import pyarrow.parquet as pq  # noqa: PLC0415
-
-    filesystem = location.filesystem
-    if not location.local:
-        # An object store makes the whole object visible at once.
-        pq.write_table(table, target, filesystem=filesystem)
-        return
-    directory, name = target.rsplit("/", 1)
-    partial = f"{directory}/.{name}.partial"
-    pq.write_table(table, partial, filesystem=filesystem)
-    filesystem.move(partial, target)
+    return pc.sort_indices(table, sort_keys=[(name, "ascending") for name in layout.sort_keys])
