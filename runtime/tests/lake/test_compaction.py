@@ -16,6 +16,7 @@ from tests.servers.seaweedfs import SECRET_KEY, SeaweedS3
 
 from modelrail_runtime.lake.__main__ import main
 from modelrail_runtime.lake.compaction import compact
+from modelrail_runtime.lake.labels import Label, labels_table
 from modelrail_runtime.lake.location import open_location
 from modelrail_runtime.prediction_log import ParquetSink
 
@@ -151,3 +152,27 @@ def test_bad_arguments_are_refused_with_the_reason(
     captured = capsys.readouterr()
     assert SECRET_KEY not in captured.err + captured.out
     assert "credentials in the URL are refused" in captured.err
+
+
+def test_labels_are_compacted_too_every_report_kept_and_the_latest_still_last(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = str(tmp_path / "labels")
+    sink = ParquetSink.open(url)
+    noon = dt.datetime.fromisoformat(DAY_1).replace(tzinfo=dt.UTC).timestamp() + 43_200
+    # One file per request, as the endpoint writes them; p1 reported twice (the later wins).
+    sink.write(DAY_1, labels_table([Label("p1", "stayed", None)], "crm", noon + 60))
+    sink.write(DAY_1, labels_table([Label("p2", "churned", None)], "crm", noon))
+    sink.write(DAY_1, labels_table([Label("p1", "churned", None)], "crm", noon + 120))
+    # A run that died after writing its file but before deleting the parts: rows twice.
+    first = open_location(url)
+    merged_once = pq.read_table(first.path(f"date={DAY_1}"), filesystem=first.filesystem)
+    pq.write_table(merged_once, first.path(f"date={DAY_1}", "compacted.parquet"))
+    assert main(["compact", url]) == 0
+    assert "1 of 1 days" in capsys.readouterr().out
+    table = pq.read_table(first.path(f"date={DAY_1}", "compacted.parquet"))
+    assert [(r["prediction_id"], r["label"]) for r in table.to_pylist()] == [
+        ("p2", "churned"),
+        ("p1", "stayed"),
+        ("p1", "churned"),
+    ]

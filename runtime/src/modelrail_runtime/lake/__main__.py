@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "url",
         nargs="+",
         help="a lake table: a directory or URL (s3://bucket/prefix), as PREDICTION_LOG_URL "
-        "or LABELS_URL"
+        "or LABELS_URL",
     )
     compact_parser.add_argument(
         "--day",

@@ -149,9 +149,8 @@ def layout_of(table: Any) -> TableLayout:
     for layout in LAYOUTS:
         if layout.marker in table.column_names:
             return layout
-    raise ValueError(
-        f"neither prediction logs nor labels: no {' or '.join(l.marker for l in LAYOUTS)} column"
-    )
+    markers = " or ".join(layout.marker for layout in LAYOUTS)
+    raise ValueError(f"neither prediction logs nor labels: no {markers} column")
 
 
 def _unique_sorted(table: Any) -> Any:
