@@ -50,6 +50,7 @@ ALERTS = {
     "ModelInputDrift",
     "ModelPredictionDrift",
     "PredictionLogEventsDropped",
+    "PredictionLogStoreDown",
     "ModelInputMissingValues",
     "ModelInputUnseenCategories",
     "ModelInputOutOfRange",
