@@ -99,3 +99,19 @@ def test_make_image_without_model_uri_builds_from_artifacts_as_before(
     dry_run = run(["make", "-n", "image"], project).stdout
     assert "--build-arg MODEL_DIR=artifacts" in dry_run
     assert "modelrail_runtime.registry" not in dry_run
+
+
+def test_make_train_without_a_tracking_uri_never_imports_mlflow(
+    registered_project: tuple[Path, dict[str, object]], tmp_path: Path
+) -> None:
+    project, _ = registered_project
+    output = tmp_path / "artifacts"
+    command = ["uv", "run", "--locked", "python", "-X", "importtime", "-m", "churn_model.train"]
+
+    trained = run([*command, "--output-dir", str(output)], project, env={"MLFLOW_TRACKING_URI": ""})
+
+    imported = [line.split("|")[-1].strip() for line in trained.stderr.splitlines()]
+    assert "modelrail_runtime" in imported  # the import log is there
+    assert not [name for name in imported if name.split(".")[0] == "mlflow"]
+    assert "registry" not in json.loads(trained.stdout.strip().splitlines()[-1])
+    assert "registry" not in json.loads((output / "metadata.json").read_text())

@@ -91,7 +91,9 @@ def test_each_framework_gets_its_extra_and_ships_its_artifact(
         # A compiled model's framework and compilers are for training only: the dev group.
         # MLflow's client (`registry`) is for training and releases: the dev group too.
         dev_extras = (
-            f"{extra},{native},compile,testing,registry" if compiled else f"{extra},testing,registry"
+            f"{extra},{native},compile,testing,registry"
+            if compiled
+            else f"{extra},testing,registry"
         )
         assert f"modelrail-runtime[{dev_extras}]=={RUNTIME_VERSION}" in dev
         # Boosters train through their scikit-learn API; the image does not need it.
