@@ -115,3 +115,42 @@ def test_make_train_without_a_tracking_uri_never_imports_mlflow(
     assert not [name for name in imported if name.split(".")[0] == "mlflow"]
     assert "registry" not in json.loads(trained.stdout.strip().splitlines()[-1])
     assert "registry" not in json.loads((output / "metadata.json").read_text())
+
+
+def test_promote_script_gates_on_the_champion_then_moves_it(
+    registered_project: tuple[Path, dict[str, object]],
+    mlflow_server: MlflowServer,
+    tmp_path: Path,
+) -> None:
+    project, summary = registered_project
+    lineage = summary["registry"]
+    assert isinstance(lineage, dict)
+    env = {"MLFLOW_TRACKING_URI": mlflow_server.uri}
+    registry = MlflowClient(mlflow_server.uri)
+    name = str(lineage["name"])
+    # Version 2: version 1's files, its accuracy recorded 0.05 lower (max_regression: 0.02).
+    registry_cli = ["uv", "run", "--locked", "python", "-m", "modelrail_runtime.registry"]
+    worse = tmp_path / "worse"
+    run([*registry_cli, "fetch", f"models:/{name}/1", "--into", str(worse)], project, env=env)
+    metadata = json.loads((worse / "metadata.json").read_text())
+    metadata.pop("registry")
+    metadata["metrics"]["accuracy"] -= 0.05
+    (worse / "metadata.json").write_text(json.dumps(metadata))
+    run([*registry_cli, "log", str(worse)], project, env=env)
+
+    first = run(["scripts/promote.sh", "gate", "1"], project, env=env)
+    assert "no models:/" in first.stdout
+    assert "passes" in first.stdout
+    run(["scripts/promote.sh", "promote", "1"], project, env=env)
+    assert registry.get_model_version_by_alias(name, "champion").version == "1"
+    refused = run(["scripts/promote.sh", "gate", "2"], project, env=env, ok_codes=(1,))
+    assert "tolerance 0.02): fails" in refused.stdout
+    run(["scripts/promote.sh", "candidate", "2"], project, env=env)
+    assert registry.get_model_version_by_alias(name, "candidate").version == "2"
+    assert registry.get_model_version_by_alias(name, "champion").version == "1"
+    bad = run(["scripts/promote.sh", "gate", "two"], project, env=env, ok_codes=(2,))
+    assert "VERSION must be a registered version number" in bad.stderr
+    unset = run(
+        ["scripts/promote.sh", "gate", "1"], project, env={"MLFLOW_TRACKING_URI": ""}, ok_codes=(2,)
+    )
+    assert "MLFLOW_TRACKING_URI is not set" in unset.stderr
