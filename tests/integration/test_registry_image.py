@@ -90,6 +90,10 @@ def test_make_image_from_the_registered_version_carries_its_lineage(
         project,
     ).stdout.strip()  # fmt: skip
     assert loaded == lineage["artifact_sha256"]
+    # MLflow's client is a training tool: the serving image does not hold it.
+    find = "import importlib.util as u; print(u.find_spec('mlflow'))"
+    found = run(["docker", "run", "--rm", IMAGE, "python3", "-c", find], project).stdout
+    assert found.strip() == "None"
 
 
 def test_make_image_without_model_uri_builds_from_artifacts_as_before(
