@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.servers.mlflow import MlflowServer
 from tests.servers.seaweedfs import SeaweedS3
 
 LAKE_BUCKET = "lake"
@@ -20,3 +21,12 @@ def s3_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
     with SeaweedS3(tmp_path_factory.mktemp("seaweedfs")) as store:
         store.create_bucket(LAKE_BUCKET)
         yield store
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(
+    tmp_path_factory: pytest.TempPathFactory, s3_store: SeaweedS3
+) -> Iterator[MlflowServer]:
+    """One MLflow server for the session: SQLite backend, artifacts on `s3_store`."""
+    with MlflowServer(tmp_path_factory.mktemp("mlflow"), s3_store, LAKE_BUCKET) as server:
+        yield server

@@ -21,6 +21,7 @@ EXPECTED_FILES = """
 .github/pull_request_template.md
 .github/rulesets/main.json
 .github/workflows/ci.yml
+.github/workflows/model-release.yml
 .github/workflows/release.yml
 .gitignore
 .pre-commit-config.yaml
@@ -63,6 +64,7 @@ monitoring/tests/slo_test.yml
 pyproject.toml
 scripts/deploy.sh
 scripts/fetch-baseline.sh
+scripts/promote.sh
 src/{pkg}/__init__.py
 src/{pkg}/__main__.py
 src/{pkg}/dataset.py

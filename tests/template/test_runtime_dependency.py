@@ -89,11 +89,18 @@ def test_each_framework_gets_its_extra_and_ships_its_artifact(
         ]
         dev = pyproject["dependency-groups"]["dev"]
         # A compiled model's framework and compilers are for training only: the dev group.
-        dev_extras = f"{extra},{native},compile,testing" if compiled else f"{extra},testing"
+        # MLflow's client (`registry`) is for training and releases: the dev group too.
+        dev_extras = (
+            f"{extra},{native},compile,testing,registry"
+            if compiled
+            else f"{extra},testing,registry"
+        )
         assert f"modelrail-runtime[{dev_extras}]=={RUNTIME_VERSION}" in dev
         # Boosters train through their scikit-learn API; the image does not need it.
         assert ("scikit-learn>=1.5" in dev) is (answers["model_framework"] != "scikit-learn")
-        assert f"COPY artifacts/{artifact} " in (project / "Dockerfile").read_text()
+        # MODEL_DIR: artifacts/, or build/model/ (a registered version `make image` fetched).
+        assert f"COPY ${{MODEL_DIR}}/{artifact} " in (project / "Dockerfile").read_text()
+        assert f"!build/model/{artifact}\n" in (project / ".dockerignore").read_text()
         assert f"!artifacts/{artifact}\n" in (project / ".dockerignore").read_text()
         ci = (project / ".github" / "workflows" / "ci.yml").read_text()
         assert f"artifacts/{artifact}\n" in ci
