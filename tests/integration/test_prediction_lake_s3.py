@@ -78,6 +78,13 @@ class Traffic:
             time.sleep(1 / REQUESTS_PER_SECOND)
 
 
+def ready(client: httpx.Client) -> bool:
+    try:
+        return client.get("/v2/health/ready").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def log_metrics(base_url: str) -> dict[str, float]:
     """The prediction log's samples, by name and labels (``name{label=value}``)."""
     text = httpx.get(f"{base_url}/metrics", timeout=5).text
@@ -116,8 +123,14 @@ def test_no_acknowledged_prediction_is_lost_through_a_store_outage_and_a_sigterm
         "PREDICTION_LOG_FLUSH_SECONDS": "1",
     }
     # The host's network: the store listens on loopback only, and so does the service.
-    container = DockerContainer(generated_image, env=env, network_mode="host")
-    container.with_kwargs(read_only=True, cap_drop=["ALL"], security_opt=["no-new-privileges"])
+    container = DockerContainer(
+        generated_image,
+        env=env,
+        network_mode="host",
+        read_only=True,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+    )
     container.with_tmpfs_mount("/tmp")
     schema = features(generated_project)
     rows = sample(customers(generated_project), 64, seed=5)
@@ -128,12 +141,8 @@ def test_no_acknowledged_prediction_is_lost_through_a_store_outage_and_a_sigterm
     try:
         with httpx.Client(base_url=base_url, timeout=10) as client:
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if client.get("/v2/health/ready").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
+            while not ready(client):
+                assert time.monotonic() < deadline, "not ready in 60 s"
                 time.sleep(0.2)
             traffic = Traffic(client, f"/v2/models/{model['model_name']}/infer", bodies).start()
             time.sleep(3)

@@ -49,11 +49,16 @@ def with_url_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+# Tests of the platform's assets, not of the team's code: they come and go with `copier
+# update` (not in _skip_if_exists), so they are not the team's lines to maintain.
+PLATFORM_TESTS = {Path("tests/test_monitoring_assets.py")}
+
+
 def lines_of(project: Path, folder: str) -> int:
     return sum(
         len((project / path).read_text(encoding="utf-8").splitlines())
         for path in rendered_files(project)
-        if path.parts[0] == folder and path.suffix == ".py"
+        if path.parts[0] == folder and path.suffix == ".py" and path not in PLATFORM_TESTS
     )
 
 
@@ -67,8 +72,9 @@ def test_src_and_tests_stay_under_twelve_hundred_lines(
     rendered_untrusted: dict[str, Path],
 ) -> None:
     # The team's own code: data, model, training, evaluation and their tests. Since v0.5.0
-    # that includes the compiled model's parity gate and the native fallback (~150 lines);
-    # behaviour beyond that belongs in the runtime.
+    # that includes the compiled model's parity gate and the native fallback (~150 lines),
+    # since v0.6.0 the registration with MLflow (~35); behaviour beyond that belongs in the
+    # runtime. The platform's own asset tests (`PLATFORM_TESTS`) are not counted.
     project = rendered_untrusted["defaults"]
     assert lines_of(project, "src") + lines_of(project, "tests") < 1200
 

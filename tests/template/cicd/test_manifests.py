@@ -434,8 +434,9 @@ def test_the_performance_report_runs_daily_restricted_with_the_lakes_settings(
     config_maps = [ref["configMapRef"]["name"] for ref in sources if "configMapRef" in ref]
     secrets = [ref["secretRef"]["name"] for ref in sources if "secretRef" in ref]
     assert config_maps == [config["metadata"]["name"]]
-    # The lake's credentials: the service's own Secret.
-    assert secrets == [ref["secretRef"]["name"] for ref in server["envFrom"]]
+    # The lake's credentials, the Secret the service reads them from too.
+    assert secrets == [config["metadata"]["name"]]
+    assert {"secretRef": {"name": secrets[0]}} in server["envFrom"]
     lake = {"PREDICTION_LOG_URL", "LABELS_URL", "PERFORMANCE_URL", "PUSHGATEWAY_URL"}
     assert lake <= set(config["data"])
 
