@@ -23,7 +23,7 @@ help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 setup: ## Install what the tests need (idempotent; fast the second time)
-	@scripts/ensure-system-packages.sh make:make git:git chromium:chromium promtool:prometheus
+	@scripts/ensure-system-packages.sh make:make git:git chromium:chromium promtool:prometheus prometheus-pushgateway:prometheus-pushgateway
 	@scripts/ensure-uv.sh >/dev/null
 	@uv sync --frozen --quiet
 	@scripts/ensure-docker.sh || echo "setup: continuing without Docker; container tests will skip (or fail under CI)."

@@ -24,9 +24,10 @@ os.environ.setdefault("TC_HOST", "127.0.0.1")
 # Overridable so that two checkouts testing on one Docker engine do not retag each other's image.
 GENERATED_IMAGE = os.environ.get("MODELRAIL_GENERATED_IMAGE", "modelrail-generated:test")
 
-# The conformance tests drive the plugin through pytester; pytest only accepts
+# The conformance tests drive the plugin through pytester, the lake tests use real servers
+# (tests/servers); pytest only accepts
 # `pytest_plugins` in a top-level conftest.
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.servers.fixtures"]
 
 
 def in_ci() -> bool:

@@ -6,7 +6,8 @@ The iris model is the legacy single-tensor path (``input-0``): StandardScaler +
 LogisticRegression on scikit-learn's iris. The churn models are tabular (named, mixed-type
 features recorded in metadata.json). Each is trained once per session into a temporary
 directory. Tests talk to the service through `ServiceClient` (the app in this process,
-lifespan included, no port bound).
+lifespan included, no port bound). `s3_store` is the repository's real S3 server
+(`tests/servers/`): the tests run from the repository's root.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from tests.servers.fixtures import s3_store  # noqa: F401 - a fixture, by name
 
 from modelrail_runtime import SavedModel, ServiceClient, Settings, adapter_for, save_model
 from modelrail_runtime.tabular import TabularSchema, Task

@@ -128,6 +128,9 @@ def test_monitoring_variables() -> None:
         ("PREDICTION_LOG_INPUTS", "encrypt", "one of store, hash, drop"),
         ("PREDICTION_LOG_FLUSH_SECONDS", "0", "a number of seconds from 0.1 to 3600"),
         ("PREDICTION_LOG_URL", " ", "printable characters"),
+        ("LABELS_AUTH", "none", "one of token, mesh"),
+        ("LABELS_MAX_ITEMS", "0", "a whole number from 1 to 100000"),
+        ("LABELS_URL", "", "printable characters"),
     ],
 )
 def test_bad_values_name_the_variable_the_value_and_what_is_accepted(
@@ -178,3 +181,21 @@ def test_every_valid_port_is_accepted(port: int) -> None:
 def test_every_invalid_port_is_refused(port: int) -> None:
     with pytest.raises(SettingsError, match="PORT="):
         Settings.from_env({"PORT": str(port)})
+
+
+def test_the_labels_settings_are_read_and_the_token_is_never_shown() -> None:
+    settings = Settings.from_env(
+        {
+            "LABELS_URL": "s3://lake/churn/labels",
+            "LABELS_AUTH": "MESH",
+            "LABELS_TOKEN": "t0ken-value",
+            "LABELS_MAX_ITEMS": "50",
+        }
+    )
+    assert (settings.labels_url, settings.labels_auth) == ("s3://lake/churn/labels", "mesh")
+    assert (settings.labels_token, settings.labels_max_items) == ("t0ken-value", 50)
+    assert "t0ken-value" not in repr(settings)
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"LABELS_TOKEN": "has a space"})
+    assert str(error.value).startswith("LABELS_TOKEN=<secret> is not valid")
+    assert "has a space" not in str(error.value)

@@ -13,12 +13,15 @@ import json
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from modelrail_runtime import ServiceClient
+from modelrail_runtime.lake.performance import Performance
+from modelrail_runtime.lake.report import metrics_registry
 from prometheus_client.parser import text_string_to_metric_families
 
 MONITORING = Path(__file__).parents[1] / "monitoring"
@@ -73,11 +76,23 @@ def rules() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def exported(client: ServiceClient) -> set[str]:
-    """Every sample name /metrics shows once a prediction has been made."""
+    """Every sample name /metrics shows once a prediction has been made, and those the
+    performance report pushes (deploy/k8s/base/performance-report.yaml)."""
     assert client.infer(json.loads(GOLDEN.read_text(encoding="utf-8"))).status_code == 200
     text = client.get("/metrics").text
     families = text_string_to_metric_families(text)
-    return {sample.name for family in families for sample in family.samples}
+    served = {sample.name for family in families for sample in family.samples}
+    return served | pushed_by_the_performance_report()
+
+
+def pushed_by_the_performance_report() -> set[str]:
+    """The gauges the performance report pushes, for a classifier's and a regressor's day."""
+    days = [
+        Performance("2026-01-01", "m", "1", "classification", 10, 5, 0.5, 0.9, 0.8),
+        Performance("2026-01-01", "m", "2", "regression", 10, 5, 0.5, rmse=1.0, mae=0.5),
+    ]
+    registry = metrics_registry(days, datetime.now(UTC))
+    return {sample.name for family in registry.collect() for sample in family.samples}
 
 
 def panel_queries(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
@@ -154,3 +169,66 @@ def test_the_lake_report_reads_this_models_prediction_log(artifacts: Path, tmp_p
     assert re.search(rf"│\s+1 │\s+{rows} │", report), "one request, a row per prediction"
     for tensor in golden["inputs"]:
         assert f"│ {tensor['name']} " in report, f"no summary of feature {tensor['name']}"
+
+
+def test_the_lake_report_and_the_performance_report_score_labelled_predictions(
+    artifacts: Path, tmp_path: Path
+) -> None:
+    """Predictions labelled through the service's labels endpoint with the model's own
+    answers: realized accuracy 1 (RMSE 0), every prediction labelled."""
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    lake = tmp_path / "predictions"
+    with ServiceClient(
+        artifacts,
+        prediction_log_sample_rate=1.0,
+        prediction_log_url=str(lake),
+        labels_url=str(tmp_path / "labels"),
+        labels_auth="mesh",  # this test is the mesh: no token
+    ) as service:
+        response = service.infer(golden)
+        outputs = {output["name"]: output["data"] for output in response.json()["outputs"]}
+        if "embedding" in outputs:
+            # An encoder has no ground truth: nothing to label, nothing to score.
+            refused = service.post(f"/v2/models/{service.settings.model_name}/labels", json={})
+            assert refused.status_code == 404
+            return
+        field, truths = (
+            ("label", outputs["label"]) if "label" in outputs else ("value", outputs["prediction"])
+        )
+        labels = [
+            {"prediction_id": prediction_id, field: truth}
+            for prediction_id, truth in zip(outputs["prediction_id"], truths, strict=True)
+        ]
+        stored = service.post(
+            f"/v2/models/{service.settings.model_name}/labels", json={"labels": labels}
+        )
+        assert stored.status_code == 200, stored.text
+    lake_report = subprocess.run(
+        [sys.executable, MONITORING / "lake_report.py", lake, "--labels", tmp_path / "labels"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Realized performance per model version and day" in lake_report
+    assert "Label coverage per model version and day" in lake_report
+    assert "Drift summary" in lake_report
+    perfect = "1.0" if field == "label" else "0.0"
+    assert re.search(rf"│\s+{len(labels)} │\s+{perfect} │", lake_report), lake_report
+    performance = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelrail_runtime.lake",
+            "performance",
+            f"--predictions={lake}",
+            f"--labels={tmp_path / 'labels'}",
+            f"--output={tmp_path / 'performance'}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    header, row = performance.splitlines()
+    assert header.split()[:5] == ["date", "model_version", "predictions", "labelled", "coverage"]
+    assert row.split()[2:5] == [str(len(labels)), str(len(labels)), "1.0000"]
+    assert list((tmp_path / "performance").glob("date=*/performance.parquet"))

@@ -229,7 +229,7 @@ def test_the_expected_series_exist_with_their_labels(
     (prediction,) = series(prometheus, f'model_prediction_drift_psi{{job="{job}"}}')
     assert prediction["output"] == "label"
     dropped = series(prometheus, f'prediction_log_events_dropped_total{{job="{job}"}}')
-    assert {s["reason"] for s in dropped} == {"queue_full", "write_error"}
+    assert {s["reason"] for s in dropped} == {"queue_full", "write_error", "shutdown"}
     (build,) = series(prometheus, f'service_build_info{{job="{job}"}}')
     assert build["version"]
     assert build["revision"]

@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,15 @@ ALERTS = {
     "ModelInputDrift",
     "ModelPredictionDrift",
     "PredictionLogEventsDropped",
+    "PredictionLogStoreDown",
     "ModelInputMissingValues",
     "ModelInputUnseenCategories",
     "ModelInputOutOfRange",
+    "ModelRealizedPerformanceBelowGate",
+    "ModelPerformanceReportStale",
 }
+# Embeddings have no ground truth: no realized performance to alert on.
+PERFORMANCE_ALERTS = {"ModelRealizedPerformanceBelowGate", "ModelPerformanceReportStale"}
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +103,7 @@ def test_rules_follow_the_slo_answers(rendered: dict[str, Path], answer_id: str)
         rule["alert"] for group in document["groups"] for rule in group["rules"] if "alert" in rule
     }
     # A text model alerts on unknown tokens instead of the tabular data quality.
-    assert alerts == (TEXT_ALERTS if answers["model_task"] in TEXT_TASKS else ALERTS)
+    assert alerts == expected_alerts(answers["model_task"])
     # The latency objective is a bucket boundary, spelled as prometheus_client spells it.
     slo_seconds = answers["latency_slo_p99_ms"] / 1000
     assert set(re.findall(r'le="([^"]+)"', rules)) == {repr(slo_seconds)}
@@ -176,6 +182,11 @@ MUTATIONS = [
     ("missing-value share", "> 0.1\n", "> 0.3\n", "model_test.yml"),
     ("unseen and out-of-range share", "> 0.05\n", "> 0.01\n", "model_test.yml"),
     ("data-quality delay", "> 0.1\n        for: 15m", "> 0.1\n        for: 5m", "model_test.yml"),
+    ("realized accuracy gate", "} < 0.75\n", "} < 0.5\n", "performance_test.yml"),
+    ("labels needed", ">= 50\n", ">= 0\n", "performance_test.yml"),
+    ("realized delay", ">= 50\n        for: 10m", ">= 50\n        for: 30m", "performance_test.yml"),
+    ("stale report", "> 129600\n", "> 1296000\n", "performance_test.yml"),
+    ("any model's report", '_seconds{model_name="churn-model"})', "_seconds)", "performance_test.yml"),
 ]
 
 
@@ -199,6 +210,41 @@ def test_the_rule_tests_catch_a_broken_rule(
     assert "FAILED" in tested.stdout + tested.stderr
 
 
+# A metric that must stay above its gate is a min_ setting; one that must stay below, max_.
+GATE_BY_COMPARISON = {"<": "min_", ">": "max_"}
+REALIZED_GATES = {
+    "classification": {"min_accuracy"},
+    "text-classification": {"min_accuracy", "min_macro_f1"},
+    "regression": {"max_rmse", "max_mae"},
+    "embedding": set(),
+}
+
+
+@answer_ids
+def test_realized_performance_is_held_to_the_evaluation_gate(
+    rendered: dict[str, Path], answer_id: str
+) -> None:
+    """ModelRealizedPerformanceBelowGate compares each realized metric with the threshold
+    of the same metric in [tool.model-training.evaluation]: one number, in two files."""
+    project = rendered[answer_id]
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    gate = pyproject["tool"]["model-training"]["evaluation"]
+    document = yaml.safe_load((project / RULES).read_text(encoding="utf-8"))
+    expressions = [
+        rule["expr"]
+        for group in document["groups"]
+        for rule in group["rules"]
+        if rule.get("alert") == "ModelRealizedPerformanceBelowGate"
+    ]
+    compared = {}
+    for expression in expressions:
+        found = re.search(r"model_realized_(\w+)\{[^}]*\} ([<>]) ([0-9.]+)", expression)
+        assert found is not None, expression
+        compared[GATE_BY_COMPARISON[found.group(2)] + found.group(1)] = float(found.group(3))
+    assert set(compared) == REALIZED_GATES[answers_of(project)["model_task"]]
+    assert compared == {name: gate[name] for name in compared}
+
+
 @pytest.mark.slow
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answers=valid_answers)
@@ -217,6 +263,12 @@ DATA_QUALITY_ALERTS = {
     "ModelInputOutOfRange",
 }
 TEXT_ALERTS = (ALERTS - DATA_QUALITY_ALERTS) | {"ModelUnknownTokenShareHigh"}
+
+
+def expected_alerts(task: str) -> set[str]:
+    """The alerts of a model of ``task``."""
+    alerts = TEXT_ALERTS if task in TEXT_TASKS else ALERTS
+    return alerts - PERFORMANCE_ALERTS if task == "embedding" else alerts
 text_tasks = pytest.mark.parametrize("task", TEXT_TASKS)
 
 
@@ -291,7 +343,7 @@ def test_text_tasks_alert_on_unknown_tokens_instead_of_tabular_data_quality(
     project = text_rendered[task]
     document = yaml.safe_load((project / RULES).read_text(encoding="utf-8"))
     rules = [rule for group in document["groups"] for rule in group["rules"]]
-    assert {rule["alert"] for rule in rules if "alert" in rule} == TEXT_ALERTS
+    assert {rule["alert"] for rule in rules if "alert" in rule} == expected_alerts(task)
     runbook = (project / "docs/monitor.md").read_text(encoding="utf-8")
     for rule in rules:
         if "alert" in rule:

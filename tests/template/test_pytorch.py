@@ -112,15 +112,17 @@ def test_the_embedding_image_ships_the_tokenizer_beside_the_graph(
     project = rendered_untrusted["embedding"]
     copy = next(
         line for line in (project / "Dockerfile").read_text().splitlines()
-        if line.startswith("COPY artifacts/")
+        if line.startswith("COPY ${MODEL_DIR}/")
     )  # fmt: skip
     assert copy.split()[1:-1] == [
-        "artifacts/model.onnx",
-        "artifacts/tokenizer.json",
-        "artifacts/metadata.json",
-        "artifacts/reference_profile.json",
+        "${MODEL_DIR}/model.onnx",
+        "${MODEL_DIR}/tokenizer.json",
+        "${MODEL_DIR}/metadata.json",
+        "${MODEL_DIR}/reference_profile.json",
     ]
-    assert "!artifacts/tokenizer.json" in (project / ".dockerignore").read_text().splitlines()
+    ignored = (project / ".dockerignore").read_text().splitlines()
+    assert "!artifacts/tokenizer.json" in ignored
+    assert "!build/model/tokenizer.json" in ignored
     ci = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     uploads = [
         step["with"]["path"] for step in ci["jobs"]["train"]["steps"]

@@ -21,6 +21,7 @@ EXPECTED_FILES = """
 .github/pull_request_template.md
 .github/rulesets/main.json
 .github/workflows/ci.yml
+.github/workflows/model-release.yml
 .github/workflows/release.yml
 .gitignore
 .pre-commit-config.yaml
@@ -30,9 +31,11 @@ LICENSE
 Makefile
 README.md
 artifacts/.gitkeep
+deploy/k8s/base/compaction-cronjob.yaml
 deploy/k8s/base/deployment.yaml
 deploy/k8s/base/hpa.yaml
 deploy/k8s/base/kustomization.yaml
+deploy/k8s/base/lake-configmap.yaml
 deploy/k8s/base/networkpolicy.yaml
 deploy/k8s/base/pdb.yaml
 deploy/k8s/base/service.yaml
@@ -61,6 +64,7 @@ monitoring/tests/slo_test.yml
 pyproject.toml
 scripts/deploy.sh
 scripts/fetch-baseline.sh
+scripts/promote.sh
 src/{pkg}/__init__.py
 src/{pkg}/__main__.py
 src/{pkg}/dataset.py
@@ -112,6 +116,10 @@ def test_expected_file_set(rendered: dict[str, Path], answer_id: str) -> None:
     if answers_of(project)["model_task"] in TEXT_TASKS:
         expected.add("data/tickets.csv")  # the labelled texts; a table is generated
         expected.add("monitoring/tests/text_test.yml")
+    if answers_of(project)["model_task"] != "embedding":
+        # Ground truth: the performance report's CronJob and its alerts' tests.
+        expected.add("deploy/k8s/base/performance-report.yaml")
+        expected.add("monitoring/tests/performance_test.yml")
     actual = {path.as_posix() for path in rendered_files(project)}
     assert actual == expected
 

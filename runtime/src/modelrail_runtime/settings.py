@@ -5,6 +5,10 @@ defaults (its model name, its latency objective) and lets the environment overri
 A bad value stops the process with a message that names the variable, the value and what
 is accepted.
 
+Prediction logs on S3 take their credentials from the environment, never from
+`PREDICTION_LOG_URL`: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (or a mounted file named by
+`AWS_SHARED_CREDENTIALS_FILE`), `AWS_REGION`, and `AWS_ENDPOINT_URL` for an S3-compatible store.
+
 | Variable | Default | Meaning |
 | --- | --- | --- |
 | `MODEL_NAME` | `model` | The served model's name: `/v2/models/<name>`, metrics, logs |
@@ -33,7 +37,13 @@ is accepted.
 | `PREDICTION_LOG_SAMPLE_RATE` | `1.0` | Share of predictions logged; `0`: no logging |
 | `PREDICTION_LOG_INPUTS` | `store` | Inputs in the log: `store`, `hash` (sha256) or `drop` |
 | `PREDICTION_LOG_FLUSH_SECONDS` | `10` | Queued events are written at least this often |
-| `PREDICTION_LOG_QUEUE_SIZE` | `10000` | Queued events beyond this are dropped (and counted) |
+| `PREDICTION_LOG_QUEUE_SIZE` | `10000` | Events queued or held for retry beyond this are dropped |
+| `PREDICTION_LOG_RETRY_MAX_SECONDS` | `30` | Longest wait between retries of a refused write |
+| `PREDICTION_LOG_SHUTDOWN_SECONDS` | `10` | At shutdown: how long refused writes are retried |
+| `LABELS_URL` | `labels` | Directory or URL (`s3://...`) the labels endpoint writes to |
+| `LABELS_AUTH` | `token` | Who authenticates label reports: `token` (`LABELS_TOKEN`) or `mesh` |
+| `LABELS_TOKEN` | (none) | Secret for `Authorization: Bearer`; unset: the endpoint refuses |
+| `LABELS_MAX_ITEMS` | `1000` | Labels in one request beyond this get 413 |
 """
 
 from __future__ import annotations
@@ -43,7 +53,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final, Literal, cast
 
 from .execution import BatchLimits, PredictMode
 from .oip.codec import RequestLimits
@@ -51,6 +61,10 @@ from .prediction_log import InputPolicy
 
 LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
 INPUT_POLICIES: Final = ("store", "hash", "drop")
+LABELS_AUTH_MODES: Final = ("token", "mesh")
+LabelsAuth = Literal["token", "mesh"]
+SECRETS: Final = frozenset({"LABELS_TOKEN"})
+"""Variables whose values never appear in a message."""
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -90,6 +104,13 @@ class Settings:
     prediction_log_inputs: InputPolicy = "store"
     prediction_log_flush_seconds: float = 10.0
     prediction_log_queue_size: int = 10_000
+    prediction_log_retry_max_seconds: float = 30.0
+    prediction_log_shutdown_seconds: float = 10.0
+    labels_url: str = "labels"
+    labels_auth: LabelsAuth = "token"
+    labels_token: str = dataclasses.field(default="", repr=False)
+    """A secret: never in the settings' repr (logs, tracebacks)."""
+    labels_max_items: int = 1000
 
     @property
     def served_as(self) -> str:
@@ -126,7 +147,8 @@ class Settings:
             try:
                 changes[field_name] = parse(raw)
             except ValueError as exc:
-                raise SettingsError(f"{variable}={raw!r} is not valid: expected {exc}.") from None
+                shown = "<secret>" if variable in SECRETS else repr(raw)
+                raise SettingsError(f"{variable}={shown} is not valid: expected {exc}.") from None
         return dataclasses.replace(defaults or cls(), **changes)
 
     def check(self) -> Settings:
@@ -146,8 +168,9 @@ class Settings:
             try:
                 parsed = parse(raw)
             except ValueError as exc:
+                shown = "<secret>" if variable in SECRETS else repr(value)
                 raise SettingsError(
-                    f"{field_name}={value!r} ({variable}) is not valid: expected {exc}."
+                    f"{field_name}={shown} ({variable}) is not valid: expected {exc}."
                 ) from None
             # The seconds as given: a round trip through milliseconds could change the float.
             changes[field_name] = float(value) if milliseconds else parsed
@@ -226,6 +249,17 @@ def _path(raw: str) -> Path:
     return Path(raw.strip())
 
 
+def _labels_auth(raw: str) -> LabelsAuth:
+    return cast(LabelsAuth, _choice(LABELS_AUTH_MODES)(raw))
+
+
+def _token(raw: str) -> str:
+    value = raw.strip()
+    if len(value) > 4096 or not value.isprintable() or " " in value:
+        raise ValueError("up to 4096 printable characters without spaces")
+    return value
+
+
 def _predict_mode(raw: str) -> PredictMode:
     return PredictMode(_choice(tuple(PredictMode))(raw))
 
@@ -266,4 +300,14 @@ _SOURCES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
         _number(0.1, 3600, "a number of seconds"),
     ),
     ("prediction_log_queue_size", "PREDICTION_LOG_QUEUE_SIZE", _integer(1, 10_000_000)),
+    (
+        "prediction_log_retry_max_seconds",
+        "PREDICTION_LOG_RETRY_MAX_SECONDS",
+        _number(0.5, 3600, "a number of seconds"),
+    ),
+    ("prediction_log_shutdown_seconds", "PREDICTION_LOG_SHUTDOWN_SECONDS", _seconds(3600)),
+    ("labels_url", "LABELS_URL", _text(2048)),
+    ("labels_auth", "LABELS_AUTH", _labels_auth),
+    ("labels_token", "LABELS_TOKEN", _token),
+    ("labels_max_items", "LABELS_MAX_ITEMS", _integer(1, 100_000)),
 )

@@ -23,6 +23,7 @@ def test_the_document_lists_every_oip_route(client: ServiceClient) -> None:
         VERSION + "/ready",
         MODEL + "/infer",
         VERSION + "/infer",
+        MODEL + "/labels",
         "/metrics",
     }
 

@@ -59,6 +59,8 @@ COMPONENTS: dict[str, tuple[Callable[[CollectorRegistry], object], set[str]]] = 
             "prediction_log_events_written",
             "prediction_log_events_dropped",
             "prediction_log_queued_events",
+            "prediction_log_write_retries",
+            "prediction_log_store_up",
         },
     ),
 }
@@ -122,7 +124,11 @@ def test_prediction_log_families_exist_only_when_logging_is_on(
         found = scraped(client)
     assert set(found) >= PREDICTION_LOG
     dropped = found["prediction_log_events_dropped"].samples
-    assert {s.labels["reason"]: s.value for s in dropped} == {"queue_full": 0, "write_error": 0}
+    assert {s.labels["reason"]: s.value for s in dropped} == {
+        "queue_full": 0,
+        "shutdown": 0,
+        "write_error": 0,
+    }
 
 
 def test_inference_is_counted_and_timed_by_model_name_and_version(

@@ -14,8 +14,8 @@ import pytest
 
 from modelrail_runtime import Settings
 from modelrail_runtime.http.app import create_app
+from modelrail_runtime.lake.location import redacted
 from modelrail_runtime.prediction_log import ParquetSink, SinkError
-from modelrail_runtime.prediction_log.sink import redacted
 
 TABLE = pa.table({"n": [1, 2, 3]})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import math
 import random
@@ -18,7 +19,12 @@ from prometheus_client import CollectorRegistry
 
 from modelrail_runtime import LoadedModel, ServiceClient, Settings, load_model
 from modelrail_runtime.http.app import create_app
-from modelrail_runtime.prediction_log import InputPolicy, ParquetSink, PredictionLogWriter
+from modelrail_runtime.prediction_log import (
+    InputPolicy,
+    ParquetSink,
+    PredictionLogWriter,
+    RetryPolicy,
+)
 from modelrail_runtime.prediction_log import writer as writer_module
 from modelrail_runtime.prediction_log.events import row_sha256
 
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
     from conftest import TrainedTabular
 
 Start = Callable[..., ServiceClient]
+FAST_RETRY = RetryPolicy(first_seconds=0.05, max_seconds=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +60,7 @@ def writer(
         policy=policy,
         flush_seconds=3600.0,
         queue_size=queue_size,
+        retry=FAST_RETRY,
     )
 
 
@@ -159,7 +167,7 @@ class RefusingSink(ParquetSink):
         raise OSError("disk full")
 
 
-def test_a_refused_write_is_counted_and_never_raised(
+def test_a_write_refused_until_shutdown_is_retried_then_counted_once(
     tmp_path: Path, model: LoadedModel, caplog: pytest.LogCaptureFixture
 ) -> None:
     registry = CollectorRegistry()
@@ -167,10 +175,64 @@ def test_a_refused_write_is_counted_and_never_raised(
     inputs, outputs = predict(model)
     log.offer(model, "r", 0.001, inputs, outputs)
     log.offer(model, "r", 0.001, inputs, outputs)
-    log.close()
-    assert counter(registry, "prediction_log_events_dropped_total", reason="write_error") == 2
+    started = time.monotonic()
+    log.close(timeout=0.5)
+    assert 0.5 <= time.monotonic() - started < 2, "retried until the shutdown timeout"
+    assert counter(registry, "prediction_log_events_dropped_total", reason="shutdown") == 2
+    assert counter(registry, "prediction_log_events_dropped_total", reason="write_error") == 0
     assert counter(registry, "prediction_log_events_written_total") == 0
-    assert "2 events lost" in caplog.text
+    assert counter(registry, "prediction_log_write_retries_total") >= 2
+    assert counter(registry, "prediction_log_store_up") == 0
+    assert counter(registry, "prediction_log_queued_events") == 0
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert [record.getMessage() for record in errors] == [
+        f"prediction log: 2 events lost at shutdown: the store {tmp_path} still refused them "
+        "after 0.5s of retries"
+    ]
+
+
+class FlakySink(ParquetSink):
+    """Refuses its first write of ``refused_day``, after writing the file anyway (as a
+    store that times out after storing the object does)."""
+
+    def __init__(self, url: str, refused_day: str) -> None:
+        super().__init__(url)
+        self.refused_day = refused_day
+        self.names: list[tuple[str, str]] = []
+
+    def write(self, day: str, table: Any, name: str | None = None) -> str:
+        path = super().write(day, table, name)
+        self.names.append((day, Path(path).name))
+        if day == self.refused_day and len(self.names) <= 2:
+            raise OSError("timed out")
+        return path
+
+
+def test_a_batch_across_two_days_half_written_is_completed_without_duplicates(
+    tmp_path: Path, model: LoadedModel
+) -> None:
+    registry = CollectorRegistry()
+    sink = FlakySink(str(tmp_path), refused_day="2024-05-02")
+    log = writer(sink, registry, policy="drop")
+    inputs, outputs = predict(model)
+    for number, day in enumerate(["2024-05-01", "2024-05-02", "2024-05-02"]):
+        log.offer(model, f"r{number}", 0.001, inputs, outputs)
+        # The same flush takes events of two days (one before midnight, two after).
+        midnight = calendar.timegm(time.strptime(day, "%Y-%m-%d"))
+        log._queue[-1] = log._queue[-1]._replace(timestamp=midnight + 60)
+    assert log.flush() is False, "the second day's file was refused"
+    assert counter(registry, "prediction_log_events_written_total") == 1
+    assert counter(registry, "prediction_log_queued_events") == 2
+    assert log.flush() is True
+    assert counter(registry, "prediction_log_events_written_total") == 3
+    assert counter(registry, "prediction_log_write_retries_total") == 1
+    assert sink.names[1] == sink.names[2], "the retry wrote the same file again"
+    rows = pq.read_table(tmp_path).to_pylist()
+    assert sorted(row["request_id"] for row in rows) == ["r0", "r0", "r1", "r1", "r2", "r2"]
+    assert sorted(path.parent.name for path in tmp_path.glob("*/*.parquet")) == [
+        "date=2024-05-01",
+        "date=2024-05-02",
+    ]
 
 
 def test_a_half_full_queue_wakes_the_writer(tmp_path: Path, model: LoadedModel) -> None:

@@ -221,7 +221,7 @@ def test_a_bad_label_value_is_refused(project: Path, bin_dir: Path) -> None:
 def test_the_scripts_pass_shellcheck(rendered: dict[str, Path]) -> None:
     for project in rendered.values():
         scripts = sorted((project / "scripts").glob("*.sh"))
-        assert [path.name for path in scripts] == ["deploy.sh", "fetch-baseline.sh"]
+        assert [path.name for path in scripts] == ["deploy.sh", "fetch-baseline.sh", "promote.sh"]
         for script in scripts:
             assert script.stat().st_mode & 0o111, f"{script} is not executable"
         proc = subprocess.run(

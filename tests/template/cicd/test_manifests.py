@@ -4,7 +4,8 @@ Every overlay of every matrix answer set is rendered with kustomize (`kubectl ku
 and each object validated against the Kubernetes JSON schemas of two versions (strict:
 unknown fields are errors); the ServiceMonitor, a CRD the schemas lack, against the subset
 of its CRD schema the base uses. Then the properties the deploy depends on: probes and
-grace period from [tool.modelrail], the image's user, GPU scheduling, selectors.
+grace period from [tool.modelrail], the image's user, GPU scheduling, selectors, the
+prediction logs in object storage and the compaction job.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ KINDS = {
     "PodDisruptionBudget",
     "ServiceMonitor",
     "NetworkPolicy",
+    "ConfigMap",
+    "CronJob/compact",
 }
+# The daily performance report: every task with ground truth (not embeddings).
+PERFORMANCE_REPORT_KINDS = {"CronJob/performance-report"}
 DIGEST = "sha256:" + "ab" * 32
 
 # monitoring.coreos.com/v1 ServiceMonitor, the part of its CRD schema the base uses.
@@ -124,9 +129,17 @@ def validate(objects: list[dict[str, Any]]) -> list[str]:
     return errors
 
 
+def kind_of(obj: dict[str, Any]) -> str:
+    """The object's kind; for a CronJob (one per job) ``CronJob/<its container's name>``."""
+    if obj["kind"] != "CronJob":
+        return str(obj["kind"])
+    (container,) = obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    return f"CronJob/{container['name']}"
+
+
 def by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    kinds = {obj["kind"]: obj for obj in objects}
-    assert len(kinds) == len(objects), "one object per kind"
+    kinds = {kind_of(obj): obj for obj in objects}
+    assert len(kinds) == len(objects), "one object per kind (and per job)"
     return kinds
 
 
@@ -137,6 +150,11 @@ def contract(project: Path) -> dict[str, Any]:
 
 def answers_of(project: Path) -> dict[str, Any]:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def expected_kinds(answers: dict[str, Any]) -> set[str]:
+    embedding = answers.get("model_task") == "embedding"
+    return KINDS if embedding else KINDS | PERFORMANCE_REPORT_KINDS
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +172,7 @@ def test_overlays_render_into_valid_objects(
     overlays: dict[tuple[str, str], list[dict[str, Any]]], answer_id: str, environment: str
 ) -> None:
     objects = overlays[answer_id, environment]
-    assert {obj["kind"] for obj in objects} == KINDS
+    assert {kind_of(obj) for obj in objects} == expected_kinds(MATRIX[answer_id])
     assert validate(objects) == []
 
 
@@ -171,6 +189,10 @@ def test_a_release_renders_pinned_and_labelled(
     deployment = by_kind(objects)["Deployment"]
     template = deployment["spec"]["template"]
     assert [c["image"] for c in template["spec"]["containers"]] == [image]
+    for name, job in by_kind(objects).items():
+        if name.startswith("CronJob/"):
+            job_pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            assert [c["image"] for c in job_pod["containers"]] == [image], f"{name} runs the release"
     for obj in (*objects, template):
         labels = obj["metadata"]["labels"]
         assert labels["app.kubernetes.io/version"] == "1.2.3"
@@ -253,12 +275,8 @@ def test_pods_run_restricted_as_the_images_user(
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes[mounts["/tmp"]]["emptyDir"]["medium"] == "Memory"
-    # The root filesystem is read-only: the prediction-log directory the image names must
-    # be a volume, or the service refuses to start (its sink is checked at start-up).
-    log_dir = re.search(r"^ENV PREDICTION_LOG_URL=(\S+)$", dockerfile, re.MULTILINE)
-    assert log_dir is not None, "the Dockerfile sets PREDICTION_LOG_URL"
-    assert log_dir.group(1) in mounts, f"no volume mounted at {log_dir.group(1)}"
-    assert "emptyDir" in volumes[mounts[log_dir.group(1)]]
+    # Prediction logs go to object storage, not to a volume that dies with the pod.
+    assert set(mounts) == {"/tmp"}
     assert "hostPath" not in str(volumes)
     for resources in (container["resources"]["requests"], container["resources"]["limits"]):
         assert {"cpu", "memory"} <= set(resources)
@@ -310,6 +328,117 @@ def test_objects_select_each_other(
     assert "replicas" not in deployment["spec"]
     service_account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
     assert service_account == kinds["ServiceAccount"]["metadata"]["name"]
+
+
+@answer_ids
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_prediction_logs_go_to_object_storage_with_credentials_from_a_secret(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]],
+    rendered: dict[str, Path],
+    answer_id: str,
+    environment: str,
+) -> None:
+    model = answers_of(rendered[answer_id])["model_name"]
+    kinds = by_kind(overlays[answer_id, environment])
+    lake = kinds["ConfigMap"]
+    assert lake["metadata"]["name"] == f"{model}-lake"
+    for variable, table in (
+        ("PREDICTION_LOG_URL", "predictions"),
+        ("LABELS_URL", "labels"),
+        ("PERFORMANCE_URL", "performance"),
+    ):
+        assert lake["data"][variable] == f"s3://model-lake/{model}/{environment}/{table}"
+    assert not any("SECRET" in key or "ACCESS_KEY" in key for key in lake["data"])
+    assert "Secret" not in {obj["kind"] for obj in overlays[answer_id, environment]}
+    job = kinds["CronJob/compact"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (service,) = kinds["Deployment"]["spec"]["template"]["spec"]["containers"]
+    (compact,) = job["containers"]
+    for container in (service, compact):
+        sources = container["envFrom"]
+        # The URL and region from the ConfigMap; credentials from a Secret that must exist.
+        assert {"configMapRef": {"name": f"{model}-lake"}} in sources
+        assert {"secretRef": {"name": f"{model}-lake"}} in sources
+        assert "AWS_SECRET_ACCESS_KEY" not in str(container.get("env", []))
+
+
+@answer_ids
+def test_the_compaction_job_runs_daily_hardened_like_the_service(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]],
+    answer_id: str,
+) -> None:
+    kinds = by_kind(overlays[answer_id, "production"])
+    cron = kinds["CronJob/compact"]["spec"]
+    assert cron["concurrencyPolicy"] == "Forbid"
+    assert cron["timeZone"] == "Etc/UTC"
+    minute, hour, *every = cron["schedule"].split()
+    assert every == ["*", "*", "*"] and minute.isdigit() and hour.isdigit(), "once a day"
+    pod_template = cron["jobTemplate"]["spec"]["template"]
+    job, service = pod_template["spec"], kinds["Deployment"]["spec"]["template"]["spec"]
+    assert job["securityContext"] == service["securityContext"]
+    assert job["automountServiceAccountToken"] is False
+    assert job["restartPolicy"] == "Never"
+    (compact,) = job["containers"]
+    assert compact["securityContext"] == service["containers"][0]["securityContext"]
+    for resources in (compact["resources"]["requests"], compact["resources"]["limits"]):
+        assert {"cpu", "memory"} <= set(resources)
+    # Every table written in small files: the prediction logs, and the labels if any.
+    tables = ["PREDICTION_LOG_URL"] + ([] if "CronJob/performance-report" not in kinds else ["LABELS_URL"])
+    assert compact["command"] == [
+        "python3", "-m", "modelrail_runtime.lake", "compact", *(f"$({t})" for t in tables)
+    ]
+    # $(VAR) expands only variables the container defines: the URLs are, by name.
+    env = {item["name"]: item for item in compact["env"]}
+    for table in tables:
+        reference = env[table]["valueFrom"]["configMapKeyRef"]
+        assert reference == {"name": kinds["ConfigMap"]["metadata"]["name"], "key": table}
+    # The job's pods are no service pods: nothing that selects those selects them.
+    labels = pod_template["metadata"]["labels"]
+    for selector in (
+        kinds["Deployment"]["spec"]["selector"]["matchLabels"],
+        kinds["Service"]["spec"]["selector"],
+        kinds["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"],
+    ):
+        assert not selector.items() <= labels.items()
+
+
+@answer_ids
+def test_the_performance_report_runs_daily_restricted_with_the_lakes_settings(
+    overlays: dict[tuple[str, str], list[dict[str, Any]]],
+    rendered: dict[str, Path],
+    answer_id: str,
+) -> None:
+    kinds = by_kind(overlays[answer_id, "production"])
+    if answers_of(rendered[answer_id])["model_task"] == "embedding":
+        assert "CronJob/performance-report" not in kinds
+        return
+    cronjob, config = kinds["CronJob/performance-report"], kinds["ConfigMap"]
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    assert len(cronjob["spec"]["schedule"].split()) == 5
+    deployment_pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    # As hardened as the service's pods, and never selected by the service's objects.
+    assert pod["securityContext"] == deployment_pod["securityContext"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["restartPolicy"] == "Never"
+    (container,) = pod["containers"]
+    (server,) = deployment_pod["containers"]
+    assert container["securityContext"] == server["securityContext"]
+    for resources in (container["resources"]["requests"], container["resources"]["limits"]):
+        assert {"cpu", "memory"} <= set(resources)
+    assert container["image"] == server["image"]
+    # Its options default to the ConfigMap's variables.
+    assert container["command"] == ["python3", "-m", "modelrail_runtime.lake", "performance"]
+    pod_labels = cronjob["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert not kinds["Service"]["spec"]["selector"].items() <= pod_labels.items()
+    sources = container["envFrom"]
+    config_maps = [ref["configMapRef"]["name"] for ref in sources if "configMapRef" in ref]
+    secrets = [ref["secretRef"]["name"] for ref in sources if "secretRef" in ref]
+    assert config_maps == [config["metadata"]["name"]]
+    # The lake's credentials, the Secret the service reads them from too.
+    assert secrets == [config["metadata"]["name"]]
+    assert {"secretRef": {"name": secrets[0]}} in server["envFrom"]
+    lake = {"PREDICTION_LOG_URL", "LABELS_URL", "PERFORMANCE_URL", "PUSHGATEWAY_URL"}
+    assert lake <= set(config["data"])
 
 
 # --- the validators fail broken inputs --------------------------------------------------

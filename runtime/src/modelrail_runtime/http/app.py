@@ -18,16 +18,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..adapter import ModelAdapter
 from ..dataplane import DataPlane
+from ..lake.intake import LabelIntake
 from ..loading import LoadFailureHandler, load_in_background
 from ..monitoring.monitor import ModelMonitor
 from ..monitoring.registry import new_registry
-from ..prediction_log import ParquetSink, PredictionLogWriter
+from ..prediction_log import ParquetSink, PredictionLogWriter, RetryPolicy
 from ..settings import Settings
 from ..state import ServiceState
 from .errors import install_error_handlers
 from .infer import InferenceGateway
+from .labels import LABELS_PATH, add_labels_route
 from .middleware import HttpMetrics, LimitsMiddleware, RequestContextMiddleware, RequestGate
-from .openapi import add_infer_operations
+from .openapi import add_infer_operations, add_labels_operation
 from .routes import MODEL, VERSION, build_router
 
 
@@ -76,7 +78,9 @@ class ServiceApp(FastAPI):
     def openapi(self) -> dict[str, Any]:
         """FastAPI's document, plus the inference routes it does not describe itself."""
         if self.openapi_schema is None:
-            add_infer_operations(super().openapi(), MODEL, VERSION)
+            document = super().openapi()
+            add_infer_operations(document, MODEL, VERSION)
+            add_labels_operation(document, LABELS_PATH)
         return self.openapi_schema or {}
 
 
@@ -117,6 +121,7 @@ def create_app(
             policy=settings.prediction_log_inputs,
             flush_seconds=settings.prediction_log_flush_seconds,
             queue_size=settings.prediction_log_queue_size,
+            retry=RetryPolicy(max_seconds=settings.prediction_log_retry_max_seconds),
         )
     dataplane = DataPlane(
         server_name=settings.served_as,
@@ -155,7 +160,9 @@ def create_app(
             monitor.close()
             # Requests in flight have finished: write every event they queued.
             if prediction_log is not None:
-                await asyncio.to_thread(prediction_log.close)
+                await asyncio.to_thread(
+                    prediction_log.close, settings.prediction_log_shutdown_seconds
+                )
 
     app = ServiceApp(
         title=settings.served_as,
@@ -173,6 +180,7 @@ def create_app(
     app.put_gateway_in_front()
     install_error_handlers(app)
     router = build_router(dataplane)
+    add_labels_route(router, dataplane, LabelIntake(settings.labels_url, registry), settings)
     app.api_routes = tuple(router.routes)
     app.include_router(router)
     return app

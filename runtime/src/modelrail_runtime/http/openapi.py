@@ -112,3 +112,74 @@ def add_infer_operations(document: dict[str, Any], model_path: str, version_path
     paths = document.setdefault("paths", {})
     for path, versioned in ((model_path, False), (version_path, True)):
         paths.setdefault(path + "/infer", {})["post"] = infer_operation(versioned)
+
+
+def labels_operation() -> dict[str, Any]:
+    """The OpenAPI operation object of ``POST /v2/models/{model_name}/labels``."""
+    item = {
+        "type": "object",
+        "required": ["prediction_id"],
+        "additionalProperties": False,
+        "properties": {
+            "prediction_id": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 256,
+                "description": "The id an inference response returned for the row",
+            },
+            "label": {
+                "oneOf": [{"type": "string"}, {"type": "integer"}],
+                "description": "Classifiers: the true class, one of the model's classes",
+            },
+            "value": {"type": "number", "description": "Regressors: the true value (finite)"},
+        },
+    }
+    request = {
+        "type": "object",
+        "required": ["labels"],
+        "additionalProperties": False,
+        "properties": {
+            "labels": {
+                "type": "array",
+                "minItems": 1,
+                "description": "At most LABELS_MAX_ITEMS items",
+                "items": item,
+            },
+            "source": {"type": "string", "description": "Who reports them (default: api)"},
+        },
+    }
+    stored = {
+        "type": "object",
+        "required": ["stored"],
+        "properties": {"stored": {"type": "integer", "minimum": 1}},
+    }
+    return {
+        "summary": "Report true outcomes",
+        "description": (
+            "Stores the true outcome of predictions, by prediction id, in the labels table "
+            "(LABELS_URL) before answering. Authenticated by Authorization: Bearer "
+            "<LABELS_TOKEN>, or by the service mesh when LABELS_AUTH=mesh."
+        ),
+        "operationId": "report_labels",
+        "parameters": [
+            {"name": "model_name", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "security": [{"labelsToken": []}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": request}}},
+        "responses": {
+            "200": _json(stored, "Every label is stored"),
+            "400": _json(_ERROR, "Malformed body or item (named), or an unknown class"),
+            "401": _json(_ERROR, "Missing or wrong Authorization: Bearer token"),
+            "403": _json(_ERROR, "The endpoint is off: LABELS_TOKEN is not set"),
+            "404": _json(_ERROR, "Unknown model, or a model without ground truth (embeddings)"),
+            "413": _json(_ERROR, "More labels than LABELS_MAX_ITEMS, or a body too large"),
+            "503": _json(_ERROR, "The labels store is unreachable (Retry-After); nothing kept"),
+        },
+    }
+
+
+def add_labels_operation(document: dict[str, Any], path: str) -> None:
+    """Describe ``POST`` on the labels path in ``document``, with its bearer scheme."""
+    document.setdefault("paths", {}).setdefault(path, {})["post"] = labels_operation()
+    schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["labelsToken"] = {"type": "http", "scheme": "bearer"}

@@ -2,6 +2,13 @@
 
 from .events import InputPolicy, PredictionEvent
 from .sink import ParquetSink, SinkError
-from .writer import PredictionLogWriter
+from .writer import PredictionLogWriter, RetryPolicy
 
-__all__ = ["InputPolicy", "ParquetSink", "PredictionEvent", "PredictionLogWriter", "SinkError"]
+__all__ = [
+    "InputPolicy",
+    "ParquetSink",
+    "PredictionEvent",
+    "PredictionLogWriter",
+    "RetryPolicy",
+    "SinkError",
+]

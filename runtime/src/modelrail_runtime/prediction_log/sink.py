@@ -1,25 +1,28 @@
 """Where prediction events land: date-partitioned Parquet files under a directory or URL.
 
-``PREDICTION_LOG_URL`` is a local directory (the default, ``prediction-logs``), a
-``file://`` URL, or any URL pyarrow's filesystems open (``s3://``, ``gs://``,
-``abfs://``, ``hdfs://``). Other schemes go through fsspec when it is installed
-(``pip install fsspec`` plus the scheme's package, e.g. ``adlfs``).
+``PREDICTION_LOG_URL`` is any lake location (`modelrail_runtime.lake.location`): a local
+directory (the default, ``prediction-logs``), a ``file://`` URL, ``s3://bucket/prefix``
+(credentials from the environment, never in the URL) or another scheme pyarrow or fsspec
+opens.
 
 Layout: ``<root>/date=YYYY-MM-DD/part-<unix ns>-<random>.parquet``, one file per flush and
 day. Local files are written under a hidden temporary name and renamed, so a reader never
-sees half a file; object stores make a whole object visible at once anyway.
+sees half a file; object stores make a whole object visible at once anyway. A write given
+the same name again replaces the object: a retried write never leaves a duplicate.
+`modelrail_runtime.lake.compaction` later merges a day's parts into one file.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-_CREDENTIALS = re.compile(r"(?<=://)[^/@]*@")
+from ..lake.location import Location, LocationError, open_location, redacted
+
+__all__ = ["ParquetSink", "SinkError", "part_name", "redacted"]
 
 
 class SinkError(Exception):
@@ -31,15 +34,14 @@ class ParquetSink:
 
     def __init__(self, url: str) -> None:
         self.url = redacted(url)
-        """The destination, for messages (credentials in the URL are masked)."""
-        self._local_root: Path | None = None
-        self._filesystem: Any = None
-        self._root = ""
-        local = _local_path(url)
-        if local is not None:
-            self._local_root = local
-        else:
-            self._filesystem, self._root = _remote_filesystem(url)
+        """The destination, for messages (a URL with credentials is refused anyway)."""
+        try:
+            self.location: Location = open_location(url, single_attempt=True)
+        except LocationError as exc:
+            raise SinkError(str(exc)) from None
+        self._local_root = Path(self.location.root) if self.location.local else None
+        self._filesystem: Any = self.location.remote
+        self._root = self.location.root
 
     @classmethod
     def open(cls, url: str) -> ParquetSink:
@@ -75,11 +77,15 @@ class ParquetSink:
             reason = redacted(f"{type(exc).__name__}: {exc}")
             raise SinkError(f"{self.url} is not writable: {reason}") from exc
 
-    def write(self, day: str, table: Any) -> str:
-        """Write ``table`` as one Parquet file in the ``date=<day>`` partition; its path."""
+    def write(self, day: str, table: Any, name: str | None = None) -> str:
+        """Write ``table`` as one Parquet file in the ``date=<day>`` partition; its path.
+
+        ``name`` (default: a new `part_name`) is the file's name: writing the same name
+        again replaces the file, so a retry after an unclear failure adds no duplicate.
+        """
         import pyarrow.parquet as pq  # noqa: PLC0415 - only the writer thread writes
 
-        name = f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
+        name = name or part_name()
         if self._local_root is not None:
             directory = self._local_root / f"date={day}"
             directory.mkdir(parents=True, exist_ok=True)
@@ -95,40 +101,6 @@ class ParquetSink:
         return path_text
 
 
-def redacted(url: str) -> str:
-    """``url`` without the ``user:secret@`` part a URL may carry."""
-    return _CREDENTIALS.sub("***@", url)
-
-
-def _local_path(url: str) -> Path | None:
-    if url.startswith("file://"):
-        return Path(url.removeprefix("file://"))
-    if "://" not in url:
-        return Path(url)
-    return None
-
-
-def _remote_filesystem(url: str) -> tuple[Any, str]:
-    """pyarrow's filesystem for ``url``, or fsspec's behind pyarrow's adapter."""
-    import pyarrow as pa  # noqa: PLC0415 - only for URLs, so start-up stays light by default
-    import pyarrow.fs as pafs  # noqa: PLC0415
-
-    shown = redacted(url)
-    try:
-        filesystem, path = pafs.FileSystem.from_uri(url)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as pyarrow_error:
-        try:
-            import fsspec  # noqa: PLC0415 - optional: other schemes only
-        except ImportError:
-            raise SinkError(
-                f"{shown}: pyarrow cannot open this URL ({redacted(str(pyarrow_error))}) and "
-                "fsspec is not installed to try"
-            ) from None
-        try:
-            fs, path = fsspec.core.url_to_fs(url)
-        except (ImportError, ValueError) as exc:
-            raise SinkError(f"{shown}: no filesystem for this URL: {redacted(str(exc))}") from None
-        return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), str(path).rstrip("/")
-    except OSError as exc:
-        raise SinkError(f"{shown} cannot be opened: {redacted(str(exc))}") from None
-    return filesystem, str(path).rstrip("/")
+def part_name() -> str:
+    """A new part file's name: ``part-<unix ns>-<random>.parquet``."""
+    return f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
