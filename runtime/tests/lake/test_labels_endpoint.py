@@ -115,6 +115,9 @@ def test_the_mesh_may_authenticate_instead(
         ({"labels": [{"prediction_id": "a", "value": 1.5}]}, 400, '"label"'),
         ({"labels": [{"prediction_id": "a", "label": 0}] * 4}, 413, "LABELS_MAX_ITEMS=3"),
         ({"labels": [{"prediction_id": "a", "label": 0}], "source": ""}, 400, "'source'"),
+        # Printable ASCII only: the OpenAPI document's pattern says the same.
+        ({"labels": [{"prediction_id": "a", "label": 0}], "source": "crm\u00e9"}, 400, "ASCII"),
+        ({"labels": [{"prediction_id": "a", "label": 0}], "source": "crm\n"}, 400, "'source'"),
     ],
 )
 def test_a_bad_body_is_refused_naming_the_item(
