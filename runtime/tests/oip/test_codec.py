@@ -82,6 +82,10 @@ PROBLEMS = {
         encoded({"inputs": [tensor(shape=[True, 4])]}),
         "input 'input-0': 'shape' must be [N, 4]",
     ),
+    "a fraction in the shape": (
+        encoded({"inputs": [tensor(shape=[1.5, 4])]}),
+        "input 'input-0': 'shape' must be [N, 4]",
+    ),
     "data not a list": (
         encoded({"inputs": [tensor(data=CANARY)]}),
         "input 'input-0': 'data' must be a list (flat row-major, or nested)",
@@ -195,6 +199,12 @@ def test_a_valid_request_becomes_arrays_of_the_declared_dtypes() -> None:
     assert request.inputs["a"].tolist() == [[1.0, 2.5], [3.0, 4.0]]
     assert request.inputs["b"].dtype == np.int64
     assert request.inputs["b"].tolist() == [7, -1]
+
+
+def test_an_integral_float_in_the_shape_is_that_integer() -> None:
+    # JSON has one number type, and JSON Schema (the OpenAPI document) calls 1.0 an integer.
+    request = parse_infer_request(encoded({"inputs": [tensor(shape=[1.0, 4.0])]}), IRIS)
+    assert request.inputs["input-0"].shape == (1, 4)
 
 
 def test_the_response_holds_the_requested_outputs_in_the_requested_order() -> None:

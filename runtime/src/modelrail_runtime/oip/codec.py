@@ -402,6 +402,9 @@ def _check_string_sizes(texts: list[str], limits: RequestLimits, where: str) -> 
 def _check_shape(raw: object, spec: TensorSpec) -> tuple[int, ...]:
     if type(raw) is not list or len(raw) != len(spec.shape):
         raise ProtocolError(_shape_hint(spec))
+    if any(type(dim) is float for dim in raw):
+        # JSON has one number type: 2.0 is the integer 2 (as JSON Schema has it).
+        raw = [int(dim) if type(dim) is float and dim.is_integer() else dim for dim in raw]
     for dim, declared in zip(raw, spec.shape, strict=True):
         if type(dim) is not int or dim < 1 or declared not in (-1, dim):
             raise ProtocolError(_shape_hint(spec))
