@@ -54,9 +54,24 @@ SERVER_METADATA: Final[Schema] = {
         "extensions": {"type": "array", "items": {"type": "string"}},
     },
 }
-# OIP's 'parameters' (request, tensor, output): this server reads none of them, so any
-# value is taken.
-_IGNORED: Final[Schema] = {"description": "Parameters: ignored by this server"}
+
+
+def _parameters(binary_key: str) -> Schema:
+    """OIP's 'parameters' (of the request, a tensor, an output): an object whose values this
+    server does not read, but for the binary tensor data extension's key, which it refuses
+    (oip/codec.py)."""
+    return {
+        "type": ["object", "null"],
+        "properties": {
+            binary_key: {
+                "enum": [False, None],
+                "description": "The binary tensor data extension is not supported",
+            }
+        },
+        "description": "Name-value pairs, not read by this server",
+    }
+
+
 _DATATYPE: Final[Schema] = {"type": "string", "enum": list(DATATYPES)}
 _TENSOR_METADATA: Final[Schema] = {
     "type": "object",
@@ -184,7 +199,7 @@ def tensor(spec: TensorSpec | None = None) -> Schema:
             "shape": shape,
             "datatype": datatype,
             "data": data,
-            "parameters": _IGNORED,
+            "parameters": _parameters("binary_data_size"),
         },
     }
 
@@ -224,7 +239,7 @@ def infer_request(signature: ModelSignature | None) -> Schema:
             "required": ["name"],
             "properties": {
                 "name": {"type": "string"} if names is None else {"enum": list(names)},
-                "parameters": _IGNORED,
+                "parameters": _parameters("binary_data"),
             },
         },
         "description": "Each output at most once; by default (absent, null), all of them",
@@ -241,7 +256,7 @@ def infer_request(signature: ModelSignature | None) -> Schema:
             "id": {"type": ["string", "null"], "description": "Echoed in the response"},
             "inputs": _inputs(signature),
             "outputs": outputs,
-            "parameters": _IGNORED,
+            "parameters": _parameters("binary_data_output"),
         },
     }
 

@@ -267,7 +267,9 @@ def _check_parameters(raw: object, where: str, binary_key: str) -> None:
             f"'parameters' of {where} must be a JSON object of name-value pairs, "
             f"not a {_json_type(raw)}"
         )
-    if raw.get(binary_key):
+    value = raw.get(binary_key)
+    # Absent, null or false: JSON data. Anything else asks for the extension (a size, true).
+    if value is not None and value is not False:
         raise ProtocolError(f"{where} asks for {binary_key!r}: {BINARY_EXTENSION}")
 
 
