@@ -106,6 +106,13 @@ def figures(result: dict[str, Any]) -> str:
         f"acknowledged request(s) missing rows; {log['unacknowledged_logged']} logged "
         f"without a 200. Shutdown: {'PASS' if s['passed'] else 'FAIL'}.",
     ]
+    if s["unanswered"]:
+        lines += ["", "Accepted, unanswered:", ""]
+        lines += [
+            f"- `{u['request_id']}`, sent {u['sent_after_sigterm_s']:+.3f} s from the "
+            f"SIGTERM: {u['error']}"
+            for u in s["unanswered"]
+        ]
     return "\n".join(lines) + "\n"
 
 

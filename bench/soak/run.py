@@ -185,7 +185,16 @@ def stop_under_load(
         "sigterm_after_s": sigterm_at - started,
         "last_ack_after_sigterm_s": max(acked, default=sigterm_at) - sigterm_at,
         "counts": counts,
-        "unanswered_errors": traffic.errors,
+        # When each request without an answer was sent, against the SIGTERM: the moment
+        # tells a drop at the listening socket's close from one in the drain.
+        "unanswered": [
+            {
+                "request_id": rid,
+                "sent_after_sigterm_s": traffic.sent_at[rid] - sigterm_at,
+                "error": error,
+            }
+            for rid, error in sorted(traffic.errors.items())
+        ],
         "exit_code": exit_code,
         "log": check.to_dict(),
         "passed": passed,
@@ -198,11 +207,6 @@ def _command(argv: list[str] | None) -> str:
         extra = os.environ.get("SOAK_ARGS", "").strip()
         return f'make soak SOAK_ARGS="{extra}"' if extra else "make soak"
     return "uv run python -m bench.soak " + shlex.join(argv if argv is not None else sys.argv[1:])
-
-
-def summary(result: dict[str, Any]) -> str:
-    """The figures as printed at the end of a run (the page's section)."""
-    return doc.figures(result)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -241,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     saved = args.out / f"soak-{stamp[:8]}.json"
     saved.write_text(json.dumps(result, indent=2) + "\n")
-    print(summary(result))
+    print(doc.figures(result))
     log(f"results: {saved}")
     if not args.no_doc:
         DOC.write_text(doc.page(result))

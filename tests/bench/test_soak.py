@@ -135,3 +135,47 @@ def test_the_page_without_results_says_how_to_get_them() -> None:
     text = doc.page(None)
     assert text.startswith("# Reliability")
     assert text.rstrip().endswith(doc.PLACEHOLDER)
+
+
+def test_the_page_shows_each_minute_the_verdicts_and_the_shutdown() -> None:
+    minutes = [minute(1), minute(2, p99=13.0)]
+    result = {
+        "date": "20261204T000000Z",
+        "command": "make soak",
+        "image": "modelrail-bench/soak:latest",
+        "machine": {
+            "cores": 2,
+            "cpu_model": "cpu",
+            "memory_gib": 8,
+            "kernel": "6",
+            "loadavg_start": ["0.1", "0.2", "0.3"],
+        },
+        "max": {"rps": 1000.0, "p99_ms": 9.0},
+        "target_rps": 800.0,
+        "fraction": 0.8,
+        "connections": 8,
+        "delay_ms": 9.0,
+        "minutes": [m.to_dict() for m in minutes],
+        "verdicts": [v.to_dict() for v in verdicts(minutes)],
+        "shutdown": {
+            "threads": 4,
+            "rps": 100.0,
+            "sigterm_after_s": 5.0,
+            "last_ack_after_sigterm_s": 2.1,
+            "counts": {"acknowledged": 9, "not_accepted": 4, "unanswered": 1, "other_status": 0},
+            "unanswered": [
+                {"request_id": "shutdown-1-7", "sent_after_sigterm_s": 2.2, "error": "reset"}
+            ],
+            "exit_code": 0,
+            "log": shutdown.check_log({"x": Outcome.ACKNOWLEDGED}, 2, ["x", "x"]).to_dict(),
+            "passed": False,
+        },
+    }
+    text = doc.page(result)
+    assert doc.PLACEHOLDER not in text
+    assert "Command: `make soak`" in text
+    assert "| 2 | 800 | 790 | 47400 | 2.00 | 13.00 | 0 | 97.7 |" in text
+    assert "| p99, last minute against the first | +30.0 % | <= +20.0 % | FAIL |" in text
+    assert "| 14 | 9 | 4 | 1 | 0 |" in text
+    assert "- `shutdown-1-7`, sent +2.200 s from the SIGTERM: reset" in text
+    assert "Shutdown: FAIL." in text
