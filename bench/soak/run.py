@@ -230,11 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = WORK / f"soak-log-{stamp}"
     two_cores = (os.cpu_count() or 1) >= 2
     env = {"PREDICTION_LOG_FLUSH_SECONDS": "1"}
-    box = container.start(IMAGE, free_port(), log_dir, env, "0" if two_cores else None)
-    if two_cores:
-        os.sched_setaffinity(0, {1})  # the shutdown client's threads: off the service's core
     result: dict[str, Any] = {"date": stamp, "command": _command(argv), "image": IMAGE}
     result["machine"] = machine()
+    if two_cores:
+        os.sched_setaffinity(0, {1})  # the shutdown client's threads: off the service's core
+    box = container.start(IMAGE, free_port(), log_dir, env, "0" if two_cores else None)
     try:
         wait_ready(f"{box.base_url}/v2/health/ready", 120)
         result.update(soak(args, box, box.base_url + path, body))
