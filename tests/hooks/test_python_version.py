@@ -29,6 +29,7 @@ def test_every_generated_project_agrees_with_itself(
         "Dockerfile",
         ".github/workflows/ci.yml",
         ".github/workflows/release.yml",
+        ".github/workflows/model-release.yml",
         *gitlab,
     }
     assert {pin.version for pin in pins} == {MATRIX[answer_id].get("python_version", "3.11")}

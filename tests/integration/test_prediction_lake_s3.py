@@ -30,6 +30,7 @@ from tests.servers.seaweedfs import ACCESS_KEY, REGION, SECRET_KEY, SeaweedS3
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 OUTAGE_SECONDS = 30
+CATCH_UP_SECONDS = 45  # the writer's longest backoff (30 s) and a margin
 REQUESTS_PER_SECOND = 40
 BUCKET = "lake"
 PREFIX = "churn-model/predictions"
@@ -97,6 +98,20 @@ def log_metrics(base_url: str) -> dict[str, float]:
     return samples
 
 
+def caught_up(base_url: str) -> dict[str, float]:
+    """The log's samples once the writer has written again after the outage.
+
+    Its next retry may be up to a backoff step away (16 s after a 30 s outage, jittered),
+    so this polls, bounded by the cap of the backoff (`PREDICTION_LOG_RETRY_MAX_SECONDS`).
+    """
+    deadline = time.monotonic() + CATCH_UP_SECONDS
+    while True:
+        samples = log_metrics(base_url)
+        if samples["prediction_log_store_up{}"] == 1 or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.5)
+
+
 def stored_request_ids(store: SeaweedS3) -> list[str]:
     filesystem = pafs.S3FileSystem(
         access_key=ACCESS_KEY,
@@ -150,8 +165,9 @@ def test_no_acknowledged_prediction_is_lost_through_a_store_outage_and_a_sigterm
             time.sleep(OUTAGE_SECONDS)
             during = log_metrics(base_url)
             store.start()
-            time.sleep(8)  # the writer's backoff is capped; it must have caught up by now
-            after = log_metrics(base_url)
+            back_at = time.monotonic()
+            after = caught_up(base_url)
+            catch_up_seconds = time.monotonic() - back_at
             container.get_wrapped_container().kill(signal="SIGTERM")
             exit_code = container.get_wrapped_container().wait(timeout=60)["StatusCode"]
             traffic.stop()
@@ -166,7 +182,7 @@ def test_no_acknowledged_prediction_is_lost_through_a_store_outage_and_a_sigterm
     print(
         f"lake figures: {len(answered)} requests answered 200 ({len(traffic.failed)} not), "
         f"{len(stored)} rows stored for {len(set(stored))} requests; during the outage: "
-        f"{during}; after it: {after}"
+        f"{during}; written again {catch_up_seconds:.1f}s after the store was back: {after}"
     )
     assert len(answered) > OUTAGE_SECONDS * REQUESTS_PER_SECOND / 2, "too little traffic"
     # Two rows per request, each stored once; every acknowledged request is there.

@@ -16,6 +16,9 @@ from tests.servers.mlflow import MlflowServer
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
 IMAGE = "modelrail-generated-registry:test"
+# Under `make test` (CI) a nested make prints "Entering/Leaving directory" on stdout, after
+# the training summary this module reads from its last line.
+MAKE = ("make", "--no-print-directory")
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +27,7 @@ def registered_project(
 ) -> tuple[Path, dict[str, object]]:
     """The default repo after `make train` with MLFLOW_TRACKING_URI: it and its train summary."""
     project = render(tmp_path_factory.mktemp("registry") / "churn-model")
-    trained = run(["make", "train"], project, env={"MLFLOW_TRACKING_URI": mlflow_server.uri})
+    trained = run([*MAKE, "train"], project, env={"MLFLOW_TRACKING_URI": mlflow_server.uri})
     summary = json.loads(trained.stdout.strip().splitlines()[-1])
     return project, summary
 
