@@ -70,3 +70,8 @@ demo: setup ## Generate a repo with default answers, train, build, serve, run th
 BENCH_ARGS ?=
 bench: setup ## Benchmark the generated service vs the floor, MLServer, BentoML (BENCH_ARGS=--quick)
 	BENCH_VIA_MAKE=1 BENCH_ARGS="$(BENCH_ARGS)" uv run python -m bench $(BENCH_ARGS)
+
+.PHONY: soak
+SOAK_ARGS ?=
+soak: setup ## Soak the generated service's container at 80% of its maximum, then SIGTERM it (SOAK_ARGS=--minutes 1)
+	SOAK_VIA_MAKE=1 SOAK_ARGS="$(SOAK_ARGS)" uv run python -m bench.soak $(SOAK_ARGS)

@@ -1,5 +1,10 @@
 """Copier's Jinja filters for cookiecutter, loaded through cookiecutter.json's _extensions.
 
+It also gives the post-generation hook this template's directory as an absolute path
+(`TEMPLATE_DIR`, the Jinja global ``modelrail_template_dir``): cookiecutter's ``_repo_dir``
+is the path as the user typed it (``.``, ``modelrail``), relative to a directory the hook no
+longer runs in.
+
 The defaults in cookiecutter.json are copier.yml's, and they use Copier's filters
 (``regex_replace`` and friends), so cookiecutter computes the same defaults Copier would.
 Loading this module is also the first thing cookiecutter does with the template, which
@@ -7,6 +12,9 @@ makes it the place to stop, before any question, when Copier is not installed.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 try:
     import copier  # noqa: F401 - only checked for: the post-generation hook runs it
@@ -19,5 +27,13 @@ except ImportError as exc:
     ) from exc
 
 
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+"""Resolved on import, from the working directory cookiecutter imported this module from."""
+
+
 class CopierFilters(AnsibleCoreFiltersExtension):
     """The filter set Copier adds to every template's Jinja environment."""
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        environment.globals["modelrail_template_dir"] = str(TEMPLATE_DIR)

@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 CONTEXT = json.loads(r"""{{ cookiecutter | tojson }}""")
+# The template's directory, absolute (hooks/cookiecutter_filters.py): `_repo_dir` may be
+# relative to the directory cookiecutter was started in, and this hook runs in the project.
+CONTEXT["_repo_dir"] = r"""{{ modelrail_template_dir }}"""
 
 sys.path.insert(0, str(Path(CONTEXT["_repo_dir"]) / "hooks"))
 from cookiecutter_copy import main  # noqa: E402 - needs the path above

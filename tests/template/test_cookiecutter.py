@@ -64,16 +64,23 @@ def copier_copy(output: Path, answers: dict[str, Any], env: dict[str, str]) -> P
 
 
 def cookiecutter_copy(
-    output: Path, answers: dict[str, Any], config: Path, env: dict[str, str]
+    output: Path,
+    answers: dict[str, Any],
+    config: Path,
+    env: dict[str, str],
+    *,
+    template: str = str(REPO_ROOT),
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`cookiecutter <this checkout> --checkout HEAD --no-input` with ``answers``."""
+    """`cookiecutter <template> --checkout HEAD --no-input` with ``answers``, run in ``cwd``
+    (default: beside ``output``); the template is this checkout, by default absolute."""
     command = [sys.executable, "-m", "cookiecutter", "--no-input", "--config-file", str(config)]
     # --checkout HEAD: like render(), the working tree rather than the last tag.
-    command += ["--checkout", "HEAD", "--output-dir", str(output), str(REPO_ROOT)]
+    command += ["--checkout", "HEAD", "--output-dir", str(output), template]
     command += as_data({"folder_name": PROJECT_DIR, **answers})
     return subprocess.run(
-        command, cwd=output.parent, env=env, capture_output=True, text=True, timeout=600,
-        check=False,
+        command, cwd=cwd or output.parent, env=env, capture_output=True, text=True,
+        timeout=600, check=False,
     )  # fmt: skip
 
 
@@ -121,6 +128,24 @@ def test_cookiecutter_and_copier_give_identical_trees(
         "uv.lock",
     }
     assert (cut / ".git").is_dir(), "the post-copy tasks ran"
+
+
+@pytest.mark.parametrize(
+    ("cwd", "template"),
+    [(REPO_ROOT, "."), (REPO_ROOT.parent, REPO_ROOT.name)],
+    ids=["cookiecutter .", "cookiecutter <checkout> from its parent"],
+)
+def test_a_relative_template_path_generates_the_project(
+    cwd: Path, template: str, tmp_path: Path, cookiecutter_config: Path
+) -> None:
+    # The hook runs in the new project, where the relative path means nothing.
+    answers, env = answers_with_index(MATRIX["defaults"]), same_moment(tmp_path)
+    output = tmp_path / "out"
+    proc = cookiecutter_copy(output, answers, cookiecutter_config, env, template=template, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    recorded = (output / PROJECT_DIR / ".copier-answers.yml").read_text()
+    # `copier update` finds the template where the user named it, as an absolute path.
+    assert f"_src_path: {REPO_ROOT}\n" in recorded
 
 
 def test_a_refused_answer_leaves_nothing_behind(tmp_path: Path, cookiecutter_config: Path) -> None:

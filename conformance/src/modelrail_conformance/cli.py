@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 CONTRACT_DIR = Path(__file__).resolve().parent / "contract"
+PLUGIN = "modelrail_conformance.plugin"
 
 
 def pytest_args(argv: list[str]) -> list[str]:
@@ -24,6 +25,9 @@ def pytest_args(argv: list[str]) -> list[str]:
         str(CONTRACT_DIR / "pytest.ini"),
         "--rootdir",
         str(CONTRACT_DIR),
+        # The plugin is no pytest11 entry point: only this command (or -p) loads it.
+        "-p",
+        PLUGIN,
         *argv,
     ]
 

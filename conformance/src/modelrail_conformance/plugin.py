@@ -1,11 +1,15 @@
-"""pytest11 entry point: the ``--modelrail-*`` options, their validation, and the run.
+"""The pytest plugin: the ``--modelrail-*`` options, their validation, and the run.
+
+It is loaded only when asked for: by the ``modelrail-conformance`` command, or with
+``pytest -p modelrail_conformance.plugin``. It is no ``pytest11`` entry point, so the
+test sessions of an environment that merely has the suite installed never see it. It
+changes no environment variable: testcontainers is configured by whoever runs it
+(``TESTCONTAINERS_RYUK_DISABLED``, ``TC_HOST``, ``DOCKER_HOST``; testcontainers'
+documentation).
 
 Help-text rules for options: start lowercase, say what the value is, name the default.
 Every option also reads ``MODELRAIL_<NAME>`` from the environment and ``modelrail_<name>``
-from the ini file, in that order after the command line. Nothing here imports
-testcontainers: it reads its configuration from the environment at import time, so the
-defaults below (``TESTCONTAINERS_RYUK_DISABLED=true``: no reaper image to pull;
-``TC_HOST=127.0.0.1``: reach published ports on loopback) are set first, when unset.
+from the ini file, in that order after the command line.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from modelrail_conformance.waivers import Waiver, load_waivers
 
 DEFAULT_REPORT_DIR = "reports/conformance"
 DEFAULT_WAIVERS = "conformance-waivers.toml"
-TESTCONTAINERS_DEFAULTS = {"TESTCONTAINERS_RYUK_DISABLED": "true", "TC_HOST": "127.0.0.1"}
 
 # name, kind ("str", "bool", "list"), help
 _OPTIONS: tuple[tuple[str, str, str], ...] = (
@@ -292,8 +295,6 @@ def _short(text: str, limit: int = 2000) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "modelrail_rule(rule_id): the contract rule a test checks")
-    for key, value in TESTCONTAINERS_DEFAULTS.items():
-        os.environ.setdefault(key, value)
     settings = read_settings(config)
     session = ModelrailSession(settings, build_registry())
     config.stash[SESSION_KEY] = session

@@ -1,8 +1,8 @@
 """The service under test: an image started with testcontainers, or a base URL.
 
-Containers publish their port on 127.0.0.1 only. testcontainers is imported lazily, after
-the plugin has set ``TESTCONTAINERS_RYUK_DISABLED`` and ``TC_HOST`` (it reads the
-environment at import time).
+Containers publish their port on 127.0.0.1 only. testcontainers is imported lazily, when a
+container is first needed: it reads its configuration from the environment at import time,
+as the person running the suite set it.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -207,6 +208,20 @@ def test_a_declared_body_over_the_limit_is_refused_before_it_is_read() -> None:
     assert b"x-request-id" in headers_of(start)
     assert exchange.dataplane.calls == []
     assert exchange.count(MODEL_INFER, 413) == 1
+
+
+def test_the_binary_tensor_extension_is_refused_by_name_before_the_body_is_read() -> None:
+    # A JSON header of 20 bytes, then raw tensor bytes: not JSON, and not to be guessed at.
+    exchange = Exchange()
+    start, body = exchange.send(
+        chunks=(b'{"inputs": []}      \x00\x00\x80?',),
+        headers=[(b"inference-header-content-length", b"20")],
+    )
+    assert start["status"] == 400
+    message = json.loads(body["body"])["error"]
+    assert message.startswith("Inference-Header-Content-Length given: the binary tensor data")
+    assert exchange.dataplane.calls == []
+    assert exchange.count(MODEL_INFER, 400) == 1
 
 
 def test_a_body_growing_over_the_limit_is_refused_as_it_is_read() -> None:

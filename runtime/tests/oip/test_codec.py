@@ -33,6 +33,7 @@ TWO_INPUTS = ModelSignature(
     outputs=(TensorSpec("y", "FP32", (-1,)),),
 )
 CANARY = 987654.123456
+BINARY = {"binary_data": True}
 
 
 def tensor(**changes: Any) -> dict[str, Any]:
@@ -81,6 +82,10 @@ PROBLEMS = {
         encoded({"inputs": [tensor(shape=[True, 4])]}),
         "input 'input-0': 'shape' must be [N, 4]",
     ),
+    "a fraction in the shape": (
+        encoded({"inputs": [tensor(shape=[1.5, 4])]}),
+        "input 'input-0': 'shape' must be [N, 4]",
+    ),
     "data not a list": (
         encoded({"inputs": [tensor(data=CANARY)]}),
         "input 'input-0': 'data' must be a list (flat row-major, or nested)",
@@ -121,7 +126,48 @@ PROBLEMS = {
         encoded({"inputs": [tensor()], "outputs": [{"name": "label"}, {"name": "label"}]}),
         "output 'label' is requested more than once",
     ),
+    # The protocol's parameters are an object of name-value pairs, wherever they appear.
+    "request parameters as a list": (
+        encoded({"inputs": [tensor()], "parameters": [{"name": "x", "value": 1}]}),
+        "'parameters' of the request must be a JSON object of name-value pairs, not a list",
+    ),
+    "input parameters as a string": (
+        encoded({"inputs": [tensor(parameters="content_type=np")]}),
+        "'parameters' of input 'input-0' must be a JSON object of name-value pairs, not a string",
+    ),
+    "output parameters as a list": (
+        encoded({"inputs": [tensor()], "outputs": [{"name": "label", "parameters": []}]}),
+        "'parameters' of output 'label' must be a JSON object of name-value pairs, not a list",
+    ),
+    # The binary tensor data extension is refused by name, never answered in JSON silently.
+    "binary input data": (
+        encoded({"inputs": [tensor(data=None, parameters={"binary_data_size": 32})]}),
+        "input 'input-0' asks for 'binary_data_size': the binary tensor data extension is not "
+        "supported by this service",
+    ),
+    "binary outputs for the request": (
+        encoded({"inputs": [tensor()], "parameters": {"binary_data_output": True}}),
+        "the request asks for 'binary_data_output': the binary tensor data extension",
+    ),
+    "a binary output": (
+        encoded(
+            {
+                "inputs": [tensor()],
+                "outputs": [{"name": "label", "parameters": {"binary_data": True}}],
+            }
+        ),
+        "output 'label' asks for 'binary_data': the binary tensor data extension",
+    ),
 }
+
+
+def test_parameters_of_the_protocol_are_accepted_as_objects() -> None:
+    body = {
+        "inputs": [tensor(parameters={"content_type": "np"})],
+        "parameters": {"binary_data_output": False, "custom": [1, 2]},
+        "outputs": [{"name": "label", "parameters": {"binary_data": False}}],
+    }
+    assert parse_infer_request(encoded(body), IRIS).outputs == ("label",)
 
 
 @pytest.mark.parametrize(("body", "message"), PROBLEMS.values(), ids=PROBLEMS.keys())
@@ -153,6 +199,12 @@ def test_a_valid_request_becomes_arrays_of_the_declared_dtypes() -> None:
     assert request.inputs["a"].tolist() == [[1.0, 2.5], [3.0, 4.0]]
     assert request.inputs["b"].dtype == np.int64
     assert request.inputs["b"].tolist() == [7, -1]
+
+
+def test_an_integral_float_in_the_shape_is_that_integer() -> None:
+    # JSON has one number type, and JSON Schema (the OpenAPI document) calls 1.0 an integer.
+    request = parse_infer_request(encoded({"inputs": [tensor(shape=[1.0, 4.0])]}), IRIS)
+    assert request.inputs["input-0"].shape == (1, 4)
 
 
 def test_the_response_holds_the_requested_outputs_in_the_requested_order() -> None:

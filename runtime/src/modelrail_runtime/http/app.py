@@ -19,7 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..adapter import ModelAdapter
 from ..dataplane import DataPlane
 from ..lake.intake import LabelIntake
+from ..lake.labels import LabelTarget, NoGroundTruthError
 from ..loading import LoadFailureHandler, load_in_background
+from ..model import LoadedModel
 from ..monitoring.monitor import ModelMonitor
 from ..monitoring.registry import new_registry
 from ..prediction_log import ParquetSink, PredictionLogWriter, RetryPolicy
@@ -29,8 +31,8 @@ from .errors import install_error_handlers
 from .infer import InferenceGateway
 from .labels import LABELS_PATH, add_labels_route
 from .middleware import HttpMetrics, LimitsMiddleware, RequestContextMiddleware, RequestGate
-from .openapi import add_infer_operations, add_labels_operation
-from .routes import MODEL, VERSION, build_router
+from .openapi import LabelsAccess, ServedModel, describe_service
+from .routes import MODEL, build_router
 
 
 class ServiceApp(FastAPI):
@@ -76,12 +78,51 @@ class ServiceApp(FastAPI):
         return RequestContextMiddleware(limited, metrics=self.http_metrics, routes=self.api_routes)
 
     def openapi(self) -> dict[str, Any]:
-        """FastAPI's document, plus the inference routes it does not describe itself."""
+        """The service's OpenAPI document (`openapi.describe_service`).
+
+        Built once the model is loaded, since it names the model's version and inputs;
+        until then, built afresh on each request without them.
+        """
         if self.openapi_schema is None:
             document = super().openapi()
-            add_infer_operations(document, MODEL, VERSION)
-            add_labels_operation(document, LABELS_PATH)
-        return self.openapi_schema or {}
+            dataplane = self.dataplane
+            model = dataplane.state.model
+            served = _served(dataplane.model_name, model, self.settings)
+            describe_service(
+                document,
+                served,
+                _labels_access(self.settings),
+                model_path=MODEL,
+                labels_path=LABELS_PATH,
+            )
+            # Kept (by FastAPI) only once it is complete.
+            self.openapi_schema = document if model is not None else None
+            return document
+        return self.openapi_schema
+
+
+def _served(name: str, model: LoadedModel | None, settings: Settings) -> ServedModel:
+    """What the document says of the model: its name, and once it is loaded, the rest."""
+    if model is None:
+        return ServedModel(name, labels_max_items=settings.labels_max_items)
+    try:
+        outcome: LabelTarget | None = LabelTarget.of(model.monitoring)
+    except NoGroundTruthError:
+        outcome = None
+    return ServedModel(
+        model.name,
+        model.version,
+        model.signature,
+        outcome,
+        has_outcome=outcome is not None,
+        labels_max_items=settings.labels_max_items,
+    )
+
+
+def _labels_access(settings: Settings) -> LabelsAccess:
+    if settings.labels_auth == "mesh":
+        return LabelsAccess.MESH
+    return LabelsAccess.TOKEN if settings.labels_token else LabelsAccess.OFF
 
 
 def create_app(

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..dataplane import DataPlane
 from ..errors import DataPlaneError
+from ..oip.codec import BINARY_EXTENSION
 from .errors import error_response, log_unexpected
 from .middleware import Answered, HttpMetrics, RequestGate, record_request, request_id_from
 from .routes import MODEL, VERSION
@@ -35,6 +36,7 @@ VERSION_INFER: Final = VERSION + "/infer"
 _PREFIX: Final = "/v2/models/"
 _SUFFIX: Final = "/infer"
 _JSON: Final = (b"content-type", b"application/json")
+BINARY_HEADER: Final = b"inference-header-content-length"
 
 
 class InferTarget(NamedTuple):
@@ -141,7 +143,7 @@ class InferenceGateway:
     ) -> int:
         """Send the response; its status."""
         gate = self.gate
-        refusal = gate.refusal(scope)
+        refusal = gate.refusal(scope) or _binary_extension_refusal(scope)
         if refusal is not None:
             return await _send_error(refusal, request_id, scope, receive, send)
         gate.in_flight += 1
@@ -168,6 +170,18 @@ class InferenceGateway:
             return 200
         finally:
             gate.in_flight -= 1
+
+
+def _binary_extension_refusal(scope: Scope) -> JSONResponse | None:
+    """A 400 for a body in the binary tensor data extension's form (a JSON header of
+    ``Inference-Header-Content-Length`` bytes, then raw tensors), or None.
+
+    Read as JSON it would fail with a vaguer message, or worse, pass with tensors missing.
+    """
+    for name, _ in scope.get("headers", ()):
+        if name == BINARY_HEADER:
+            return error_response(400, f"Inference-Header-Content-Length given: {BINARY_EXTENSION}")
+    return None
 
 
 async def _send_error(

@@ -3,8 +3,8 @@
 Each route adapts HTTP to one `DataPlane` call. ``POST`` on the inference routes is
 answered before the router by `infer.InferenceGateway`; the routes stay here so that
 other methods on those paths are refused (405) as on every route, and so that the router
-answers inference the same way wherever the gateway is not in front of it. The other
-routes are FastAPI's, and documented by it.
+answers inference the same way wherever the gateway is not in front of it. The OpenAPI
+document describes every route from what it does (`openapi`), not from these signatures.
 """
 
 from __future__ import annotations

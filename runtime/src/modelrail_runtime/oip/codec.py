@@ -7,6 +7,12 @@ protocol but beyond the service's `RequestLimits` is a `RequestTooLargeError`.
 
 BYTES tensors travel as JSON strings (UTF-8 text) and become numpy object arrays of
 `str`; any string is data, NUL and other control characters included.
+
+``parameters`` (of the request, of an input, of a requested output) must be JSON objects,
+as the protocol defines them; their values are not used, but for the binary tensor data
+extension's (``binary_data_size``, ``binary_data``, ``binary_data_output``), which this
+service does not implement and refuses by name rather than answer in another form than
+the client asked for.
 """
 
 from __future__ import annotations
@@ -94,6 +100,7 @@ def parse_infer_request(
     request_id = document.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise ProtocolError("'id' must be a string")
+    _check_parameters(document.get("parameters"), "the request", "binary_data_output")
     inputs = _parse_inputs(document.get("inputs"), signature, limits)
     outputs = _parse_outputs(document.get("outputs"), signature)
     return InferenceRequest(id=request_id, inputs=inputs, outputs=outputs)
@@ -240,8 +247,36 @@ def _parse_outputs(raw: object, signature: ModelSignature) -> tuple[str, ...]:
             raise ProtocolError(f"'outputs' requests an unknown output; this model has {listed}")
         if name in names:
             raise ProtocolError(f"output {name!r} is requested more than once")
+        _check_parameters(item.get("parameters"), f"output {name!r}", "binary_data")
         names.append(name)
     return tuple(names)
+
+
+BINARY_EXTENSION: Final = (
+    "the binary tensor data extension is not supported by this service: send every "
+    "tensor as JSON 'data' and accept JSON outputs"
+)
+
+
+def _check_parameters(raw: object, where: str, binary_key: str) -> None:
+    """``raw`` is absent or a JSON object without the binary extension's ``binary_key``."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        raise ProtocolError(
+            f"'parameters' of {where} must be a JSON object of name-value pairs, "
+            f"not a {_json_type(raw)}"
+        )
+    value = raw.get(binary_key)
+    # Absent, null or false: JSON data. Anything else asks for the extension (a size, true).
+    if value is not None and value is not False:
+        raise ProtocolError(f"{where} asks for {binary_key!r}: {BINARY_EXTENSION}")
+
+
+def _json_type(value: object) -> str:
+    return {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(
+        type(value), "value"
+    )
 
 
 class _Flat(NamedTuple):
@@ -270,6 +305,7 @@ def _parse_header(
     item: Mapping[str, Any], spec: TensorSpec, limits: RequestLimits, elements_before: int
 ) -> _Flat:
     """One input's datatype, shape and size checked, and its data found to be a list."""
+    _check_parameters(item.get("parameters"), _where(spec), "binary_data_size")
     if item.get("datatype") != spec.datatype:
         raise ProtocolError(f"{_where(spec)}: 'datatype' must be {spec.datatype!r}")
     shape = _check_shape(item.get("shape"), spec)
@@ -368,6 +404,9 @@ def _check_string_sizes(texts: list[str], limits: RequestLimits, where: str) -> 
 def _check_shape(raw: object, spec: TensorSpec) -> tuple[int, ...]:
     if type(raw) is not list or len(raw) != len(spec.shape):
         raise ProtocolError(_shape_hint(spec))
+    if any(type(dim) is float for dim in raw):
+        # JSON has one number type: 2.0 is the integer 2 (as JSON Schema has it).
+        raw = [int(dim) if type(dim) is float and dim.is_integer() else dim for dim in raw]
     for dim, declared in zip(raw, spec.shape, strict=True):
         if type(dim) is not int or dim < 1 or declared not in (-1, dim):
             raise ProtocolError(_shape_hint(spec))

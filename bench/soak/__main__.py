@@ -1,0 +1,5 @@
+"""``python -m bench.soak``: the one command behind ``make soak``."""
+
+from bench.soak.run import main
+
+raise SystemExit(main())

@@ -1,0 +1,165 @@
+"""The served OpenAPI document is truthful: schemathesis, every check on, finds nothing.
+
+Schemathesis reads the document the service serves, generates requests from it (schema
+examples, boundary values, random valid and invalid data, stateful sequences) and checks
+each answer against it: status codes, content types, headers, bodies, that valid data is
+accepted and invalid data refused, authentication, allowed methods. It runs in this
+process against the app (its ASGI transport), with a fixed seed and a bounded number of
+examples per operation, as `st run --checks all` would against a running service.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from schemathesis.engine import Status, events, from_schema
+from schemathesis.python import asgi
+
+from modelrail_runtime import Settings
+from modelrail_runtime.http.app import ServiceApp, create_app
+from modelrail_runtime.oip.signature import ModelSignature, TensorSpec
+
+TOKEN = "contract-fuzz-token"  # noqa: S105 - a test's own token
+MAX_EXAMPLES = 25
+# Schemathesis' own default statuses for a refused request.
+REFUSED = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "5xx"]
+SEED = 17
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceApp]:
+    """The iris service, labels on (with a token), in schemathesis' ASGI transport.
+
+    Schemathesis runs the app's lifespan itself (from the first request), so the app is
+    not wrapped in a `ServiceClient`; the lifespan is shut down after the module.
+    """
+    labels = tmp_path_factory.mktemp("labels")
+    changed = dataclasses.replace(settings, labels_url=str(labels), labels_token=TOKEN)
+    service = create_app(changed.check())
+    yield service
+    asgi.shutdown_lifespans()
+
+
+def _wait_ready(app: ServiceApp, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not app.dataplane.state.ready:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the service is not ready after {timeout:g}s: {app.dataplane.state}")
+        time.sleep(0.02)
+
+
+def _load(app: ServiceApp) -> Any:
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "generation": {"max-examples": MAX_EXAMPLES, "mode": "all", "deterministic": True},
+            "checks": {
+                "enabled": True,
+                # A request refused for its size (413) is refused too.
+                "negative_data_rejection": {"expected-statuses": [*REFUSED, "413"]},
+            },
+            "auth": {"openapi": {"labelsToken": {"bearer": TOKEN}}},
+        }
+    )
+    # The first load starts the lifespan; the document names the model's version and
+    # inputs only once the model is loaded, so it is loaded again then.
+    schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
+    _wait_ready(app)
+    return schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
+
+
+def _consistent_shapes(signature: ModelSignature, body: Any) -> Any:
+    """``body`` with each input's variable dimensions as its 'data' implies.
+
+    The one rule of the request the document cannot state (JSON Schema has no product):
+    'data' holds prod('shape') elements, or shape[0] rows when nested. A valid body is
+    mended into a request the service must accept; an invalid one keeps what makes it
+    invalid (only valid dimensions are changed, and 'data' only grows, by repeating itself).
+    """
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    for item in inputs if isinstance(inputs, list) else []:
+        spec = _spec(signature, item)
+        shape, data = item.get("shape"), item.get("data")
+        if spec is None or not isinstance(data, list) or not data or not _valid(shape, spec):
+            continue
+        variable = [i for i, declared in enumerate(spec.shape) if declared == -1]
+        if not variable:
+            continue
+        shape[:] = [int(dim) for dim in shape]
+        for i in variable[1:]:
+            shape[i] = 1
+        if isinstance(data[0], list):  # nested: one row per element
+            shape[variable[0]] = len(data)
+            continue
+        row = math.prod(shape[i] for i in range(len(shape)) if i != variable[0])
+        rows = math.ceil(len(data) / row)
+        item["data"] = (data * row)[: rows * row]
+        shape[variable[0]] = rows
+    return body
+
+
+def _spec(signature: ModelSignature, item: Any) -> TensorSpec | None:
+    name = item.get("name") if isinstance(item, dict) else None
+    if not isinstance(name, str):
+        return None
+    packed = signature.packed
+    return signature.input(name) or (packed if packed and packed.name == name else None)
+
+
+def _valid(shape: Any, spec: TensorSpec) -> bool:
+    """Whether ``shape`` is one the spec allows (a list of the right ints)."""
+    if not isinstance(shape, list) or len(shape) != len(spec.shape):
+        return False
+    return all(
+        type(dim) in (int, float) and dim >= 1 and int(dim) == dim and declared in (-1, dim)
+        for dim, declared in zip(shape, spec.shape, strict=True)
+    )
+
+
+def _failures(schema: Any) -> list[str]:
+    """Every failed check of one full run: the check, the operation, what was received."""
+    found: list[str] = []
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            recorder = event.recorder
+            for case_id, nodes in recorder.checks.items():
+                for node in nodes:
+                    if node.status is not Status.FAILURE or node.failure_info is None:
+                        continue
+                    failure = node.failure_info.failure
+                    interaction = recorder.interactions.get(case_id)
+                    response = interaction.response if interaction else None
+                    received = (
+                        f"{response.status_code} {response.content[:300]!r}" if response else "-"
+                    )
+                    found.append(
+                        f"{node.name}: {recorder.label}: {failure.title}\n"
+                        f"    Received: {received}\n    Reproduce: {node.failure_info.code_sample}"
+                    )
+        elif isinstance(event, events.NonFatalError):
+            found.append(f"error: {event.label}: {event.info.format()}")
+        elif isinstance(event, events.FatalError):
+            found.append(f"fatal: {event.exception!r}")
+    return found
+
+
+def test_schemathesis_finds_no_failure_with_every_check(app: ServiceApp) -> None:
+    schema = _load(app)
+    signature = app.dataplane.state.model.signature  # type: ignore[union-attr]
+
+    @schema.hook("map_body")
+    def consistent_shapes(context: Any, body: Any) -> Any:
+        if context.operation.path.endswith("/infer"):
+            return _consistent_shapes(signature, body)
+        return body
+
+    failures = _failures(schema)
+    by_check = Counter(line.split(":", 1)[0] for line in failures)
+    assert not failures, f"{len(failures)} failures {dict(by_check)}:\n" + "\n".join(failures)
