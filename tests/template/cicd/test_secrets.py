@@ -26,8 +26,17 @@ from tests.template.cicd.test_manifests import DIGEST, kustomize, render_release
 
 # Files that hold credentials, wherever they are in an image.
 CREDENTIAL_FILES = {
-    ".env", ".netrc", ".git-credentials", ".pypirc", ".npmrc", ".dockercfg", "id_rsa",
-    "id_dsa", "id_ecdsa", "id_ed25519", "credentials",
+    ".env",
+    ".netrc",
+    ".git-credentials",
+    ".pypirc",
+    ".npmrc",
+    ".dockercfg",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "credentials",
 }
 PLANTED = {
     "AWS_ACCESS_KEY_ID": "AKIAABCDEFGHIJKLMNOP",
@@ -43,9 +52,13 @@ def env_problems(objects: list[dict[str, Any]]) -> list[str]:
     problems = []
     for obj in objects:
         name = f"{obj['kind']}/{obj['metadata']['name']}"
-        if obj["kind"] in {"Secret", "ConfigMap"}:
+        if obj["kind"] == "Secret":
             problems.append(f"{name}: data belongs in a Secret created outside the repo")
-        spec = obj.get("spec", {}).get("template", {}).get("spec", {})
+        # A ConfigMap holds configuration (the lake's URLs), never a secret-named setting.
+        for key in obj.get("data", {}) if obj["kind"] == "ConfigMap" else ():
+            if SECRET_NAME.search(key):
+                problems.append(f"{name}: {key} belongs in a Secret created outside the repo")
+        spec = pod_spec(obj)
         for container in spec.get("containers", []) + spec.get("initContainers", []):
             for variable in container.get("env", []):
                 if SECRET_NAME.search(variable["name"]) and "value" in variable:
@@ -54,6 +67,14 @@ def env_problems(objects: list[dict[str, Any]]) -> list[str]:
                 if "secretRef" in source and set(source["secretRef"]) - {"name", "optional"}:
                     problems.append(f"{name}: envFrom secretRef is not a plain reference")
     return problems
+
+
+def pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    """The pod spec of a Deployment's or a CronJob's pods (empty for other kinds)."""
+    spec = obj.get("spec", {})
+    if obj["kind"] == "CronJob":
+        spec = spec.get("jobTemplate", {}).get("spec", {})
+    return dict(spec.get("template", {}).get("spec", {}))
 
 
 def generated_texts(project: Path) -> Iterator[tuple[str, str]]:
@@ -93,7 +114,14 @@ def test_planted_secrets_in_manifests_are_found(rendered: dict[str, Path]) -> No
         "stringData": {"url": "postgres://app:s3cr3t-pw@db.internal:5432/app"},
     }
     objects.append(leaky_secret)
+    lake = next(obj for obj in objects if obj["kind"] == "ConfigMap")
+    lake["data"]["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    job = next(obj for obj in objects if obj["kind"] == "CronJob")
+    (job_container,) = pod_spec(job)["containers"]
+    job_container["env"].append({"name": "LAKE_TOKEN", "value": "t0ps3cr3t"})
     problems = env_problems(objects)
+    assert any("AWS_SECRET_ACCESS_KEY belongs in a Secret" in p for p in problems)
+    assert any(p.startswith("CronJob/") and "LAKE_TOKEN has a literal value" in p for p in problems)
     assert any("DB_PASSWORD has a literal value" in p for p in problems)
     assert any("API_TOKEN has a literal value" in p for p in problems)
     assert any(p.startswith("Secret/db") for p in problems)
@@ -131,7 +159,9 @@ def test_the_detector_finds_each_kind_of_secret() -> None:
 
 
 def docker(*args: str) -> str:
-    proc = subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=600)
+    proc = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, check=False, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -141,7 +171,9 @@ def image_problems(image: str, tmp_path: Path) -> list[str]:
     and secret values in the files under /app (what the Dockerfile adds)."""
     config = json.loads(docker("image", "inspect", image))[0]["Config"]
     texts = [(f"ENV {item.split('=')[0]}", item) for item in config.get("Env") or []]
-    texts += [(f"LABEL {key}", f"{key}={value}") for key, value in (config.get("Labels") or {}).items()]
+    texts += [
+        (f"LABEL {key}", f"{key}={value}") for key, value in (config.get("Labels") or {}).items()
+    ]
     history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image)
     texts += [(f"history {index}", line) for index, line in enumerate(history.splitlines())]
     problems = scan(texts)
