@@ -29,7 +29,6 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from tests.servers.fixtures import s3_store  # noqa: F401 - a fixture, by name
 
 from modelrail_runtime import SavedModel, ServiceClient, Settings, adapter_for, save_model
 from modelrail_runtime.tabular import TabularSchema, Task
