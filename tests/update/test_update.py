@@ -548,8 +548,8 @@ def test_an_edited_training_file_is_kept_and_named_with_what_to_change(
     assert update.after[path] == update.before[path]
     opening = f"kept {path} as you changed it, but this version changes what it must contain: "
     lines = kept_lines(update, path, "renew.py", opening)
-    assert len(lines) == 3, (
-        "v0.2.0 renews the training code, v0.3.0 and v0.5.0 the example as a unit"
+    assert len(lines) == 4, (
+        "v0.2.0 renews the training code, v0.3.0, v0.5.0 and v0.6.0 the example as a unit"
     )
     for line in lines:
         assert line in update.said
@@ -569,9 +569,10 @@ def test_unedited_runtime_files_go_and_the_example_stays_with_the_edited_trainin
     for path in unedited:
         assert update.before[path] != fresh[path], f"{path}: no renewal to test"
         assert update.after[path] == update.before[path], path
-    # v0.3.0 and v0.5.0 renew the example as a unit: each keeps the unedited files with it.
+    # v0.3.0, v0.5.0 and v0.6.0 renew the example as a unit: each keeps the unedited files
+    # with it.
     lines = [line for line in update.said if "as they were too" in line]
-    assert len(lines) == 2, lines
+    assert len(lines) == 3, lines
     for line in lines:
         assert all(path in line for path in unedited), line
 
