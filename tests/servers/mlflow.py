@@ -19,6 +19,7 @@ from typing import Self
 import httpx
 
 from tests.helpers import free_port
+from tests.servers.process import stop_process
 from tests.servers.seaweedfs import SeaweedS3, scrubbed_environ
 
 START_TIMEOUT_SECONDS = 120.0
@@ -74,14 +75,7 @@ class MlflowServer:
     def stop(self) -> None:
         """Stop the server (the SQLite file and the stored artifacts stay)."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, STOP_GRACE_SECONDS)
 
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of the server's log, for failure messages."""

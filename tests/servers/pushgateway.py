@@ -12,6 +12,7 @@ from typing import Self
 import httpx
 
 from tests.helpers import free_port
+from tests.servers.process import stop_process
 
 BINARY = "/usr/bin/prometheus-pushgateway"
 START_TIMEOUT_SECONDS = 15.0
@@ -63,10 +64,8 @@ class Pushgateway:
 
     def stop(self) -> None:
         """Stop the process (it started it) and wait for it."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(timeout=10)
-        self._process = None
+        process, self._process = self._process, None
+        stop_process(process, grace_seconds=10)
 
     def __enter__(self) -> Self:
         return self.start()

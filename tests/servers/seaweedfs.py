@@ -23,6 +23,7 @@ from typing import Self
 import httpx
 
 from tests.helpers import free_port
+from tests.servers.process import stop_process
 
 ACCESS_KEY = "modelrail-test"
 SECRET_KEY = "modelrail-test-secret"
@@ -150,15 +151,8 @@ class SeaweedS3:
     def stop(self) -> None:
         """Stop the server (the data directory stays, for `start` again)."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            # Its own shutdown takes 15 s and more; what it stored is on disk by then anyway.
-            process.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        # Its own shutdown takes 15 s and more; what it stored is on disk by then anyway.
+        stop_process(process, STOP_GRACE_SECONDS)
 
     def create_bucket(self, bucket: str) -> None:
         """Create ``bucket`` (pyarrow's S3 client, with bucket creation allowed)."""
