@@ -9,19 +9,21 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow.parquet as pq
 import pytest
 import uvicorn
 
 from modelrail_runtime import Settings, serve
 from modelrail_runtime.http.app import create_app
-from modelrail_runtime.server import DrainingServer
+from modelrail_runtime.server import DrainingServer, close_connections_while_draining
 from modelrail_runtime.state import Status
 
 PYTHON_M = [sys.executable, "-m", "modelrail_runtime"]
@@ -187,6 +189,69 @@ def test_the_first_signal_drains_and_a_second_one_stops(settings: Settings) -> N
         return (*draining, server.should_exit)
 
     assert asyncio.run(scenario()) == (True, False, True)
+
+
+def test_connections_queued_when_the_server_stops_listening_are_answered_not_reset(
+    settings: Settings,
+) -> None:
+    """Connections still in the kernel's accept queue at shutdown get their answer.
+
+    The event loop is held busy while clients connect and send, so their connections wait
+    in the accept queue; closing the listening socket then would reset every one of them.
+    """
+    app = create_app(settings)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None)
+    server = DrainingServer(config, app.dataplane.state, drain_seconds=0)
+    request = b"GET /v2/health/live HTTP/1.1\r\nHost: test\r\n\r\n"
+    queued = 5
+    replies: list[bytes | str] = []
+
+    def client() -> None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(request)
+                replies.append(sock.recv(65_536))
+        except OSError as error:
+            replies.append(repr(error))
+
+    async def scenario() -> None:
+        config.load()
+        server.lifespan = config.lifespan_class(config)
+        await server.startup()
+        clients = [threading.Thread(target=client) for _ in range(queued)]
+        for thread in clients:
+            thread.start()
+        # Blocks the loop on purpose: the connections wait in the accept queue.
+        time.sleep(0.5)  # noqa: ASYNC251
+        await server.shutdown()
+        for thread in clients:
+            await asyncio.to_thread(thread.join, 15)
+
+    asyncio.run(scenario())
+    assert len(replies) == queued
+    assert all(isinstance(r, bytes) and r.startswith(b"HTTP/1.1 200") for r in replies), replies
+    # After shutdown nothing listens: a new connection is refused, never reset.
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+def test_while_draining_every_response_closes_its_connection(settings: Settings) -> None:
+    """Keep-alive callers reconnect (to another replica) once the service drains."""
+    app = create_app(settings)
+    state = app.dataplane.state
+    closing = close_connections_while_draining(app, state)
+
+    async def headers_of_live() -> dict[str, str]:
+        transport = httpx.ASGITransport(app=closing)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/v2/health/live")
+        assert response.status_code == 200
+        return dict(response.headers)
+
+    assert "connection" not in asyncio.run(headers_of_live())
+    state.start_draining()
+    assert asyncio.run(headers_of_live())["connection"] == "close"
 
 
 def test_serve_reports_a_bad_default_or_variable_with_exit_code_2(

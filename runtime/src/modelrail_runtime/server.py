@@ -5,15 +5,18 @@ configuration is invalid, including a prediction-log destination (PREDICTION_LOG
 that cannot be written: that is checked before the port is bound, not per request.
 
 SIGTERM starts draining: readiness turns 503 while requests are still served for
-DRAIN_SECONDS (so load balancers stop sending traffic), then uvicorn shuts down
-gracefully, giving in-flight requests up to GRACEFUL_TIMEOUT_SECONDS, and the app's
-shutdown writes every queued prediction-log event. A second SIGTERM or SIGINT skips the
-rest of the drain.
+DRAIN_SECONDS (so load balancers stop sending traffic), and every response says
+``Connection: close`` (so keep-alive clients reconnect to another replica). Then the
+server stops listening without resetting a connection it has already taken (see
+`DrainingServer.shutdown`), uvicorn shuts down gracefully, giving in-flight requests up to
+GRACEFUL_TIMEOUT_SECONDS, and the app's shutdown writes every queued prediction-log event.
+A second SIGTERM or SIGINT skips the rest of the drain.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -25,6 +28,8 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .adapter import ModelAdapter
 from .http.app import create_app
@@ -36,6 +41,10 @@ from .state import ServiceState, Status
 
 EXIT_MODEL_LOAD_FAILED = 1
 EXIT_BAD_CONFIGURATION = 2
+
+# How long a connection taken as the server stops listening may take to send its request
+# before the graceful shutdown closes it as idle.
+FIRST_REQUEST_SECONDS = 1.0
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +96,91 @@ class DrainingServer(uvicorn.Server):
         await asyncio.sleep(self._drain_seconds)
         self.should_exit = True
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop listening without resetting a connection already made, then shut down.
+
+        Closing a listening socket resets the connections still in its accept queue: their
+        clients have connected and sent a request, and get no answer. So the queue is
+        accepted first, then the socket closed (later connections are refused: the caller
+        knows to retry), and every connection not yet past its first request gets a moment
+        to send it, before uvicorn's graceful shutdown closes the idle ones.
+        """
+        loop = asyncio.get_running_loop()
+        queued = [sock for server in self.servers for sock in _accept_queued(server)]
+        for server in self.servers:
+            server.close()
+
+        def protocol() -> asyncio.Protocol:
+            # As uvicorn's `startup` makes the protocol of each connection it accepts.
+            return self.config.http_protocol_class(  # type: ignore[call-arg]
+                config=self.config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+            )
+
+        for sock in queued:
+            await loop.connect_accepted_socket(protocol, sock)
+        if queued:
+            logger.info("stopped listening; took %d queued connection(s) first", len(queued))
+        await self._wait_for_first_requests()
+        await super().shutdown(sockets)
+
+    async def _wait_for_first_requests(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FIRST_REQUEST_SECONDS):
+                # uvicorn offers no event to await for "a request arrived": poll.
+                while self._awaiting_a_first_request():  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+
+    def _awaiting_a_first_request(self) -> bool:
+        # uvicorn's HTTP protocols start a `cycle` when a request arrives on the connection.
+        return any(
+            getattr(connection, "cycle", True) is None
+            for connection in self.server_state.connections
+        )
+
+
+def _accept_queued(server: asyncio.AbstractServer) -> list[socket.socket]:
+    """Accept, without waiting, every connection in the server's accept queues."""
+    accepted: list[socket.socket] = []
+    for listening in getattr(server, "sockets", None) or ():
+        # A duplicate of the listening socket: asyncio's own object refuses `accept`.
+        with socket.fromfd(listening.fileno(), listening.family, listening.type) as sock:
+            sock.setblocking(False)
+            while True:
+                try:
+                    connection, _ = sock.accept()
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:  # e.g. out of file descriptors: leave the rest queued
+                    logger.exception("could not accept a queued connection at shutdown")
+                    break
+                connection.setblocking(False)
+                accepted.append(connection)
+    return accepted
+
+
+def close_connections_while_draining(app: ASGIApp, state: ServiceState) -> ASGIApp:
+    """``app``, answering ``Connection: close`` once the service drains.
+
+    A keep-alive client otherwise goes on sending to the draining replica over the same
+    connection after the load balancer has taken the replica out of rotation.
+    """
+
+    async def closing(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or state.status is not Status.DRAINING:
+            await app(scope, receive, send)
+            return
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["connection"] = "close"
+            await send(message)
+
+        await app(scope, receive, send_closing)
+
+    return closing
+
 
 def run(
     settings: Settings,
@@ -107,7 +201,7 @@ def run(
         settings, adapter, on_load_failure=on_load_failure, prediction_sink=prediction_sink
     )
     config = uvicorn.Config(
-        app,
+        close_connections_while_draining(app, app.dataplane.state),
         host=settings.host,
         port=settings.port,
         workers=1,
