@@ -56,7 +56,8 @@ class SuiteRun:
 
 
 def make_project(tmp_path: Path, overrides: dict[str, object]) -> Path:
-    """A copy of the fixture project with ``[tool.modelrail]`` values overridden."""
+    """A copy of the fixture project with ``[tool.modelrail]`` values overridden (a value of
+    None removes the key)."""
     if not overrides:
         return PROJECT
     project = tmp_path / "project"
@@ -65,6 +66,10 @@ def make_project(tmp_path: Path, overrides: dict[str, object]) -> Path:
     for key, value in overrides.items():
         name = key.split(".")[-1]
         lines = text.splitlines()
+        if value is None:
+            lines = [line for line in lines if line.split("=")[0].strip() != name]
+            text = "\n".join(lines) + "\n"
+            continue
         replaced = False
         for i, line in enumerate(lines):
             if line.split("=")[0].strip() == name:

@@ -20,6 +20,8 @@ class Flaw:
         rules: The ``--modelrail-rules`` selection to run.
         fails: Rule IDs that must be reported as failed (exactly these).
         warns: SHOULD rule IDs that must be reported as warnings (exactly these).
+        blocked: Rule IDs that must be reported as blocked by another's failure (exactly
+            these).
         dockerfile: Extra Dockerfile lines for ``dockerfile`` flaws.
         config: ``[tool.modelrail]`` overrides (dotted keys for sub-tables).
         base: Image to derive from (``dockerfile`` flaws), default the fixture image.
@@ -32,6 +34,7 @@ class Flaw:
     rules: str
     fails: frozenset[str] = frozenset()
     warns: frozenset[str] = frozenset()
+    blocked: frozenset[str] = frozenset()
     dockerfile: str = ""
     config: dict[str, object] = field(default_factory=dict)
     base: str = ""
@@ -65,9 +68,25 @@ another machine: within INF-001's 1e-4 for FP32, not within the project's 1e-6."
 GOLDEN_FILES = {"single": SINGLE_TENSOR, "text": TEXT, "embedding": EMBEDDING}
 
 
-def _f(name: str, kind: str, rules: str, fails: str = "", warns: str = "", **kw: object) -> Flaw:
+def _f(
+    name: str,
+    kind: str,
+    rules: str,
+    fails: str = "",
+    warns: str = "",
+    blocked: str = "",
+    **kw: object,
+) -> Flaw:
     split = lambda text: frozenset(t for t in text.split(",") if t)  # noqa: E731
-    return Flaw(name, kind, rules, split(fails), split(warns), **kw)  # type: ignore[arg-type]
+    return Flaw(
+        name,
+        kind,
+        rules,
+        split(fails),
+        split(warns),
+        split(blocked),
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 FAST_LOAD = {"latency.p99_ms": 100, "latency.requests": 60, "latency.warmup_requests": 10}
@@ -78,6 +97,14 @@ HTTP_FLAWS = [
     _f("model_ready_any", "http", "RDY", "RDY-002"),
     _f("server_meta_missing", "http", "MD", "MD-001"),
     _f("bad_metadata", "http", "MD", "MD-002"),
+    # Requests derived from the metadata cannot be made: blocked by MD-002, not failed.
+    _f(
+        "bad_metadata",
+        "http",
+        "MD-002,INF-003,INF-004,ERR-002,ERR-005",
+        "MD-002",
+        blocked="INF-003,INF-004,ERR-002,ERR-005",
+    ),
     _f("no_openapi", "http", "MD", warns="MD-003"),
     _f("wrong_answer", "http", "INF", "INF-001"),
     _f("no_id_echo", "http", "INF", "INF-002"),
@@ -86,12 +113,12 @@ HTTP_FLAWS = [
     _f("classes_swapped", "http", "INF", "INF-001"),
     _f("label_indices", "http", "INF", "INF-001,INF-004"),
     _f("metadata_label_int", "http", "INF", "INF-004"),
-    _f("detail_errors", "http", "ERR", "ERR-001"),
+    _f("detail_errors", "http", "ERR", "ERR-001,ERR-011"),
     _f(
         "validation_422",
         "http",
         "ERR",
-        "ERR-001,ERR-002,ERR-006,ERR-007,ERR-008,ERR-009,ERR-010",
+        "ERR-001,ERR-002,ERR-006,ERR-007,ERR-008,ERR-009,ERR-010,ERR-011",
     ),
     _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005,ERR-006"),
     _f("ignore_version", "http", "ERR", "ERR-003"),
@@ -139,6 +166,13 @@ HTTP_FLAWS = [
     _f("unicode_500", "http", "TXT-003", "TXT-003", model="embedding"),
     _f("lenient_utf8", "http", "TXT-001", "TXT-001"),
     _f("bytes_coerced", "http", "TXT-002", "TXT-002"),
+    # The protocol's own statements (profile oip).
+    _f("live_missing", "http", "HLT-004", "HLT-004"),
+    _f("ready_never", "http", "RDY-006", "RDY-006"),
+    _f("model_ready_missing", "http", "RDY", "RDY-002,RDY-007"),
+    _f("outputs_refused", "http", "INF", "INF-005"),
+    _f("parameters_refused", "http", "INF", "INF-006"),
+    _f("nested_refused", "http", "INF", "INF-007", model="single"),
 ]
 
 CONTAINER_FLAWS = [

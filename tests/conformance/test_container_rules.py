@@ -13,11 +13,34 @@ from tests.conformance.flaws import CONTAINER_FLAWS, Flaw
 pytestmark = pytest.mark.docker
 
 ALL_RULES = {r.id for r in build_registry()}
+RANK_TWO_RULES = {"INF-007"}
+"""Not applicable to the fixture's tabular model: every input has rank 1."""
 
 
 def test_conforming_image_passes_every_rule(fixture_image: str, run_suite) -> None:
     run = run_suite("--modelrail-image", fixture_image)
-    assert run.with_status("pass") == ALL_RULES, run.result.stdout.str()[-4000:]
+    assert run.with_status("pass") == ALL_RULES - RANK_TWO_RULES, run.result.stdout.str()[-4000:]
+    assert run.with_status("not_applicable") == RANK_TWO_RULES
+    assert run.result.ret == 0
+
+
+def test_rules_needing_an_undeclared_hook_are_not_applicable(
+    fixture_image: str, run_suite, tmp_path: Path
+) -> None:
+    # A service not made from the template declares no hooks: the rules that need one say
+    # so instead of failing (and start no container for it).
+    project = make_project(tmp_path, {"load_delay_env": None, "model_uri_env": None})
+    run = run_suite(
+        "--modelrail-image", fixture_image, "--modelrail-rules", "HLT-001,RDY", project=project
+    )
+    assert run.with_status("not_applicable") == {"HLT-001", "RDY-001", "RDY-003", "RDY-005"}
+    assert run.with_status("fail") == set()
+    assert run.message("RDY-001") == (
+        "not applicable: needs the service hook load_delay_env, which [tool.modelrail] does "
+        'not declare; declare it (e.g. load_delay_env = "MODEL_LOAD_DELAY_SECONDS") if the '
+        "service has one"
+    )
+    assert "needs the service hook model_uri_env" in run.message("RDY-005")
     assert run.result.ret == 0
 
 

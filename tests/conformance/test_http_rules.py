@@ -16,6 +16,9 @@ ALL_RULES = {r.id for r in REGISTRY}
 CONTAINER_RULES = {r.id for r in REGISTRY if r.needs_container}
 NAMED_FEATURE_RULES = {"ERR-006", "ERR-007", "ERR-008", "ERR-009"}
 TEXT_RULES = {r.id for r in REGISTRY if r.family == "TXT"}
+OIP_RULES = {r.id for r in REGISTRY if r.spec is not None}
+RANK_TWO_RULES = {"INF-007"}
+"""Not applicable when every input of the golden request has rank 1 (nested is flat)."""
 
 
 def test_conforming_service_passes_every_http_rule(serve, run_suite) -> None:
@@ -24,12 +27,34 @@ def test_conforming_service_passes_every_http_rule(serve, run_suite) -> None:
     assert run.with_status("warn") == set()
     assert run.with_status("error") == set()
     # Container rules are reported as not applicable, never passed silently.
-    assert run.with_status("not_applicable") == CONTAINER_RULES
-    assert run.with_status("pass") == ALL_RULES - CONTAINER_RULES
+    assert run.with_status("not_applicable") == CONTAINER_RULES | RANK_TWO_RULES
+    assert run.with_status("pass") == ALL_RULES - CONTAINER_RULES - RANK_TWO_RULES
     assert run.result.ret == 0
     assert run.report["latency"]["measured_requests"] > 0
     # The golden request's BYTES values are one-word categories: no text to generate.
     assert run.report["latency"]["distinct_bodies"] == 1
+
+
+def test_the_oip_profile_runs_the_protocol_rules_only(serve, run_suite, tmp_path) -> None:
+    # The single-tensor model: every protocol rule applies to it (INF-007 needs rank 2).
+    project = make_project(tmp_path, SINGLE_TENSOR)
+    run = run_suite(
+        "--modelrail-base-url", serve(None, "single"), "--modelrail-profile", "oip",
+        project=project,
+    )  # fmt: skip
+    assert run.with_status("pass") == OIP_RULES, run.result.stdout.str()[-3000:]
+    assert {r["rule_id"] for r in run.report["rules"]} == OIP_RULES
+    assert (run.report["profile"], run.report["verdict"]) == ("oip", "conforms")
+    run.result.stdout.fnmatch_lines(["profile oip: conforms", "MUST: 13 pass"])
+    # A protocol violation fails the profile and says so.
+    failing = run_suite(
+        "--modelrail-base-url", serve("detail_errors", "single"), "--modelrail-profile", "oip",
+        project=project,
+    )  # fmt: skip
+    assert failing.with_status("fail") == {"ERR-011"}
+    assert failing.report["verdict"] == "does not conform"
+    failing.result.stdout.fnmatch_lines(["profile oip: does not conform"])
+    assert failing.result.ret == 1
 
 
 def test_single_tensor_model_passes_every_http_rule_it_can(serve, run_suite, tmp_path) -> None:
@@ -67,8 +92,9 @@ def test_text_model_passes_every_http_rule_it_can(
     assert run.with_status("fail") == set(), run.result.stdout.str()[-3000:]
     assert run.with_status("warn") == set()
     assert run.with_status("error") == set()
-    assert run.with_status("not_applicable") == CONTAINER_RULES | NAMED_FEATURE_RULES
-    assert run.with_status("pass") == ALL_RULES - CONTAINER_RULES - NAMED_FEATURE_RULES
+    skipped = CONTAINER_RULES | NAMED_FEATURE_RULES | RANK_TWO_RULES
+    assert run.with_status("not_applicable") == skipped
+    assert run.with_status("pass") == ALL_RULES - skipped
     assert run.report["latency"]["distinct_bodies"] == 16
     assert run.report["latency"]["measured_requests"] > 0
     assert run.result.ret == 0
@@ -83,8 +109,11 @@ def test_http_flaw_is_reported_with_exactly_its_rule(
     run = run_suite("--modelrail-base-url", base, "--modelrail-rules", flaw.rules, project=project)
     assert run.with_status("fail") == flaw.fails, run.result.stdout.str()[-3000:]
     assert run.with_status("warn") == flaw.warns
+    assert run.with_status("blocked") == flaw.blocked
     assert run.with_status("error") == set()
     assert run.result.ret == (1 if flaw.fails else 0)
+    for rule_id in flaw.blocked:
+        assert run.message(rule_id).startswith("blocked by MD-002: the model metadata's inputs")
     for rule_id in flaw.fails:
         message = run.message(rule_id)
         assert message.startswith(f"[{rule_id} MUST] ")

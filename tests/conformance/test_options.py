@@ -6,9 +6,19 @@ from pathlib import Path
 
 import pytest
 from modelrail_conformance import cli
-from modelrail_conformance.config import parse_config
-from modelrail_conformance.failures import ConfigError, RuleViolation
-from modelrail_conformance.registry import DuplicateRuleError, Level, Registry, Rule, build_registry
+from modelrail_conformance.config import Hook, parse_config
+from modelrail_conformance.failures import ConfigError, NotApplicable, RuleViolation
+from modelrail_conformance.registry import (
+    OIP_SPEC_URL,
+    DuplicateRuleError,
+    Level,
+    Profile,
+    Registry,
+    Rule,
+    SpecSection,
+    build_registry,
+)
+from modelrail_conformance.target import Target, TargetSpec
 from modelrail_conformance.waivers import load_waivers
 
 from tests.conformance.conftest import PROJECT
@@ -46,6 +56,10 @@ VALID = {
         (
             ["--modelrail-project", "/nonexistent"],
             "*--modelrail-project: '/nonexistent' is not a directory*",
+        ),
+        (
+            ["--modelrail-profile", "kserve"],
+            "*--modelrail-profile: 'kserve' is not a profile; accepted: oip, modelrail*",
         ),
     ],
 )
@@ -162,7 +176,51 @@ def test_violation_message_order() -> None:
     )
 
 
+def test_the_oip_profile_is_the_rules_citing_the_protocol() -> None:
+    registry = build_registry()
+    oip = registry.select(None, Profile.OIP)
+    assert {r.id for r in oip} == {r.id for r in registry.active() if r.spec is not None}
+    assert {"HLT-004", "RDY-006", "RDY-007", "MD-001", "MD-002", "INF-001", "ERR-011"} <= {
+        r.id for r in oip
+    }
+    # The platform's own rules are not the protocol's: metrics, image, shutdown, 400s.
+    assert not {"MET-001", "IMG-001", "SHD-002", "ERR-002", "RDY-001"} & {r.id for r in oip}
+    assert all(r.spec is not None and r.spec.url.startswith(OIP_SPEC_URL + "#") for r in oip)
+    assert [r.id for r in registry.select("ERR", Profile.OIP)] == ["ERR-011"]
+    # modelrail is the protocol's rules and the platform's on top.
+    assert set(oip) <= set(registry.select(None, Profile.MODELRAIL))
+
+
+def test_a_spec_section_links_to_its_heading() -> None:
+    section = SpecSection("Inference Response JSON Error Object", "…")
+    assert section.url == OIP_SPEC_URL + "#inference-response-json-error-object"
+
+
+def test_an_undeclared_hook_is_not_applicable_naming_the_key() -> None:
+    config = parse_config(VALID, PROJECT)
+    assert (config.load_delay_env, config.model_uri_env, config.metrics_port) == (None,) * 3
+    with pytest.raises(NotApplicable, match="needs the service hook load_delay_env"):
+        config.hook(Hook.LOAD_DELAY)
+    declared = parse_config({**VALID, "model_uri_env": "MODEL_PATH"}, PROJECT)
+    assert declared.hook(Hook.MODEL_URI) == "MODEL_PATH"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "metrics_url"),
+    [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8082"),
+        ("https://models.example.com/", "https://models.example.com:8082"),
+        ("http://[::1]:8080", "http://[::1]:8082"),
+    ],
+)
+def test_a_separate_metrics_port_is_scraped_there(base_url: str, metrics_url: str) -> None:
+    config = parse_config({**VALID, "metrics_port": 8082}, PROJECT)
+    assert Target(TargetSpec(base_url=base_url), config).metrics_url == metrics_url
+    same = parse_config({**VALID, "metrics_port": 8080}, PROJECT)
+    assert Target(TargetSpec(base_url=base_url), same).metrics_url == base_url.rstrip("/")
+
+
 def test_registry_selection_by_family_and_id() -> None:
     registry = build_registry()
     selected = [r.id for r in registry.select("hlt, RDY-002")]
-    assert selected == ["HLT-001", "HLT-002", "HLT-003", "RDY-002"]
+    assert selected == ["HLT-001", "HLT-002", "HLT-003", "HLT-004", "RDY-002"]

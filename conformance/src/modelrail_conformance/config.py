@@ -10,12 +10,24 @@ import difflib
 import json
 import tomllib
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from modelrail_conformance.failures import ConfigError
+from modelrail_conformance.failures import ConfigError, NotApplicable
 
 TABLE = "[tool.modelrail]"
+
+
+class Hook(StrEnum):
+    """A way into the service that a rule needs and a ``[tool.modelrail]`` key declares.
+
+    A service that does not declare the hook makes the rule "not applicable", never a
+    failure: the suite checks services it did not make.
+    """
+
+    LOAD_DELAY = "load_delay_env"
+    MODEL_URI = "model_uri_env"
 
 
 @dataclass(frozen=True)
@@ -38,14 +50,33 @@ class ModelrailConfig:
     golden_request: Path
     golden_response: Path
     port: int = 8080
+    metrics_port: int | None = None
+    """Where /metrics is served when not on ``port`` (MLServer's 8082, for one)."""
     tolerance: float = 1e-6
     startup_budget_seconds: float = 10.0
     shutdown_grace_seconds: float = 10.0
-    load_delay_env: str = "MODEL_LOAD_DELAY_SECONDS"
-    model_uri_env: str = "MODEL_URI"
+    load_delay_env: str | None = None
+    """Hook: the variable that delays the model's load by N seconds (RDY-001, RDY-003,
+    HLT-001). Rules that need an undeclared hook are not applicable."""
+    model_uri_env: str | None = None
+    """Hook: the variable that says where the model is (RDY-005)."""
     max_body_bytes: int = 1_048_576
     image_size_budget_mb: float = 800.0
     latency: LatencyConfig = field(default_factory=LatencyConfig)
+
+    def hook(self, hook: Hook) -> str:
+        """The variable the service declares for ``hook``.
+
+        Raises:
+            NotApplicable: the table does not declare it.
+        """
+        variable: str | None = getattr(self, hook.value)
+        if variable is None:
+            raise NotApplicable(
+                f"needs the service hook {hook.value}, which {TABLE} does not declare; "
+                f'declare it (e.g. {hook.value} = "{_HOOK_EXAMPLES[hook]}") if the service has one'
+            )
+        return variable
 
     def golden_request_body(self) -> dict[str, Any]:
         """The golden inference request (parsed JSON)."""
@@ -56,9 +87,12 @@ class ModelrailConfig:
         return _read_json(self.golden_response, "golden_response")
 
 
+_HOOK_EXAMPLES = {Hook.LOAD_DELAY: "MODEL_LOAD_DELAY_SECONDS", Hook.MODEL_URI: "MODEL_URI"}
+
 # key -> (type, lower bound or None, upper bound or None)
 _NUMBERS: dict[str, tuple[type, float | None, float | None]] = {
     "port": (int, 1, 65535),
+    "metrics_port": (int, 1, 65535),
     "tolerance": (float, 0, None),
     "startup_budget_seconds": (float, 0.1, 600),
     "shutdown_grace_seconds": (float, 0.1, 600),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from modelrail_conformance.registry import FAMILIES, SECTIONS, Registry, build_registry
+from modelrail_conformance.registry import FAMILIES, SECTIONS, Profile, Registry, build_registry
 
 HEADER = """# The modelrail platform contract
 
@@ -22,18 +22,33 @@ violation fails the run; a SHOULD violation is reported as a warning and fails o
 `--modelrail-strict`. Rules marked *container* need to start or inspect containers and are
 reported as not applicable with `--modelrail-base-url`. Per-repo parameters come from
 `[tool.modelrail]` in the service repo's `pyproject.toml`.
+
+Two profiles (`--modelrail-profile`): **oip** is the Open Inference Protocol v2 REST as
+its [specification](https://github.com/kserve/open-inference-protocol) states it, for any
+model server, and each of its rules cites the section it checks; **modelrail** (the
+default) is the platform contract: the protocol's rules and the platform's on top
+(metrics, logs, image, shutdown, latency, security, and statuses stricter than the
+protocol's "typically 400"). A rule that needs a *hook* into the service (a variable that
+delays the model's load, or says where the model is) is not applicable, with the reason,
+unless `[tool.modelrail]` declares it (`load_delay_env`, `model_uri_env`). A rule that
+derives its requests from the model metadata is *blocked by MD-002*, once, when the
+metadata has nothing to derive them from.
 """
 
 
 def render(registry: Registry) -> str:
     """The whole contract document."""
     rules = sorted(registry, key=lambda r: (list(FAMILIES).index(r.family), r.id))
-    out = [HEADER, "## Rules\n", "| ID | Level | Rule | Needs |", "| --- | --- | --- | --- |"]
+    out = [
+        HEADER,
+        "## Rules\n",
+        "| ID | Level | Profile | Rule | Needs |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for r in rules:
         title = r.title + (" (retired)" if r.retired else "")
-        out.append(
-            f"| [{r.id}](#{r.anchor}) | {r.level} | {title} | {'container' if r.needs_container else 'HTTP'} |"
-        )
+        needs = ", ".join(["container" if r.needs_container else "HTTP", *r.hooks])
+        out.append(f"| [{r.id}](#{r.anchor}) | {r.level} | {r.profile} | {title} | {needs} |")
     family = ""
     for r in rules:
         if r.family != family:
@@ -43,6 +58,15 @@ def render(registry: Registry) -> str:
         if r.retired:
             out.append("*Retired: kept for reference, no longer checked.*\n")
         out.append(r.statement + "\n")
+        if r.spec is not None:
+            out.append(f"**Protocol.** [{r.spec.title}]({r.spec.url}): {r.spec.quote}\n")
+        else:
+            out.append(f"**Profile.** {Profile.MODELRAIL} only.\n")
+        if r.hooks:
+            hooks = ", ".join(f"`{hook}`" for hook in r.hooks)
+            out.append(
+                f"**Hooks.** {hooks}: not applicable unless `[tool.modelrail]` declares it.\n"
+            )
         for section in SECTIONS:
             out.append(f"**{section}.** {r.sections.get(section, '')}\n")
     return "\n".join(out).rstrip() + "\n"

@@ -31,6 +31,24 @@ class NotApplicable(ConformanceError):  # noqa: N818 - it is a verdict, not an e
     """
 
 
+class Blocked(ConformanceError):  # noqa: N818 - it is a verdict, not an error
+    """A rule cannot be checked because another rule's precondition failed.
+
+    E.g. requests derived from the model metadata cannot be made when the metadata has no
+    inputs: MD-002 fails once, and each rule that needed it is "blocked by MD-002" instead
+    of failing again for the same cause.
+
+    Args:
+        by: The ID of the rule that reports the cause.
+        reason: What was missing, in a few words.
+    """
+
+    def __init__(self, by: str, reason: str) -> None:
+        self.by = by
+        self.reason = reason
+        super().__init__(f"blocked by {by}: {reason}")
+
+
 class RuleViolation(AssertionError):  # noqa: N818 - reads as the verdict it is
     """A service broke a rule.
 

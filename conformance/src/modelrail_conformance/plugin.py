@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from modelrail_conformance.config import ModelrailConfig, load_config
-from modelrail_conformance.failures import ConfigError, NotApplicable, RuleViolation
-from modelrail_conformance.registry import Level, Registry, Rule, build_registry
+from modelrail_conformance.failures import Blocked, ConfigError, NotApplicable, RuleViolation
+from modelrail_conformance.registry import Level, Profile, Registry, Rule, build_registry
 from modelrail_conformance.report import Report, result_for
 from modelrail_conformance.target import Target, TargetSpec
 from modelrail_conformance.waivers import Waiver, load_waivers
@@ -61,6 +61,12 @@ _OPTIONS: tuple[tuple[str, str, str], ...] = (
         f"waivers file (default: {DEFAULT_WAIVERS} in the project directory, if present)",
     ),
     ("rules", "str", "comma list of rule IDs and families to run, e.g. HLT,RDY-001 (default: all)"),
+    (
+        "profile",
+        "str",
+        "contract to check: oip (the Open Inference Protocol only) or modelrail (the "
+        "protocol and the platform's rules; default)",
+    ),
 )
 
 SESSION_KEY = pytest.StashKey["ModelrailSession"]()
@@ -132,6 +138,7 @@ class Settings:
     waivers_file: Path | None
     rules: str | None
     build_args: dict[str, str] = field(default_factory=dict)
+    profile: Profile = Profile.MODELRAIL
 
 
 def read_settings(config: pytest.Config) -> Settings:
@@ -191,7 +198,14 @@ def read_settings(config: pytest.Config) -> Settings:
             )
     elif (project / DEFAULT_WAIVERS).is_file():
         waivers_file = project / DEFAULT_WAIVERS
+    profile_text = str(raw["profile"] or Profile.MODELRAIL.value).strip().lower()
+    if profile_text not in {p.value for p in Profile}:
+        raise pytest.UsageError(
+            f"--modelrail-profile: {raw['profile']!r} is not a profile; accepted: "
+            f"{', '.join(p.value for p in Profile)}"
+        )
     return Settings(
+        profile=Profile(profile_text),
         project=project,
         spec=spec,
         strict=_bool(raw["strict"], "--modelrail-strict"),
@@ -209,7 +223,7 @@ class ModelrailSession:
         self.settings = settings
         self.registry = registry
         try:
-            self.selected = registry.select(settings.rules)
+            self.selected = registry.select(settings.rules, settings.profile)
             known = {r.id for r in registry}
             self.waivers: list[Waiver] = (
                 load_waivers(settings.waivers_file, known) if settings.waivers_file else []
@@ -225,7 +239,12 @@ class ModelrailSession:
             target_info["ref"] = spec.base_url or (
                 str(spec.dockerfile) if spec.dockerfile else spec.image
             )
-        self.report = Report(target=target_info, strict=settings.strict, waivers=self.waivers)
+        self.report = Report(
+            target=target_info,
+            strict=settings.strict,
+            waivers=self.waivers,
+            profile=settings.profile,
+        )
         self.ran = False
 
     def waiver(self, rule_id: str) -> Waiver | None:
@@ -339,9 +358,14 @@ def modelrail_check(
         if rule.needs_container and modelrail_target.spec.mode == "base_url":
             _not_applicable(node, "needs containers; --modelrail-base-url gives only HTTP access")
         try:
+            for hook in rule.hooks:
+                modelrail_target.config.hook(hook)
             rule.check(modelrail_target)
         except NotApplicable as exc:
             _not_applicable(node, str(exc))
+        except Blocked as exc:
+            node.stash[VERDICT_KEY] = ("blocked", str(exc))
+            pytest.skip(str(exc))
         except RuleViolation as violation:
             violation.bind(rule)
             message = violation.message

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from modelrail_conformance.config import Hook
 from modelrail_conformance.failures import ConfigError
 
 ID_PATTERN = re.compile(r"^(?P<family>[A-Z]{2,4})-(?P<number>\d{3})$")
@@ -41,6 +42,45 @@ class Level(StrEnum):
     SHOULD = "SHOULD"
 
 
+class Profile(StrEnum):
+    """Which contract a run checks.
+
+    ``oip``: the Open Inference Protocol v2 REST as its specification states it, for any
+    model server; every such rule cites the section it checks. ``modelrail``: the platform
+    contract, which is the protocol's rules and the platform's on top (metrics, logs,
+    image, shutdown, latency, security, and stricter statuses than the protocol's
+    "typically 400").
+    """
+
+    OIP = "oip"
+    MODELRAIL = "modelrail"
+
+
+OIP_SPEC_URL = (
+    "https://github.com/kserve/open-inference-protocol/blob/main/"
+    "specification/protocol/inference_rest.md"
+)
+
+
+@dataclass(frozen=True)
+class SpecSection:
+    """The section of the Open Inference Protocol's REST text that a rule checks.
+
+    Attributes:
+        title: The section's heading, e.g. ``Inference Response JSON Error Object``.
+        quote: The sentence of that section the rule enforces, as the specification says it.
+    """
+
+    title: str
+    quote: str
+
+    @property
+    def url(self) -> str:
+        """A link to the section (GitHub's heading anchor)."""
+        slug = re.sub(r"[^a-z0-9 -]", "", self.title.lower()).replace(" ", "-")
+        return f"{OIP_SPEC_URL}#{slug}"
+
+
 class DuplicateRuleError(ValueError):
     """Two rules were registered under the same ID (IDs are never reused)."""
 
@@ -56,6 +96,9 @@ class Rule:
         check: The function that checks it; its docstring is the rule's documentation.
         needs_container: True if it needs to start, stop or inspect containers; such rules
             are not applicable in base-URL mode.
+        spec: The section of the Open Inference Protocol it checks; a rule that cites one
+            belongs to the ``oip`` profile, every other rule to ``modelrail`` only.
+        hooks: The service hooks it needs (not applicable when one is not declared).
         retired: Retired rules stay in the registry (and the docs) but never run.
     """
 
@@ -64,6 +107,8 @@ class Rule:
     title: str
     check: Callable[[Any], None]
     needs_container: bool = False
+    spec: SpecSection | None = None
+    hooks: tuple[Hook, ...] = ()
     retired: bool = False
     sections: dict[str, str] = field(init=False, repr=False, compare=False)
 
@@ -78,6 +123,15 @@ class Rule:
     def family(self) -> str:
         """The ID prefix, e.g. ``MET``."""
         return self.id.split("-", 1)[0]
+
+    @property
+    def profile(self) -> Profile:
+        """The narrowest profile the rule belongs to (``oip`` rules are in both)."""
+        return Profile.OIP if self.spec is not None else Profile.MODELRAIL
+
+    def in_profile(self, profile: Profile) -> bool:
+        """True when a run of ``profile`` checks this rule."""
+        return profile is Profile.MODELRAIL or self.profile is Profile.OIP
 
     @property
     def anchor(self) -> str:
@@ -142,18 +196,19 @@ class Registry:
     def __contains__(self, rule_id: object) -> bool:
         return rule_id in self._rules
 
-    def active(self) -> list[Rule]:
-        """Rules that run (not retired), in registry order."""
-        return [rule for rule in self if not rule.retired]
+    def active(self, profile: Profile = Profile.MODELRAIL) -> list[Rule]:
+        """Rules of ``profile`` that run (not retired), in registry order."""
+        return [rule for rule in self if not rule.retired and rule.in_profile(profile)]
 
-    def select(self, spec: str | None) -> list[Rule]:
-        """The active rules named by a comma list of IDs and families (all when empty).
+    def select(self, spec: str | None, profile: Profile = Profile.MODELRAIL) -> list[Rule]:
+        """The active rules of ``profile`` named by a comma list of IDs and families (all
+        when empty).
 
         Raises:
             ConfigError: an item is neither a known rule ID nor a family.
         """
         if not spec or not spec.strip():
-            return self.active()
+            return self.active(profile)
         wanted: set[str] = set()
         for raw in spec.split(","):
             item = raw.strip().upper()
@@ -169,7 +224,7 @@ class Registry:
                     f"accepted: a comma list of families ({', '.join(FAMILIES)}) "
                     f"or IDs such as HLT-001"
                 )
-        return [rule for rule in self.active() if rule.id in wanted]
+        return [rule for rule in self.active(profile) if rule.id in wanted]
 
 
 def build_registry() -> Registry:

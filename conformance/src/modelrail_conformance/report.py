@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelrail_conformance.registry import Rule
+from modelrail_conformance.registry import Profile, Rule
 from modelrail_conformance.waivers import Waiver
 
-STATUSES = ("pass", "fail", "warn", "waived", "not_applicable", "error")
+STATUSES = ("pass", "fail", "warn", "waived", "not_applicable", "blocked", "error")
 REPORT_FILES = ("report.json", "junit.xml", "report.html")
 
 
@@ -41,6 +41,7 @@ class Report:
     target: dict[str, Any]
     strict: bool
     waivers: list[Waiver] = field(default_factory=list)
+    profile: Profile = Profile.MODELRAIL
     results: dict[str, RuleResult] = field(default_factory=dict)
     latency: dict[str, Any] | None = None
     started: str = field(
@@ -68,9 +69,13 @@ class Report:
             r.status in ("fail", "error") for r in self.results.values()
         )
 
+    def verdict(self) -> str:
+        """``"conforms"`` or ``"does not conform"`` to the profile, as the summary says it."""
+        return "does not conform" if self.failed() else "conforms"
+
     def summary_lines(self) -> list[str]:
         """Lines for the terminal summary."""
-        lines = []
+        lines = [f"profile {self.profile.value}: {self.verdict()}"]
         for level, counter in self.counts().items():
             if counter:
                 parts = ", ".join(
@@ -78,8 +83,8 @@ class Report:
                 )
                 lines.append(f"{level}: {parts}")
         for r in self.results.values():
-            if r.status in ("fail", "error", "warn"):
-                lines.append(f"  {r.status.upper():5} {r.rule_id} {r.level}: {r.title}")
+            if r.status in ("fail", "error", "warn", "blocked"):
+                lines.append(f"  {r.status.upper():7} {r.rule_id} {r.level}: {r.title}")
         for w in self.waivers:
             state = "EXPIRED (fails the run)" if w.expired() else "active"
             lines.append(f"  waiver {w.rule} until {w.expires} [{state}]: {w.reason}")
@@ -93,6 +98,8 @@ class Report:
             "started": self.started,
             "target": self.target,
             "strict": self.strict,
+            "profile": self.profile.value,
+            "verdict": self.verdict(),
             "passed": not self.failed(),
             "summary": {level: dict(c) for level, c in self.counts().items()},
             "rules": [asdict(r) for r in self.results.values()],
@@ -119,7 +126,7 @@ class Report:
             tests=str(len(results)),
             failures=str(sum(r.status == "fail" for r in results)),
             errors=str(sum(r.status == "error" for r in results)),
-            skipped=str(sum(r.status == "not_applicable" for r in results)),
+            skipped=str(sum(r.status in ("not_applicable", "blocked") for r in results)),
             timestamp=self.started,
         )
         for r in results:
@@ -134,7 +141,7 @@ class Report:
                 ET.SubElement(case, "failure", message=r.message[:500]).text = r.message
             elif r.status == "error":
                 ET.SubElement(case, "error", message=r.message[:500]).text = r.message
-            elif r.status == "not_applicable":
+            elif r.status in ("not_applicable", "blocked"):
                 ET.SubElement(case, "skipped", message=r.message[:500])
             if r.logs:
                 ET.SubElement(case, "system-out").text = r.logs
@@ -145,7 +152,7 @@ class Report:
         esc = html.escape
         colours = {
             "pass": "#1a7f37", "fail": "#cf222e", "warn": "#9a6700", "waived": "#6e40c9",
-            "not_applicable": "#57606a", "error": "#cf222e",
+            "not_applicable": "#57606a", "blocked": "#57606a", "error": "#cf222e",
         }  # fmt: skip
         rows = "\n".join(
             f'<tr class="{r.status}"><td><a id="{r.rule_id.lower()}"></a>{esc(r.rule_id)}</td>'
@@ -164,7 +171,8 @@ class Report:
             for level, c in self.counts().items()
             if c
         )
-        verdict = "FAILED" if self.failed() else "PASSED"
+        outcome = "FAILED" if self.failed() else "PASSED"
+        verdict = f"{outcome}: {self.verdict()} to profile {self.profile.value}"
         return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>modelrail conformance report</title>
 <style>

@@ -97,8 +97,10 @@ class ServiceContainer:
         *,
         hardened: bool = False,
         volumes: list[tuple[str, str, str]] | None = None,
+        extra_ports: tuple[int, ...] = (),
     ) -> None:
-        """``volumes``: (host path, container path, ``rw`` or ``ro``) bind mounts."""
+        """``volumes``: (host path, container path, ``rw`` or ``ro``) bind mounts;
+        ``extra_ports``: more container ports to publish (a separate metrics port)."""
         from testcontainers.core.container import DockerContainer
 
         kwargs: dict[str, Any] = {}
@@ -112,9 +114,10 @@ class ServiceContainer:
         for host_path, container_path, mode in volumes or []:
             self._tc.with_volume_mapping(host_path, container_path, mode)
         # A one-tuple binds a random host port on that address only (docker-py convention).
-        self._tc.ports[f"{port}/tcp"] = ("127.0.0.1",)  # type: ignore[assignment]
+        for published in (port, *extra_ports):
+            self._tc.ports[f"{published}/tcp"] = ("127.0.0.1",)  # type: ignore[assignment]
         self.started_at = 0.0
-        self._base_url: str | None = None
+        self._urls: dict[int, str] = {}
 
     def start(self) -> ServiceContainer:
         """Create and start the container (no waiting)."""
@@ -132,19 +135,23 @@ class ServiceContainer:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:<published port>``."""
-        if self._base_url is None:
+        """``http://127.0.0.1:<published port>`` of the service port."""
+        return self.url_of(self.port)
+
+    def url_of(self, port: int) -> str:
+        """``http://127.0.0.1:<published port>`` of a published container port."""
+        if port not in self._urls:
             client = self._tc.get_docker_client().client.api
             deadline = time.monotonic() + 10
             while True:
-                mappings = client.port(self._tc.get_container_id(), self.port)
+                mappings = client.port(self._tc.get_container_id(), port)
                 if mappings:
                     break
                 if time.monotonic() > deadline or not self.running():
-                    raise TargetError(f"port {self.port} of {self.image} was not published")
+                    raise TargetError(f"port {port} of {self.image} was not published")
                 time.sleep(0.05)
-            self._base_url = f"http://127.0.0.1:{mappings[0]['HostPort']}"
-        return self._base_url
+            self._urls[port] = f"http://127.0.0.1:{mappings[0]['HostPort']}"
+        return self._urls[port]
 
     def _state(self) -> dict[str, Any]:
         self.wrapped.reload()
@@ -214,6 +221,19 @@ class Target:
         return self.main.base_url
 
     @property
+    def metrics_url(self) -> str:
+        """Where /metrics answers: the service's URL, or its ``metrics_port`` when declared."""
+        metrics_port = self.config.metrics_port
+        if metrics_port is None or metrics_port == self.config.port:
+            return self.base_url
+        if self.spec.base_url:
+            parts = urlsplit(self.spec.base_url)
+            host = parts.hostname or ""
+            host = f"[{host}]" if ":" in host else host
+            return f"{parts.scheme}://{host}:{metrics_port}"
+        return self.main.url_of(metrics_port)
+
+    @property
     def client(self) -> httpx.Client:
         """An HTTP client for the main service; it never follows redirects."""
         if self._client is None:
@@ -227,7 +247,9 @@ class Target:
         if self._failure is not None:
             raise TargetError(f"the service did not start: {self._failure}")
         if self._main is None:
-            container = ServiceContainer(self.image, self.config.port)
+            container = ServiceContainer(
+                self.image, self.config.port, extra_ports=self._metrics_ports()
+            )
             self._main = container
             try:
                 container.start()
@@ -238,6 +260,10 @@ class Target:
                 self._failure = exc
                 raise
         return self._main
+
+    def _metrics_ports(self) -> tuple[int, ...]:
+        metrics_port = self.config.metrics_port
+        return () if metrics_port in (None, self.config.port) else (metrics_port,)
 
     def require_container(self, what: str) -> None:
         """Raise NotApplicable in base-URL mode, naming what the rule needed."""
@@ -305,7 +331,9 @@ class Target:
     ) -> Iterator[ServiceContainer]:
         """A container of its own for a rule that disturbs the service; removed afterwards."""
         self.require_container(f"a container of its own ({purpose})")
-        container = ServiceContainer(self.image, self.config.port, env, hardened=hardened)
+        container = ServiceContainer(
+            self.image, self.config.port, env, hardened=hardened, extra_ports=self._metrics_ports()
+        )
         try:
             yield container.start()
         finally:

@@ -47,6 +47,9 @@ FLAWS = {
     # HTTP level, text models
     "lenient_utf8", "bytes_coerced", "unicode_500", "long_text_500", "no_text_limits",
     "label_numbers", "embedding_jitter", "squeeze_single_row",
+    # HTTP level, the protocol's own statements
+    "live_missing", "ready_never", "model_ready_missing", "outputs_refused",
+    "parameters_refused", "nested_refused",
     # container level
     "live_tied_to_model", "ready_always", "infer_waits_for_model", "slow_start",
     "swallow_load_error", "plain_logs", "no_access_log", "log_payloads", "log_probes",
@@ -279,6 +282,8 @@ class FixtureApp:
 
     # --- handlers ----------------------------------------------------------------------
     async def h_live(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
+        if self.flaw == "live_missing":
+            raise HTTPError(404, "not found")
         if self.flaw == "live_tied_to_model" and self.model is None:
             raise HTTPError(503, "model not loaded")
         if self.flaw == "live_runs_model" and self.model is not None:
@@ -286,6 +291,8 @@ class FixtureApp:
         return 200, {"live": True}, {}
 
     async def h_ready(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
+        if self.flaw == "ready_never":
+            raise HTTPError(503, "model not loaded")
         if self.flaw != "ready_always" and (self.model is None or self.draining):
             raise HTTPError(503, "draining" if self.draining else "model not loaded")
         return 200, {"ready": True}, {}
@@ -317,6 +324,8 @@ class FixtureApp:
         return 200, meta, {}
 
     async def h_model_ready(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
+        if self.flaw == "model_ready_missing":
+            raise HTTPError(404, f"unknown model {params.get('model_name')!r}")
         if self.flaw != "model_ready_any":
             self._check_model(params)
         if self.model is None:
@@ -515,6 +524,18 @@ class FixtureApp:
         except (TypeError, ValueError):
             raise self._invalid(f"{where}: cannot read {x!r:.40} as {spec.datatype}") from None
 
+    def _refuse_optional_fields(self, body: dict[str, Any]) -> None:
+        """The protocol's optional fields, refused by the flaws that refuse them."""
+        inputs = body.get("inputs") or []
+        if self.flaw == "outputs_refused" and "outputs" in body:
+            raise HTTPError(400, "'outputs' is not supported")
+        parameters = "parameters" in body or any("parameters" in item for item in inputs)
+        if self.flaw == "parameters_refused" and parameters:
+            raise HTTPError(400, "'parameters' is not supported")
+        nested = any(isinstance(value, list) for item in inputs for value in item["data"])
+        if self.flaw == "nested_refused" and nested:
+            raise HTTPError(400, "'data' must be flat")
+
     async def h_infer(self, scope: Any, receive: Any, headers: Any, params: Any) -> Any:
         if self.flaw == "model_name_label_from_url":
             self.model_count.labels(params["model_name"], MODEL_VERSION)
@@ -535,6 +556,7 @@ class FixtureApp:
         self.in_flight += 1
         try:
             body, columns, rows = self._parse(raw)
+            self._refuse_optional_fields(body)
             if self.flaw == "crash_on_batch" and rows >= 3:
                 raise RuntimeError("batch too large for the model")
             if self.flaw == "health_blocked":

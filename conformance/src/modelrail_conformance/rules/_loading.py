@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from modelrail_conformance.config import Hook
 from modelrail_conformance.failures import RuleViolation
 from modelrail_conformance.target import Target
 
@@ -66,7 +67,7 @@ def loading_timeline(target: Target) -> LoadingTimeline:
     if "loading" in target.memo:
         return target.memo["loading"]
     config = target.config
-    env = {config.load_delay_env: str(LOAD_DELAY_SECONDS)}
+    env = {config.hook(Hook.LOAD_DELAY): str(LOAD_DELAY_SECONDS)}
     timeline = LoadingTimeline(env=env)
     body = json.dumps(config.golden_request_body()).encode()
     infer_path = f"/v2/models/{config.model_name}/infer"

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from modelrail_conformance.failures import RuleViolation
-from modelrail_conformance.registry import Level, Rule
+from modelrail_conformance.registry import Hook, Level, Rule, SpecSection
 
 OIP_DATATYPES = {
     "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
@@ -21,11 +21,21 @@ OIP_DATATYPES = {
 MAX_CURL_BODY = 2000
 
 
-def rule(rule_id: str, level: Level, title: str, *, needs_container: bool = False) -> Any:
+def rule(
+    rule_id: str,
+    level: Level,
+    title: str,
+    *,
+    needs_container: bool = False,
+    spec: SpecSection | None = None,
+    hooks: tuple[Hook, ...] = (),
+) -> Any:
     """Turn a check function into a :class:`Rule` (returns the Rule, not the function)."""
 
     def wrap(check: Any) -> Rule:
-        return Rule(rule_id, level, title, check, needs_container=needs_container)
+        return Rule(
+            rule_id, level, title, check, needs_container=needs_container, spec=spec, hooks=hooks
+        )
 
     return wrap
 

@@ -18,9 +18,10 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from modelrail_conformance.failures import RuleViolation
+from modelrail_conformance.failures import Blocked, RuleViolation
 from modelrail_conformance.rules._support import OIP_DATATYPES, exchange, model_path
 from modelrail_conformance.rules._text import bytes_values, load_bodies
+from modelrail_conformance.rules.metadata import tensor_problems
 from modelrail_conformance.target import Target
 
 MAX_ELEMENTS = 64
@@ -64,20 +65,28 @@ class Case:
 
 
 def model_metadata(target: Target) -> dict[str, Any]:
-    """The model's metadata (memoised); a violation when it cannot be had."""
+    """The model's metadata (memoised), with inputs and outputs to derive requests from.
+
+    Raises:
+        Blocked: by MD-002, which reports why, when there is none to derive them from.
+    """
     if "metadata" not in target.memo:
         path = model_path(target.config.model_name)
         ex = exchange(target.base_url, "GET", path, expected="200 with model metadata")
         data = ex.json()
-        if ex.status != 200 or not isinstance(data, dict) or not data.get("inputs"):
-            raise RuleViolation(
-                ex.request,
-                ex.describe(),
-                "200 with inputs in the metadata (needed to derive requests; see MD-002)",
-                reproduce=ex.curl,
-            )
-        target.memo["metadata"] = data
-    return target.memo["metadata"]
+        if ex.status != 200 or not isinstance(data, dict):
+            target.memo["metadata"] = Blocked("MD-002", f"GET {path} answered {ex.describe(80)}")
+        elif problems := [
+            *tensor_problems("inputs", data.get("inputs")),
+            *tensor_problems("outputs", data.get("outputs")),
+        ]:
+            target.memo["metadata"] = Blocked("MD-002", f"the model metadata's {problems[0]}")
+        else:
+            target.memo["metadata"] = data
+    metadata = target.memo["metadata"]
+    if isinstance(metadata, Blocked):
+        raise metadata
+    return metadata
 
 
 def load_request_bodies(target: Target) -> list[dict[str, Any]]:
@@ -90,7 +99,7 @@ def load_request_bodies(target: Target) -> list[dict[str, Any]]:
         golden = target.config.golden_request_body()
         try:
             target.memo["load_bodies"] = load_bodies(model_metadata(target), golden)
-        except RuleViolation:
+        except Blocked:
             target.memo["load_bodies"] = [golden]
     return target.memo["load_bodies"]
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from modelrail_conformance.failures import RuleViolation
 from modelrail_conformance.registry import Level
+from modelrail_conformance.rules import _oip as oip
 from modelrail_conformance.rules._features import (
     expect_400,
     golden_features,
@@ -15,7 +17,13 @@ from modelrail_conformance.rules._features import (
     replaced,
     with_extra_row,
 )
-from modelrail_conformance.rules._support import error_body_problem, exchange, model_path, rule
+from modelrail_conformance.rules._support import (
+    Exchange,
+    error_body_problem,
+    exchange,
+    model_path,
+    rule,
+)
 from modelrail_conformance.rules._tensors import (
     ERROR_KINDS,
     Case,
@@ -49,27 +57,72 @@ def error_body(target: Target) -> None:
         Install exception handlers (HTTP errors, request validation, unhandled errors)
         that all return ``{"error": str(exc)}``.
     """
-    base = target.base_url
-    name = target.config.model_name
-    infer = model_path(name) + "/infer"
-    probes = [
+    infer = model_path(target.config.model_name) + "/infer"
+    for ex in _send(target, [*_failed_requests(target), ("GET", infer, None)]):
+        if ex.status >= 400:
+            _require_error_body(ex)
+
+
+@rule(
+    "ERR-011",
+    Level.MUST,
+    'A failed request gets an error status and {"error": "..."}',
+    spec=oip.ERROR_OBJECT,
+)
+def failed_requests(target: Target) -> None:
+    """A metadata or inference request that fails (an unknown model, malformed JSON, no inputs) MUST get an HTTP error status with a JSON object body holding a non-empty string ``error``.
+
+    Why:
+        Protocol clients tell success from failure by the status and read the message
+        from ``error``; a 200, or a framework's own body such as ``{"detail": [...]}``,
+        leaves them without either.
+
+    Checked by:
+        GET the metadata of an unknown model, POST malformed JSON and a request with no
+        inputs to the model's infer endpoint, and POST inference to an unknown model:
+        each answer must have a status of 400 or more and an ``{"error": "<message>"}``
+        body. (ERR-001 to ERR-003 ask more of a platform service: 400 for a bad request,
+        404 for an unknown model, never a 5xx.)
+
+    Fix:
+        Install exception handlers (HTTP errors, request validation, unhandled errors)
+        that all return ``{"error": str(exc)}`` with a 4xx status for the client's mistakes.
+    """
+    for ex in _send(target, _failed_requests(target)):
+        if ex.status < 400:
+            raise RuleViolation(
+                ex.request, ex.describe(), 'an HTTP error status with {"error": "<message>"}',
+                reproduce=ex.curl,
+            )  # fmt: skip
+        _require_error_body(ex)
+
+
+def _failed_requests(target: Target) -> list[tuple[str, str, bytes | None]]:
+    """(method, path, body) of requests that must fail by the protocol."""
+    infer = model_path(target.config.model_name) + "/infer"
+    return [
         ("GET", model_path(_unknown()), None),
         ("POST", infer, b'{"inputs": ['),
         ("POST", infer, b'{"inputs": []}'),
-        ("GET", infer, None),
         ("POST", model_path(_unknown()) + "/infer", b'{"inputs": []}'),
     ]
-    for method, path, body in probes:
+
+
+def _send(target: Target, requests: list[tuple[str, str, bytes | None]]) -> Iterator[Exchange]:
+    for method, path, body in requests:
         headers = {"Content-Type": "application/json"} if body is not None else None
-        ex = exchange(base, method, path, body=body, headers=headers, expected="an error response")
-        if ex.status < 400:
-            continue
-        problem = error_body_problem(ex)
-        if problem:
-            raise RuleViolation(
-                ex.request, f"{ex.status} with {problem}: {ex.response.text[:120]!r}",
-                '{"error": "<message>"}', reproduce=ex.curl,
-            )  # fmt: skip
+        yield exchange(
+            target.base_url, method, path, body=body, headers=headers, expected="an error response"
+        )
+
+
+def _require_error_body(ex: Exchange) -> None:
+    problem = error_body_problem(ex)
+    if problem:
+        raise RuleViolation(
+            ex.request, f"{ex.status} with {problem}: {ex.response.text[:120]!r}",
+            '{"error": "<message>"}', reproduce=ex.curl,
+        )  # fmt: skip
 
 
 @rule("ERR-002", Level.MUST, "Bad requests get 400, never 5xx")
@@ -330,4 +383,5 @@ RULES = (
     extra_feature_named,
     ragged_rows_400,
     empty_batch_400,
+    failed_requests,
 )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from modelrail_conformance.config import Hook
 from modelrail_conformance.failures import NotApplicable, RuleViolation
 from modelrail_conformance.load import require_loopback, run_load_with_probes
 from modelrail_conformance.registry import Level
+from modelrail_conformance.rules import _oip as oip
 from modelrail_conformance.rules._loading import loading_timeline, violation
 from modelrail_conformance.rules._support import curl, exchange, fetch_metrics, rule
 from modelrail_conformance.rules._tensors import load_request_bodies
@@ -18,6 +20,7 @@ from modelrail_conformance.target import Target
     Level.MUST,
     "Liveness is 200 from port bind on, also while loading",
     needs_container=True,
+    hooks=(Hook.LOAD_DELAY,),
 )
 def liveness_while_loading(target: Target) -> None:
     """GET /v2/health/live MUST answer 200 as soon as the port accepts connections, including while the model is still loading.
@@ -71,7 +74,7 @@ def liveness_independent_of_model(target: Target) -> None:
 
     def inference_count() -> float:
         try:
-            _, expo = fetch_metrics(base)
+            _, expo = fetch_metrics(target.metrics_url)
         except RuleViolation as exc:
             raise NotApplicable(f"/metrics is unavailable ({exc.received})") from exc
         if "model_inference_requests_total" not in {s.name for s in expo.samples}:
@@ -147,4 +150,23 @@ def health_under_load(target: Target) -> None:
         )
 
 
-RULES = (liveness_while_loading, liveness_independent_of_model, health_under_load)
+@rule("HLT-004", Level.MUST, "Server liveness is 200", spec=oip.SERVER_LIVE)
+def server_live(target: Target) -> None:
+    """GET /v2/health/live MUST answer 200 while the server can take metadata and inference requests.
+
+    Why:
+        Orchestrators restart a server whose liveness fails (the protocol names it for the
+        Kubernetes livenessProbe).
+
+    Checked by:
+        GET /v2/health/live on the running, ready service.
+
+    Fix:
+        Serve GET /v2/health/live from the web process, answering 200.
+    """
+    ex = exchange(target.base_url, "GET", "/v2/health/live", expected="200")
+    if ex.status != 200:
+        raise RuleViolation(ex.request, ex.describe(), "200", reproduce=ex.curl)
+
+
+RULES = (liveness_while_loading, liveness_independent_of_model, health_under_load, server_live)

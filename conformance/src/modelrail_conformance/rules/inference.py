@@ -8,8 +8,9 @@ from typing import Any
 
 from hypothesis import given
 
-from modelrail_conformance.failures import RuleViolation
+from modelrail_conformance.failures import NotApplicable, RuleViolation
 from modelrail_conformance.registry import Level
+from modelrail_conformance.rules import _oip as oip
 from modelrail_conformance.rules._support import exchange, flatten, model_path, rule
 from modelrail_conformance.rules._tensors import (
     HYPOTHESIS_SETTINGS,
@@ -48,33 +49,11 @@ def _infer(target: Target, body: Any) -> Any:
     return exchange(target.base_url, "POST", path, json_body=body, expected="200 with outputs")
 
 
-@rule("INF-001", Level.MUST, "The golden request gives the golden response")
-def golden_response(target: Target) -> None:
-    """POST /v2/models/{name}/infer with the golden request MUST answer 200 with every output listed in the golden response: same name, datatype and shape, numbers within ``tolerance`` (FP32 outputs within at least 1e-4), strings and booleans exactly.
-
-    Why:
-        The golden pair pins the model's behaviour end to end: serialisation, feature
-        names and types, and the artefact that was actually packaged.
-
-    Checked by:
-        Sending ``golden_request`` and comparing each output of ``golden_response`` (which
-        may list only a subset) element by element: numbers within ``tolerance``
-        (absolute), everything else (BYTES labels and texts, booleans) exactly.
-        FP32 outputs (embeddings) are compared within max(``tolerance``, 1e-4) per
-        element: single-precision kernels differ between CPUs by about 1e-6 to 1e-5 per
-        element of a normalised embedding, while a wrong model, tokenizer or pooling
-        moves elements by 1e-2 and more. A per-element bound, not a cosine similarity:
-        a cosine of 0.9999 still lets single elements of a 384-wide vector move by
-        0.01, and it says nothing about outputs that are not vectors.
-        ``prediction_id`` (new on every request) is compared by datatype and shape only.
-
-    Fix:
-        Package the model artefact the golden files were made from, or regenerate the
-        golden files after a deliberate model change.
-    """
+def _require_golden(target: Target, body: Any, *, only: str | None = None) -> None:
+    """Send ``body``; its answer must hold the golden outputs (only ``only``, if given)."""
     config = target.config
     golden = config.golden_response_body()
-    ex = _infer(target, config.golden_request_body())
+    ex = _infer(target, body)
     data = ex.json()
     if ex.status != 200 or not isinstance(data, dict):
         raise RuleViolation(
@@ -83,6 +62,8 @@ def golden_response(target: Target) -> None:
     outputs = {o.get("name"): o for o in data.get("outputs") or [] if isinstance(o, dict)}
     for want in golden.get("outputs", []):
         name = want.get("name")
+        if only is not None and name != only:
+            continue
         got = outputs.get(name)
         if got is None:
             raise RuleViolation(
@@ -117,7 +98,39 @@ def golden_response(target: Target) -> None:
                 )
 
 
-@rule("INF-002", Level.MUST, "The request id is echoed")
+@rule(
+    "INF-001",
+    Level.MUST,
+    "The golden request gives the golden response",
+    spec=oip.INFERENCE_RESPONSE,
+)
+def golden_response(target: Target) -> None:
+    """POST /v2/models/{name}/infer with the golden request MUST answer 200 with every output listed in the golden response: same name, datatype and shape, numbers within ``tolerance`` (FP32 outputs within at least 1e-4), strings and booleans exactly.
+
+    Why:
+        The golden pair pins the model's behaviour end to end: serialisation, feature
+        names and types, and the artefact that was actually packaged.
+
+    Checked by:
+        Sending ``golden_request`` and comparing each output of ``golden_response`` (which
+        may list only a subset) element by element: numbers within ``tolerance``
+        (absolute), everything else (BYTES labels and texts, booleans) exactly.
+        FP32 outputs (embeddings) are compared within max(``tolerance``, 1e-4) per
+        element: single-precision kernels differ between CPUs by about 1e-6 to 1e-5 per
+        element of a normalised embedding, while a wrong model, tokenizer or pooling
+        moves elements by 1e-2 and more. A per-element bound, not a cosine similarity:
+        a cosine of 0.9999 still lets single elements of a 384-wide vector move by
+        0.01, and it says nothing about outputs that are not vectors.
+        ``prediction_id`` (new on every request) is compared by datatype and shape only.
+
+    Fix:
+        Package the model artefact the golden files were made from, or regenerate the
+        golden files after a deliberate model change.
+    """
+    _require_golden(target, target.config.golden_request_body())
+
+
+@rule("INF-002", Level.MUST, "The request id is echoed", spec=oip.INFERENCE_REQUEST_ID)
 def request_id_echoed(target: Target) -> None:
     """An inference response MUST carry the request's ``id`` unchanged in its ``id`` field.
 
@@ -144,7 +157,7 @@ def request_id_echoed(target: Target) -> None:
         )
 
 
-@rule("INF-003", Level.MUST, "Requests that follow the metadata succeed")
+@rule("INF-003", Level.MUST, "Requests that follow the metadata succeed", spec=oip.MODEL_INPUTS)
 def metadata_requests_succeed(target: Target) -> None:
     """Every request that follows the model metadata (declared names, datatypes and shapes, any size for -1 dimensions) MUST get 200 with the outputs the metadata declares, each of the declared rank and fixed sizes, one row per request row, and as many values as its shape says.
 
@@ -262,7 +275,12 @@ def output_problem(
     return None
 
 
-@rule("INF-004", Level.MUST, "Outputs have the datatypes and shapes the metadata declares")
+@rule(
+    "INF-004",
+    Level.MUST,
+    "Outputs have the datatypes and shapes the metadata declares",
+    spec=oip.RESPONSE_OUTPUT,
+)
 def outputs_follow_metadata(target: Target) -> None:
     """Every output the metadata declares MUST come back with the declared ``datatype``, a shape of the declared rank and fixed sizes, and data of that datatype's JSON kind (strings for BYTES, booleans for BOOL, numbers otherwise).
 
@@ -296,4 +314,92 @@ def outputs_follow_metadata(target: Target) -> None:
             )  # fmt: skip
 
 
-RULES = (golden_response, request_id_echoed, metadata_requests_succeed, outputs_follow_metadata)
+@rule("INF-005", Level.MUST, "A requested output is returned", spec=oip.REQUESTED_OUTPUTS)
+def requested_output(target: Target) -> None:
+    """An inference request whose ``outputs`` names one output MUST get 200 with that output.
+
+    Why:
+        Clients ask for the outputs they use (the protocol's own example requests one);
+        a server that refuses the field, or answers without the output asked for, breaks
+        them.
+
+    Checked by:
+        Sending the golden request with ``"outputs": [{"name": <the golden response's first
+        output>}]`` and comparing that output with the golden one (as INF-001 does). Not
+        applicable when the golden response lists no output.
+
+    Fix:
+        Accept the request's ``outputs`` list and return each output it names.
+    """
+    config = target.config
+    names = [o.get("name") for o in config.golden_response_body().get("outputs", [])]
+    if not names:
+        raise NotApplicable("the golden response lists no output to ask for")
+    body = dict(config.golden_request_body(), outputs=[{"name": names[0]}])
+    _require_golden(target, body, only=names[0])
+
+
+@rule("INF-006", Level.MUST, "Empty parameters objects are accepted", spec=oip.PARAMETERS)
+def empty_parameters(target: Target) -> None:
+    """An inference request with an empty ``parameters`` object on the request and on each input MUST get the golden response.
+
+    Why:
+        Protocol clients send ``parameters`` (often empty) on the request and its tensors;
+        a server that refuses the field refuses those clients.
+
+    Checked by:
+        Sending the golden request with ``"parameters": {}`` added to the request and to
+        every input, and comparing its outputs with the golden ones (as INF-001 does).
+
+    Fix:
+        Accept ``parameters`` as a JSON object wherever the protocol allows it, and ignore
+        the ones the server does not know.
+    """
+    golden = target.config.golden_request_body()
+    inputs = [dict(item, parameters={}) for item in golden.get("inputs", [])]
+    _require_golden(target, dict(golden, parameters={}, inputs=inputs))
+
+
+@rule("INF-007", Level.MUST, "Nested tensor data is accepted", spec=oip.TENSOR_DATA)
+def nested_tensor_data(target: Target) -> None:
+    """Tensor ``data`` given nested by the tensor's shape (``[[1, 2], [4, 5]]`` for ``[2, 2]``) MUST get the same answer as the same data flattened.
+
+    Why:
+        The protocol lets clients send either form; clients built on array libraries send
+        the nested one (``tensor.tolist()``).
+
+    Checked by:
+        Sending the golden request with the data of every input of rank 2 or more nested
+        by its shape, and comparing its outputs with the golden ones (as INF-001 does).
+        Not applicable when every input of the golden request has rank 1 (both forms are
+        the same).
+
+    Fix:
+        Flatten nested ``data`` in row-major order, after checking that it matches the
+        shape.
+    """
+    golden = target.config.golden_request_body()
+    inputs = golden.get("inputs", [])
+    if not any(len(item.get("shape", [])) >= 2 for item in inputs):
+        raise NotApplicable("every input of the golden request has rank 1: nested is flat")
+    nested = [dict(item, data=nest(flatten(item["data"]), item["shape"])) for item in inputs]
+    _require_golden(target, dict(golden, inputs=nested))
+
+
+def nest(values: list[Any], shape: list[int]) -> list[Any]:
+    """``values`` (row-major) as nested lists of ``shape``."""
+    if len(shape) <= 1:
+        return list(values)
+    step = len(values) // shape[0] if shape[0] else 0
+    return [nest(values[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+RULES = (
+    golden_response,
+    request_id_echoed,
+    metadata_requests_succeed,
+    outputs_follow_metadata,
+    requested_output,
+    empty_parameters,
+    nested_tensor_data,
+)

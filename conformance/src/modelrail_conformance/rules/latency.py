@@ -42,7 +42,7 @@ def load_run(target: Target) -> LoadRun:
 
         def scrape() -> Exposition | None:
             try:
-                return fetch_metrics(base)[1]
+                return fetch_metrics(target.metrics_url)[1]
             except RuleViolation:
                 return None
 

@@ -6,13 +6,14 @@ from typing import Any
 
 from modelrail_conformance.failures import RuleViolation
 from modelrail_conformance.registry import Level
+from modelrail_conformance.rules import _oip as oip
 from modelrail_conformance.rules._support import OIP_DATATYPES, exchange, model_path, rule
 from modelrail_conformance.target import Target
 
 OPENAPI_PATHS = ("/openapi.json", "/v2/openapi.json", "/docs/openapi.json")
 
 
-@rule("MD-001", Level.MUST, "GET /v2 returns server metadata")
+@rule("MD-001", Level.MUST, "GET /v2 returns server metadata", spec=oip.SERVER_METADATA)
 def server_metadata(target: Target) -> None:
     """GET /v2 MUST answer 200 with a JSON object holding the server's ``name`` and ``version`` (strings) and ``extensions`` (a list of strings).
 
@@ -67,7 +68,7 @@ def tensor_problems(kind: str, entries: Any) -> list[str]:
     return problems
 
 
-@rule("MD-002", Level.MUST, "Model metadata describes inputs and outputs")
+@rule("MD-002", Level.MUST, "Model metadata describes inputs and outputs", spec=oip.MODEL_METADATA)
 def model_metadata_rule(target: Target) -> None:
     """GET /v2/models/{name} (and /versions/{v} for each listed version) MUST answer 200 with the model's ``name``, ``platform`` and ``inputs``/``outputs`` entries of ``name``, OIP ``datatype`` and ``shape`` (-1 for variable dimensions).
 

@@ -30,7 +30,7 @@ MET_REQUESTS = 5
 
 
 def _metrics_curl(target: Target) -> str:
-    return curl("GET", target.base_url + "/metrics")
+    return curl("GET", target.metrics_url + "/metrics")
 
 
 @rule("MET-001", Level.MUST, "/metrics is a 200 in Prometheus text format")
@@ -48,7 +48,7 @@ def metrics_endpoint(target: Target) -> None:
         Serve the exposition from a route at exactly /metrics (not a mounted sub-app),
         e.g. returning ``generate_latest()`` with ``CONTENT_TYPE_LATEST``.
     """
-    ex = exchange(target.base_url, "GET", "/metrics", expected="200 text/plain")
+    ex = exchange(target.metrics_url, "GET", "/metrics", expected="200 text/plain")
     ctype = ex.response.headers.get("content-type", "")
     ok_type = ctype.startswith("text/plain") or ctype.startswith("application/openmetrics-text")
     if ex.status != 200 or not ok_type or not ex.response.text.strip():
@@ -108,7 +108,7 @@ def metrics_naming(target: Target) -> None:
         Create metrics with prometheus_client (it writes valid text) and name them
         ``<namespace>_<what>_<base unit>[_total]`` with a HELP string.
     """
-    ex, expo = fetch_metrics(target.base_url)
+    ex, expo = fetch_metrics(target.metrics_url)
     ctype = ex.response.headers.get("content-type", "")
     try:
         parser = parse_om if ctype.startswith("application/openmetrics-text") else parse_text
@@ -156,7 +156,7 @@ def http_histogram(target: Target) -> None:
     """
     base = target.base_url
     path = model_path(target.config.model_name)
-    _, before = fetch_metrics(base)
+    _, before = fetch_metrics(target.metrics_url)
     kind = before.types.get(HTTP_HISTOGRAM)
     if kind != "histogram":
         raise RuleViolation(
@@ -165,7 +165,7 @@ def http_histogram(target: Target) -> None:
         )  # fmt: skip
     for _ in range(MET_REQUESTS):
         exchange(base, "GET", path, expected="200")
-    _, after = fetch_metrics(base)
+    _, after = fetch_metrics(target.metrics_url)
     name = HTTP_HISTOGRAM + "_count"
     series = [s for s in after.find(name) if s.labels.get("http_request_method") == "GET"]
     missing = [label for label in HTTP_LABELS if series and label not in series[0].labels]
@@ -222,10 +222,10 @@ def model_metrics(target: Target) -> None:
     base = target.base_url
     name = target.config.model_name
     golden = target.config.golden_request_body()
-    _, before = fetch_metrics(base)
+    _, before = fetch_metrics(target.metrics_url)
     for _ in range(3):
         exchange(base, "POST", model_path(name) + "/infer", json_body=golden, expected="200")
-    _, after = fetch_metrics(base)
+    _, after = fetch_metrics(target.metrics_url)
     for metric, kind, sample in (
         ("model_inference_requests_total", "counter", "model_inference_requests_total"),
         ("model_inference_duration_seconds", "histogram", "model_inference_duration_seconds_count"),
@@ -276,7 +276,7 @@ def bounded_cardinality(target: Target) -> None:
         served model's configured name, never with values taken from the URL.
     """
     base = target.base_url
-    _, before = fetch_metrics(base)
+    _, before = fetch_metrics(target.metrics_url)
     tokens = [f"mr{uuid.uuid4().hex[:10]}" for _ in range(10)]
     for token in tokens:
         exchange(base, "GET", f"/{token}/x", expected="404")
@@ -284,7 +284,7 @@ def bounded_cardinality(target: Target) -> None:
         exchange(
             base, "POST", model_path(token) + "/infer", json_body={"inputs": []}, expected="404"
         )
-    _, after = fetch_metrics(base)
+    _, after = fetch_metrics(target.metrics_url)
     for s in after.samples:
         for key, value in s.labels.items():
             if any(token in value for token in tokens):
@@ -321,7 +321,7 @@ def build_info(target: Target) -> None:
         Set ``Gauge("service_build_info", ..., ["version", "revision"]).labels(...).set(1)``
         at start-up from the image's version and VCS revision.
     """
-    _, expo = fetch_metrics(target.base_url)
+    _, expo = fetch_metrics(target.metrics_url)
     for s in expo.find("service_build_info"):
         if s.labels.get("version") and s.labels.get("revision") and s.value == 1:
             return

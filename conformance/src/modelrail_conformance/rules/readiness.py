@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from modelrail_conformance.config import Hook
 from modelrail_conformance.failures import RuleViolation
 from modelrail_conformance.registry import Level
+from modelrail_conformance.rules import _oip as oip
 from modelrail_conformance.rules._loading import loading_timeline, violation
 from modelrail_conformance.rules._support import exchange, model_path, rule
 from modelrail_conformance.target import Target
@@ -19,6 +21,7 @@ QUICK_SECONDS = 1.0
     Level.MUST,
     "Readiness is 503 until the model is loaded, then 200",
     needs_container=True,
+    hooks=(Hook.LOAD_DELAY,),
 )
 def ready_after_load(target: Target) -> None:
     """GET /v2/health/ready MUST answer 503 until the model is loaded and 200 from then on.
@@ -96,7 +99,13 @@ def model_ready(target: Target) -> None:
         )
 
 
-@rule("RDY-003", Level.MUST, "Inference before ready is a quick 503", needs_container=True)
+@rule(
+    "RDY-003",
+    Level.MUST,
+    "Inference before ready is a quick 503",
+    needs_container=True,
+    hooks=(Hook.LOAD_DELAY,),
+)
 def infer_before_ready(target: Target) -> None:
     """POST /v2/models/{name}/infer MUST answer 503 within 1 s while the model is not loaded.
 
@@ -170,6 +179,7 @@ def ready_within_budget(target: Target) -> None:
     Level.SHOULD,
     "A model that fails to load makes the process exit non-zero",
     needs_container=True,
+    hooks=(Hook.MODEL_URI,),
 )
 def exit_on_load_failure(target: Target) -> None:
     """A service whose model cannot be loaded SHOULD exit with a non-zero code within the start-up budget.
@@ -187,24 +197,67 @@ def exit_on_load_failure(target: Target) -> None:
         logging them).
     """
     config = target.config
-    env = {config.model_uri_env: MISSING_MODEL}
+    variable = config.hook(Hook.MODEL_URI)
+    env = {variable: MISSING_MODEL}
     with target.extra_container("missing model", env) as container:
         code = container.wait_exit(config.startup_budget_seconds + 5)
-    reproduce = f"docker run --rm -e {config.model_uri_env}={MISSING_MODEL} <image>; echo $?"
+    reproduce = f"docker run --rm -e {variable}={MISSING_MODEL} <image>; echo $?"
     if code is None:
         raise RuleViolation(
-            f"start with {config.model_uri_env}={MISSING_MODEL}",
+            f"start with {variable}={MISSING_MODEL}",
             f"still running after {config.startup_budget_seconds + 5:g} s",
             "exit with a non-zero code",
             reproduce=reproduce,
         )
     if code == 0:
         raise RuleViolation(
-            f"start with {config.model_uri_env}={MISSING_MODEL}",
+            f"start with {variable}={MISSING_MODEL}",
             "exit code 0",
             "a non-zero exit code",
             reproduce=reproduce,
         )
+
+
+@rule(
+    "RDY-006", Level.MUST, "Server readiness is 200 once the model is loaded", spec=oip.SERVER_READY
+)
+def server_ready(target: Target) -> None:
+    """GET /v2/health/ready MUST answer 200 once the served model is loaded.
+
+    Why:
+        Orchestrators route traffic by it (the protocol names it for the Kubernetes
+        readinessProbe); a server that never says ready never gets traffic.
+
+    Checked by:
+        GET /v2/health/ready on the running service, after the suite has seen it answer
+        (the main container is started by waiting for this 200; a base URL is asked once).
+
+    Fix:
+        Serve GET /v2/health/ready, answering 200 when every model is loaded.
+    """
+    ex = exchange(target.base_url, "GET", "/v2/health/ready", expected="200")
+    if ex.status != 200:
+        raise RuleViolation(ex.request, ex.describe(), "200", reproduce=ex.curl)
+
+
+@rule("RDY-007", Level.MUST, "Model readiness is 200 for the served model", spec=oip.MODEL_READY)
+def served_model_ready(target: Target) -> None:
+    """GET /v2/models/{name}/ready MUST answer 200 for the served, loaded model.
+
+    Why:
+        Clients and routers ask whether the model they call is ready by its name.
+
+    Checked by:
+        GET /v2/models/{model_name}/ready on the running service. (RDY-002 asks more of a
+        platform service: each listed version too, and 404 for an unknown model.)
+
+    Fix:
+        Serve GET /v2/models/{name}/ready for each loaded model.
+    """
+    path = model_path(target.config.model_name) + "/ready"
+    ex = exchange(target.base_url, "GET", path, expected="200")
+    if ex.status != 200:
+        raise RuleViolation(ex.request, ex.describe(), "200", reproduce=ex.curl)
 
 
 RULES = (
@@ -213,4 +266,6 @@ RULES = (
     infer_before_ready,
     ready_within_budget,
     exit_on_load_failure,
+    server_ready,
+    served_model_ready,
 )
