@@ -86,11 +86,18 @@ NAMED_FEATURE_RULES = frozenset({"ERR-006", "ERR-007", "ERR-008", "ERR-009"})
 a model of two inputs or more, so a text model of one input is outside them."""
 
 
+RANK_TWO_RULES = frozenset({"INF-007"})
+"""Nested tensor data: it needs an input of rank 2 or more in the golden request."""
+
+
 def not_applicable_to(model_service: tuple[Path, str]) -> frozenset[str]:
     """The rules that cannot apply to this service's model, by what it takes."""
     project, _ = model_service
     request = json.loads((project / "tests/golden/infer_request.json").read_text())
-    return NAMED_FEATURE_RULES if len(request["inputs"]) == 1 else frozenset()
+    outside = NAMED_FEATURE_RULES if len(request["inputs"]) == 1 else frozenset()
+    if all(len(item["shape"]) < 2 for item in request["inputs"]):
+        outside |= RANK_TWO_RULES
+    return outside
 
 
 @pytest.mark.parametrize("level", ["MUST", "SHOULD"])
@@ -113,7 +120,29 @@ def test_the_run_passes_and_says_so(suite_run: tuple) -> None:
     proc, report = suite_run
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert report["passed"] is True
+    assert (report["profile"], report["verdict"]) == ("modelrail", "conforms")
+    assert "profile modelrail: conforms" in proc.stdout
     assert "MUST:" in proc.stdout, "the terminal summary counts rules by level"
+
+
+def test_the_default_service_conforms_to_the_oip_profile(
+    generated_project: Path, generated_image: str, tmp_path: Path
+) -> None:
+    # The protocol's rules alone, as a platform team runs them against any model server.
+    from modelrail_conformance import build_registry
+    from modelrail_conformance.registry import Profile
+
+    cli = Path(sys.executable).parent / "modelrail-conformance"
+    argv = [str(cli), "--modelrail-image", generated_image, "--modelrail-profile", "oip"]
+    argv += ["--modelrail-report-dir", str(tmp_path), "-p", "no:cacheprovider"]
+    proc = run(argv, generated_project, env={"CI": os.environ.get("CI", "")}, ok_codes=SUITE_RAN)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert (report["profile"], report["verdict"]) == ("oip", "conforms")
+    oip = {rule.id for rule in build_registry().active(Profile.OIP)}
+    assert {r["rule_id"] for r in report["rules"]} == oip
+    outside = not_applicable_to((generated_project, generated_image))
+    assert {r["rule_id"] for r in report["rules"] if r["status"] == "pass"} == oip - outside
 
 
 def test_every_rule_was_checked(report: dict) -> None:
