@@ -286,6 +286,16 @@ def test_the_packed_form_and_one_tensor_per_input_are_the_same_request() -> None
     }
 
 
+def test_a_whole_number_float_is_an_integer_as_json_schema_says() -> None:
+    # The OpenAPI document types INT data as JSON Schema's integer, which 1.0 is: what it
+    # accepts, the codec takes (1.5 is still refused, below).
+    as_floats = parse_infer_request(packed([30.0, 1000, 0.0, 41, 2500.0, 3], [2, 3]), COLUMNS)
+    as_ints = parse_infer_request(packed([30, 1000, 0, 41, 2500, 3], [2, 3]), COLUMNS)
+    for name, array in as_ints.inputs.items():
+        assert as_floats.inputs[name].dtype == array.dtype
+        assert as_floats.inputs[name].tolist() == array.tolist()
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -89,7 +89,7 @@ def test_integer_inputs_accept_their_range_and_refuse_beyond_it(name: str) -> No
         ("FP32", [1, 2.5], [True, "1.0"]),
         ("FP64", [1, -2.5], [None, [1.0]]),
         ("BYTES", ["a", ""], [1, 2.0]),
-        ("INT64", [1, -2], [1.0, True]),
+        ("INT64", [1, -2.0], [1.5, True, 2.0**63]),
     ],
 )
 def test_elements_must_be_of_the_datatypes_json_type(

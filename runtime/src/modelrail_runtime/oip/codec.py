@@ -454,6 +454,21 @@ def _collect(node: Any, shape: Sequence[int], out: list[Any], where: str) -> Non
         _collect(child, shape[1:], out, where)
 
 
+_EXACT_FLOAT_INTEGERS = 2**53
+"""Beyond this a float is not a count of ones: the JSON number was rounded when read."""
+
+
+def _whole_floats_as_integers(flat: list[Any], types: set[type]) -> tuple[list[Any], set[type]]:
+    """``1.0`` as ``1`` for an integer datatype, as JSON Schema's ``integer`` has it (the
+    OpenAPI document says so); ``1.5``, or a float too large to be exact, stays a float
+    and is refused."""
+    floats = [value for value in flat if type(value) is float]
+    if not all(v.is_integer() and abs(v) <= _EXACT_FLOAT_INTEGERS for v in floats):
+        return flat, types
+    whole = [int(value) if type(value) is float else value for value in flat]
+    return whole, (types - {float}) | {int}
+
+
 def _to_array(
     elements: _Elements, shape: tuple[int, ...], spec: TensorSpec, where: str, limits: RequestLimits
 ) -> Tensor:
@@ -466,6 +481,8 @@ def _to_array(
     if missing:
         types.discard(NoneType)
         flat = [math.nan if value is None else value for value in flat]
+    if float in types and datatype.element is Element.INTEGER:
+        flat, types = _whole_floats_as_integers(flat, types)
     valid = types <= _ELEMENT_TYPES[name]
     if valid and datatype.bounds is not None and flat and not missing:
         low, high = datatype.bounds
