@@ -118,7 +118,7 @@ HTTP_FLAWS = [
         "validation_422",
         "http",
         "ERR",
-        "ERR-001,ERR-002,ERR-006,ERR-007,ERR-008,ERR-009,ERR-010,ERR-011",
+        "ERR-002,ERR-006,ERR-007,ERR-008,ERR-009,ERR-010,ERR-011",
     ),
     _f("bad_input_500", "http", "ERR", "ERR-002,ERR-005,ERR-006"),
     _f("ignore_version", "http", "ERR", "ERR-003"),

@@ -55,8 +55,10 @@ class LoadingTimeline:
 
 
 def _status(client: httpx.Client, method: str, url: str, body: bytes | None = None) -> int | None:
+    # Without a content type, some servers (KServe) take a body for binary tensor data.
+    headers = {"Content-Type": "application/json"} if body is not None else None
     try:
-        return client.request(method, url, content=body, timeout=5.0).status_code
+        return client.request(method, url, content=body, headers=headers, timeout=5.0).status_code
     except httpx.HTTPError:
         return None
 

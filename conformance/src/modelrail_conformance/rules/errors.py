@@ -42,23 +42,27 @@ def _unknown() -> str:
 
 @rule("ERR-001", Level.MUST, 'Every error body is {"error": "..."}')
 def error_body(target: Target) -> None:
-    """Every 4xx and 5xx response MUST have a JSON object body with a non-empty string ``error``: ``{"error": "<message>"}``.
+    """Every 4xx and 5xx response MUST have a JSON object body with a non-empty string ``error``: ``{"error": "<message>"}``, those of the HTTP layer included (a wrong method, an unknown path).
 
     Why:
-        One error shape lets every client and dashboard report failures the same way
-        (Open Inference Protocol v2); framework defaults like ``{"detail": ...}`` differ
-        per framework.
+        One error shape lets every client and dashboard report failures the same way;
+        framework defaults like ``{"detail": ...}`` differ per framework. The protocol
+        asks it of failed metadata and inference requests (ERR-011); the platform asks it
+        of every error.
 
     Checked by:
-        Provoking errors (unknown model, malformed JSON, a missing input, a wrong method,
-        inference on an unknown model) and checking each error response's body.
+        A wrong method on the infer endpoint and on liveness, and a GET of an unknown
+        path; each error response's body. (The protocol's failed requests are ERR-011's:
+        a service that fails those fails there, once.)
 
     Fix:
         Install exception handlers (HTTP errors, request validation, unhandled errors)
         that all return ``{"error": str(exc)}``.
     """
     infer = model_path(target.config.model_name) + "/infer"
-    for ex in _send(target, [*_failed_requests(target), ("GET", infer, None)]):
+    unknown = f"/{_unknown()}/x"
+    http_layer = [("GET", infer, None), ("DELETE", "/v2/health/live", None), ("GET", unknown, None)]
+    for ex in _send(target, http_layer):
         if ex.status >= 400:
             _require_error_body(ex)
 
