@@ -40,8 +40,11 @@ class PeerReport:
         )
 
 
-def run_suite(image: str, project: Path, report_dir: Path) -> PeerReport:
-    """Run ``modelrail-conformance`` on ``image`` with ``project``'s ``[tool.modelrail]``.
+def run_suite(
+    image: str, project: Path, report_dir: Path, profile: str = "modelrail"
+) -> PeerReport:
+    """Run ``modelrail-conformance`` on ``image`` with ``project``'s ``[tool.modelrail]``,
+    for one profile (``oip`` or ``modelrail``).
 
     A subprocess of this environment's command, so the run is the one a user gets. It
     inherits the environment, where tests/conftest.py has set testcontainers' quirks of
@@ -56,6 +59,8 @@ def run_suite(image: str, project: Path, report_dir: Path) -> PeerReport:
         str(project),
         "--modelrail-report-dir",
         str(report_dir),
+        "--modelrail-profile",
+        profile,
     ]
     start = time.monotonic()
     proc = run(command, project, timeout=1800, ok_codes=SUITE_RAN)
