@@ -6,9 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from modelrail_conformance.config import load_config
+from modelrail_conformance.failures import NotApplicable
 from modelrail_conformance.registry import build_registry
+from modelrail_conformance.target import Target, TargetSpec
 
-from tests.conformance.conftest import make_project
+from tests.conformance.conftest import PROJECT, make_project
 from tests.conformance.flaws import EMBEDDING, HTTP_FLAWS, SINGLE_TENSOR, TEXT, Flaw
 
 REGISTRY = build_registry()
@@ -121,6 +124,16 @@ def test_http_flaw_is_reported_with_exactly_its_rule(
         assert " Fix: " in message
         assert "Reproduce: " in message
         run.result.stdout.fnmatch_lines([f"*[[]{rule_id} MUST[]]*"])
+
+
+def test_generated_requests_go_only_to_loopback() -> None:
+    # MD-004 sends requests generated from the document: never to another machine.
+    target = Target(TargetSpec(base_url="http://192.0.2.7:8080"), load_config(PROJECT))
+    with pytest.raises(
+        NotApplicable, match=r"^the suite sends generated requests only to loopback"
+    ):
+        REGISTRY["MD-004"].check(target)
+    assert target.memo == {}
 
 
 def test_message_order_for_a_metrics_redirect(serve, run_suite) -> None:
