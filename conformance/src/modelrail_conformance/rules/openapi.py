@@ -204,8 +204,10 @@ def consistent_inputs(declared: dict[str, list[int]], body: Any) -> Any:
     for item in inputs if isinstance(inputs, list) else []:
         name = item.get("name") if isinstance(item, dict) else None
         spec = declared.get(name) if isinstance(name, str) else None
+        if spec is None:
+            continue
         shape, data = item.get("shape"), item.get("data")
-        if spec is None or not isinstance(data, list) or not data or not _valid(shape, spec):
+        if not isinstance(data, list) or not data or not _valid(shape, spec):
             continue
         variable = [i for i, dim in enumerate(spec) if dim == -1]
         if not variable:
