@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,24 @@ def test_generated_requests_go_only_to_loopback() -> None:
     ):
         REGISTRY["MD-004"].check(target)
     assert target.memo == {}
+
+
+def test_an_untruthful_document_names_its_failures(serve, run_suite) -> None:
+    run = run_suite(
+        "--modelrail-base-url", serve("openapi_untruthful"), "--modelrail-rules", "MD-004"
+    )
+    message = run.message("MD-004")
+    # Only the documented 422 is wrong: each failure is the 400 the document does not list.
+    assert re.match(
+        r"\[MD-004 SHOULD\] schemathesis, every check, on the operations of GET /openapi.json: "
+        r"received (\d+) failures \(status_code_conformance: \1\); first: "
+        r"POST /v2/models/\{model_name\}/infer: Undocumented status code",
+        message,
+    ), message
+    assert "See docs/contract.md#md-004. Reproduce: curl -X POST http://127.0.0.1:" in message
+    # Every failure, with what the document says, is in the report.
+    details = next(r["details"] for r in run.report["rules"] if r["rule_id"] == "MD-004")
+    assert details.count("Documented: 200, 404, 413, 503, 422") >= 2, details
 
 
 def test_message_order_for_a_metrics_redirect(serve, run_suite) -> None:
