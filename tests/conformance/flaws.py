@@ -95,9 +95,10 @@ HTTP_FLAWS = [
     _f("live_runs_model", "http", "HLT", "HLT-002"),
     _f("health_blocked", "http", "HLT-003", "HLT-003"),
     _f("model_ready_any", "http", "RDY", "RDY-002"),
-    _f("server_meta_missing", "http", "MD", "MD-001"),
-    _f("bad_metadata", "http", "MD", "MD-002"),
+    # The document says GET /v2 answers 200: MD-004 finds the 404 too.
+    _f("server_meta_missing", "http", "MD", "MD-001", warns="MD-004"),
     # Requests derived from the metadata cannot be made: blocked by MD-002, not failed.
+    _f("bad_metadata", "http", "MD", "MD-002", blocked="MD-004"),
     _f(
         "bad_metadata",
         "http",
@@ -106,6 +107,7 @@ HTTP_FLAWS = [
         blocked="INF-003,INF-004,ERR-002,ERR-005",
     ),
     _f("no_openapi", "http", "MD", warns="MD-003"),
+    _f("openapi_untruthful", "http", "MD", warns="MD-004"),
     _f("wrong_answer", "http", "INF", "INF-001"),
     _f("no_id_echo", "http", "INF", "INF-002"),
     _f("crash_on_batch", "http", "INF", "INF-003"),

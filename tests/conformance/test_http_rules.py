@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
+from modelrail_conformance.config import load_config
+from modelrail_conformance.failures import NotApplicable
 from modelrail_conformance.registry import build_registry
+from modelrail_conformance.target import Target, TargetSpec
 
-from tests.conformance.conftest import make_project
+from tests.conformance.conftest import PROJECT, make_project
 from tests.conformance.flaws import EMBEDDING, HTTP_FLAWS, SINGLE_TENSOR, TEXT, Flaw
 
 REGISTRY = build_registry()
@@ -121,6 +125,34 @@ def test_http_flaw_is_reported_with_exactly_its_rule(
         assert " Fix: " in message
         assert "Reproduce: " in message
         run.result.stdout.fnmatch_lines([f"*[[]{rule_id} MUST[]]*"])
+
+
+def test_generated_requests_go_only_to_loopback() -> None:
+    # MD-004 sends requests generated from the document: never to another machine.
+    target = Target(TargetSpec(base_url="http://192.0.2.7:8080"), load_config(PROJECT))
+    with pytest.raises(
+        NotApplicable, match=r"^the suite sends generated requests only to loopback"
+    ):
+        REGISTRY["MD-004"].check(target)
+    assert target.memo == {}
+
+
+def test_an_untruthful_document_names_its_failures(serve, run_suite) -> None:
+    run = run_suite(
+        "--modelrail-base-url", serve("openapi_untruthful"), "--modelrail-rules", "MD-004"
+    )
+    message = run.message("MD-004")
+    # Only the documented 422 is wrong: each failure is the 400 the document does not list.
+    assert re.match(
+        r"\[MD-004 SHOULD\] schemathesis, every check, on the operations of GET /openapi.json: "
+        r"received (\d+) failures \(status_code_conformance: \1\); first: "
+        r"POST /v2/models/\{model_name\}/infer: Undocumented status code",
+        message,
+    ), message
+    assert "See docs/contract.md#md-004. Reproduce: curl -X POST http://127.0.0.1:" in message
+    # Every failure, with what the document says, is in the report.
+    details = next(r["details"] for r in run.report["rules"] if r["rule_id"] == "MD-004")
+    assert details.count("Documented: 200, 404, 413, 503, 422") >= 2, details
 
 
 def test_message_order_for_a_metrics_redirect(serve, run_suite) -> None:

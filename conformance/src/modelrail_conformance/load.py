@@ -25,11 +25,16 @@ from modelrail_conformance.target import is_loopback
 REQUEST_TIMEOUT = 10.0
 
 
-def require_loopback(base_url: str) -> None:
-    """Raise NotApplicable unless the service is on this machine's loopback."""
+def require_loopback(base_url: str, what: str = "load") -> None:
+    """Raise NotApplicable unless the service is on this machine's loopback.
+
+    Args:
+        base_url: The service's base URL.
+        what: What would be sent, for the message (``load``, ``generated requests``).
+    """
     if not is_loopback(base_url):
         raise NotApplicable(
-            f"load is only ever sent to loopback, and {base_url} is not on 127.0.0.0/8 or ::1"
+            f"the suite sends {what} only to loopback, and {base_url} is not on 127.0.0.0/8 or ::1"
         )
 
 

@@ -276,6 +276,7 @@ class ModelrailSession:
         else:
             status = status or "pass"
         logs = "\n".join(text for name, text in report.sections if "container logs" in name)
+        details = "\n".join(text for name, text in report.sections if "modelrail details" in name)
         self.report.record(
             result_for(
                 rule,
@@ -283,6 +284,7 @@ class ModelrailSession:
                 message=message,
                 duration=report.duration,
                 nodeid=item.nodeid,
+                details=details,
                 logs=logs,
             )
         )

@@ -86,8 +86,10 @@ def _consistent_shapes(signature: ModelSignature, body: Any) -> Any:
     inputs = body.get("inputs") if isinstance(body, dict) else None
     for item in inputs if isinstance(inputs, list) else []:
         spec = _spec(signature, item)
+        if spec is None:  # also every item that is not an object
+            continue
         shape, data = item.get("shape"), item.get("data")
-        if spec is None or not isinstance(data, list) or not data or not _valid(shape, spec):
+        if not isinstance(data, list) or not data or not _valid(shape, spec):
             continue
         variable = [i for i, declared in enumerate(spec.shape) if declared == -1]
         if not variable:

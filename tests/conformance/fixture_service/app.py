@@ -19,6 +19,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from fixture_service import openapi
 from fixture_service.models import load, model_class
 from fixture_service.spec import Spec
 
@@ -36,8 +37,8 @@ PROBES = {"/v2/health/live", "/v2/health/ready", "/metrics"}
 FLAWS = {
     # HTTP level
     "live_runs_model", "health_blocked", "model_ready_any", "server_meta_missing", "bad_metadata",
-    "no_openapi", "wrong_answer", "no_id_echo", "crash_on_batch", "detail_errors",
-    "validation_422", "bad_input_500", "ignore_version", "no_405_413", "nan_passthrough",
+    "no_openapi", "openapi_untruthful", "wrong_answer", "no_id_echo", "crash_on_batch",
+    "detail_errors", "validation_422", "bad_input_500", "ignore_version", "no_405_413", "nan_passthrough",
     "metrics_missing", "metrics_mount", "bad_metric_names", "raw_path_labels",
     "no_model_metrics", "model_name_label_from_url", "no_build_info", "slow_infer", "flaky",
     "metrics_sampled", "unbounded_queue", "no_request_id_echo", "cors_star", "server_banner",
@@ -340,11 +341,13 @@ class FixtureApp:
             raise HTTPError(404, "not found")
         return (
             200,
-            {
-                "openapi": "3.1.0",
-                "info": {"title": "fixture", "version": SERVICE_VERSION},
-                "paths": {},
-            },
+            openapi.document(
+                model=MODEL_NAME,
+                version=MODEL_VERSION,
+                service_version=SERVICE_VERSION,
+                inputs=self.model_class.inputs,
+                flaw=self.flaw,
+            ),
             {},
         )
 
@@ -495,6 +498,8 @@ class FixtureApp:
                 raise self._invalid(f"{where}: data must be numbers")
             return float(x)
         if datatype == "INT64":
+            if type(x) is float and x.is_integer() and abs(x) <= 2**53:
+                x = int(x)  # a whole-number float is an integer (JSON Schema's `integer`)
             if isinstance(x, bool) or not isinstance(x, int):
                 raise self._invalid(f"{where}: data must be integers")
             if not INT64_RANGE[0] <= x <= INT64_RANGE[1]:

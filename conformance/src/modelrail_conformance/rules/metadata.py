@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from modelrail_conformance.failures import RuleViolation
@@ -119,6 +120,34 @@ def model_metadata_rule(target: Target) -> None:
             )
 
 
+@dataclass(frozen=True)
+class OpenAPIFound:
+    """Where the service serves its OpenAPI document, if it does.
+
+    Attributes:
+        path: The first of ``OPENAPI_PATHS`` that serves one (None if none does).
+        document: The document (None if none is served).
+        seen: What the paths tried before it answered, e.g. ``/openapi.json -> 404``.
+    """
+
+    path: str | None
+    document: dict[str, Any] | None
+    seen: tuple[str, ...]
+
+
+def find_openapi(base_url: str) -> OpenAPIFound:
+    """GET each of ``OPENAPI_PATHS`` in turn: the first JSON object with an ``openapi`` (or
+    ``swagger``) key answered with 200 is the service's document."""
+    seen: list[str] = []
+    for path in OPENAPI_PATHS:
+        ex = exchange(base_url, "GET", path, expected="200 with an OpenAPI document")
+        data = ex.json()
+        if ex.status == 200 and isinstance(data, dict) and ("openapi" in data or "swagger" in data):
+            return OpenAPIFound(path, data, tuple(seen))
+        seen.append(f"{path} -> {ex.status}")
+    return OpenAPIFound(None, None, tuple(seen))
+
+
 @rule("MD-003", Level.SHOULD, "An OpenAPI document is served")
 def openapi_document(target: Target) -> None:
     """The service SHOULD serve an OpenAPI document at /openapi.json (or /v2/openapi.json or /docs/openapi.json).
@@ -133,16 +162,12 @@ def openapi_document(target: Target) -> None:
     Fix:
         Keep the framework's OpenAPI route enabled (FastAPI serves /openapi.json).
     """
-    seen: list[str] = []
-    for path in OPENAPI_PATHS:
-        ex = exchange(target.base_url, "GET", path, expected="200 with an OpenAPI document")
-        data = ex.json()
-        if ex.status == 200 and isinstance(data, dict) and ("openapi" in data or "swagger" in data):
-            return
-        seen.append(f"{path} -> {ex.status}")
+    found = find_openapi(target.base_url)
+    if found.document is not None:
+        return
     raise RuleViolation(
         "GET " + ", ".join(OPENAPI_PATHS),
-        "; ".join(seen),
+        "; ".join(found.seen),
         "200 with an OpenAPI document at one of them",
         reproduce=f"curl -i {target.base_url}/openapi.json",
     )
