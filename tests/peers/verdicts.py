@@ -64,8 +64,8 @@ def _blocked(rule: str) -> Verdict:
 _NO_LOAD_DELAY = "delays the model's load"
 _NO_MODEL_URI = "says where the model is (it reads its model-settings.json)"
 _METADATA_BLOCKED = (
-    "INF-003", "INF-004", "ERR-002", "ERR-005", "ERR-006", "ERR-007", "ERR-008", "ERR-009",
-    "TXT-001", "TXT-002", "TXT-003", "TXT-004", "TXT-005",
+    "MD-004", "INF-003", "INF-004", "ERR-002", "ERR-005", "ERR-006", "ERR-007", "ERR-008",
+    "ERR-009", "TXT-001", "TXT-002", "TXT-003", "TXT-004", "TXT-005",
 )  # fmt: skip
 
 _COMMON = {
