@@ -10,14 +10,11 @@ import functools
 import os
 import shutil
 import subprocess
-import threading
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import REPO_ROOT, render, run
-from tests.template.answers import MATRIX, PROJECT_DIR
 
 # testcontainers: the reaper image cannot be pulled everywhere, and on a machine that looks
 # like a container testcontainers would otherwise talk to the bridge gateway, not loopback.
@@ -81,47 +78,13 @@ def base_image() -> str:
     return proc.stdout.strip().splitlines()[-1]
 
 
-class Rendered(Mapping[str, Path]):
-    """Every matrix answer set rendered with --trust (tasks ran), keyed by answer-set id;
-    each is rendered the first time it is looked up.
-
-    Shared by the tests of one run: the integration tests train and build the images of
-    the non-default models in these projects, and the template tests run their `make
-    check` there afterwards, so each is rendered and its environment synced once.
-    """
-
-    def __init__(self, factory: pytest.TempPathFactory) -> None:
-        self._factory = factory
-        self._projects: dict[str, Path] = {}
-        self._lock = threading.Lock()
-
-    def __getitem__(self, answer_id: str) -> Path:
-        answers = MATRIX[answer_id]
-        with self._lock:
-            if answer_id not in self._projects:
-                destination = self._factory.mktemp(answer_id) / PROJECT_DIR
-                self._projects[answer_id] = render(destination, answers)
-            return self._projects[answer_id]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(MATRIX)
-
-    def __len__(self) -> int:
-        return len(MATRIX)
-
-
-@pytest.fixture(scope="session")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
-    """Every matrix answer set rendered with --trust (tasks ran), keyed by answer-set id."""
-    return Rendered(tmp_path_factory)
-
-
 @pytest.fixture(scope="session")
 def rendered_untrusted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every matrix answer set rendered without tasks (no git, no uv.lock): fast, files only.
 
     Shared, so tests must not modify these projects (copy one first).
     """
+    from tests.template.answers import MATRIX, PROJECT_DIR
     from tests.template.rendering import render_untrusted
 
     return {

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GENERATED_IMAGE
-from tests.helpers import run
-from tests.template.answers import MODELS
+from tests.helpers import render, run
+from tests.template.answers import MATRIX, MODELS, PROJECT_DIR
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -37,14 +37,15 @@ def image_of(answer_id: str) -> str:
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS), ids="-".join)
-def model_service(request: pytest.FixtureRequest) -> tuple[Path, str]:
+def model_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
     """A generated repo with a trained model and its image, for one framework and task."""
     answer_id = MODELS[request.param]
     if answer_id == "defaults":  # the shared image the other integration tests use
         project = request.getfixturevalue("generated_project")
         return project, request.getfixturevalue("generated_image")
-    # The run's shared rendering: the template tests check and train it again later.
-    project = request.getfixturevalue("rendered")[answer_id]
+    project = render(tmp_path_factory.mktemp(answer_id) / PROJECT_DIR, MATRIX[answer_id])
     image = image_of(answer_id)
     base_image = request.getfixturevalue("base_image")
     run(["make", "train", "image", f"BASE_IMAGE={base_image}", f"IMAGE={image}"], project)

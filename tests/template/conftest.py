@@ -1,17 +1,41 @@
-"""Fixtures of the template tests: each rendered matrix answer set (``rendered``, in
-tests/conftest.py) gets its `make check` once per session, two at a time."""
+"""Fixtures of the template tests: each matrix answer set is rendered once per session, on
+first use, so that a run selecting a few answer sets renders and checks only those."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Rendered
-from tests.helpers import run
-from tests.template.answers import MATRIX
+from tests.helpers import render, run
+from tests.template.answers import MATRIX, PROJECT_DIR
+
+
+class Rendered(Mapping[str, Path]):
+    """Every matrix answer set rendered with --trust (tasks ran), keyed by answer-set id;
+    each is rendered the first time it is looked up."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self._factory = factory
+        self._projects: dict[str, Path] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, answer_id: str) -> Path:
+        answers = MATRIX[answer_id]
+        with self._lock:
+            if answer_id not in self._projects:
+                destination = self._factory.mktemp(answer_id) / PROJECT_DIR
+                self._projects[answer_id] = render(destination, answers)
+            return self._projects[answer_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(MATRIX)
+
+    def __len__(self) -> int:
+        return len(MATRIX)
 
 
 class MakeChecks(Mapping[str, "Future[object]"]):
@@ -36,6 +60,12 @@ class MakeChecks(Mapping[str, "Future[object]"]):
 
     def __len__(self) -> int:
         return len(MATRIX)
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    """Every matrix answer set rendered with --trust (tasks ran), keyed by answer-set id."""
+    return Rendered(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from modelrail_runtime.lake.labels import Label, labels_table
 from modelrail_runtime.lake.tables import write_day
 from tests.servers.fixtures import LAKE_BUCKET
 from tests.servers.seaweedfs import SeaweedS3
-from tests.conftest import Rendered
+from tests.template.conftest import Rendered
 
 ROOT = f"s3://{LAKE_BUCKET}/lake-report-test"
 DAYS = ("2026-02-01", "2026-02-02")
