@@ -488,7 +488,8 @@ def test_the_release_owners_are_on_builds_an_image_that_passes_every_conformance
     users_update: ReleaseUpdate, base_image: str
 ) -> None:
     """The updated project's own `make image` and `make conformance-only` (with this
-    checkout's suite): every active rule passes, SHOULD rules included."""
+    checkout's suite): every active rule passes, SHOULD rules included, but INF-007
+    (nested tensor data), which needs an input of rank 2: the churn model's are of rank 1."""
     from modelrail_conformance import build_registry
 
     project = users_update.project
@@ -498,7 +499,8 @@ def test_the_release_owners_are_on_builds_an_image_that_passes_every_conformance
                ok_codes=(0, 1))  # fmt: skip
     report = json.loads((project / "reports" / "conformance" / "report.json").read_text())
     failed = [rule for rule in report["rules"] if rule["status"] != "pass"]
-    assert failed == [], json.dumps(failed, indent=1)[:4000]
+    assert [rule["rule_id"] for rule in failed] == ["INF-007"], json.dumps(failed, indent=1)[:4000]
+    assert failed[0]["status"] == "not_applicable"
     active = {rule.id for rule in build_registry().active()}
     assert {rule["rule_id"] for rule in report["rules"]} == active
     assert (proc.returncode, report["passed"]) == (0, True)
