@@ -29,7 +29,7 @@ from modelrail_conformance.rules.metadata import find_openapi
 from modelrail_conformance.target import Target
 
 SEED = 17
-EXAMPLES = 8
+EXAMPLES = 4
 """Examples per operation and phase: enough to reach each documented status, few enough
 for the rule to take seconds."""
 REFUSED = [
