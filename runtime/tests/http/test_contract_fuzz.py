@@ -3,9 +3,10 @@
 Schemathesis reads the document the service serves, generates requests from it (schema
 examples, boundary values, random valid and invalid data, stateful sequences) and checks
 each answer against it: status codes, content types, headers, bodies, that valid data is
-accepted and invalid data refused, authentication, allowed methods. It runs in this
-process against the app (its ASGI transport), with a fixed seed and a bounded number of
-examples per operation, as `st run --checks all` would against a running service.
+accepted and invalid data refused, authentication, allowed methods. It runs in a process
+of its own against the app (its ASGI transport), with a fixed seed and a bounded number of
+examples per operation, as `st run --checks all` would against a running service; the run
+is read as the conformance suite's MD-004 reads one (`run_checks`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from schemathesis.engine import Status, events, from_schema
+from modelrail_conformance.rules.openapi import run_checks
 from schemathesis.python import asgi
-from schemathesis.specs.openapi._caches import clear_all
 
 from modelrail_runtime import Settings
 from modelrail_runtime.http.app import ServiceApp, create_app
@@ -65,9 +65,6 @@ def _wait_ready(app: ServiceApp, timeout: float = 60.0) -> None:
 
 
 def _load(app: ServiceApp) -> Any:
-    # Empty caches: schemathesis keeps strategies per process, keyed partly by id() of
-    # objects another run (the conformance suite's MD-004, in this process) may have freed.
-    clear_all()
     config = schemathesis.Config.from_dict(
         {
             "seed": SEED,
@@ -139,33 +136,6 @@ def _valid(shape: Any, spec: TensorSpec) -> bool:
     )
 
 
-def _failures(schema: Any) -> list[str]:
-    """Every failed check of one full run: the check, the operation, what was received."""
-    found: list[str] = []
-    for event in from_schema(schema).execute():
-        if isinstance(event, events.ScenarioFinished):
-            recorder = event.recorder
-            for case_id, nodes in recorder.checks.items():
-                for node in nodes:
-                    if node.status is not Status.FAILURE or node.failure_info is None:
-                        continue
-                    failure = node.failure_info.failure
-                    interaction = recorder.interactions.get(case_id)
-                    response = interaction.response if interaction else None
-                    received = (
-                        f"{response.status_code} {response.content[:300]!r}" if response else "-"
-                    )
-                    found.append(
-                        f"{node.name}: {recorder.label}: {failure.title}\n"
-                        f"    Received: {received}\n    Reproduce: {node.failure_info.code_sample}"
-                    )
-        elif isinstance(event, events.NonFatalError):
-            found.append(f"error: {event.label}: {event.info.format()}")
-        elif isinstance(event, events.FatalError):
-            found.append(f"fatal: {event.exception!r}")
-    return found
-
-
 def test_schemathesis_finds_no_failure_with_every_check(request: pytest.FixtureRequest) -> None:
     """Run in a process of its own, unless this already is that process.
 
@@ -197,6 +167,9 @@ def _check_every_operation(app: ServiceApp) -> None:
             return _consistent_shapes(signature, body)
         return body
 
-    failures = _failures(schema)
-    by_check = Counter(line.split(":", 1)[0] for line in failures)
-    assert not failures, f"{len(failures)} failures {dict(by_check)}:\n" + "\n".join(failures)
+    # The conformance suite's own reading of a run (MD-004's): one finding per check,
+    # operation and failure.
+    findings = run_checks(schema)
+    by_check = Counter(finding.check for finding in findings)
+    report = "\n".join(finding.block() for finding in findings)
+    assert not findings, f"{len(findings)} failures {dict(by_check)}:\n{report}"
